@@ -1,0 +1,3 @@
+//! flowc's runtime: the embedded partitioned log, and (later) the executor that runs compiled graphs.
+
+pub mod log;

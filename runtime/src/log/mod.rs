@@ -1,0 +1,1 @@
+//! The embedded partitioned log: topics, partitions, segments, consumer groups.

@@ -1,0 +1,1 @@
+//! flowc's standard library: the connector catalogue (signatures) and, later, their implementations.
