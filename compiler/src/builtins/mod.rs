@@ -1,0 +1,211 @@
+//! The builtins registry: signatures of connectors, topics, parse formats and functions.
+//!
+//! The compiler only defines the shapes; `flowc-stdlib` fills them in, and `check`, hover, completion
+//! and the generated connector reference all read that one table.
+
+/// Where a connector sits in a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Source,
+    Channel,
+    Sink,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Channel => "channel",
+            Role::Sink => "sink",
+        }
+    }
+}
+
+/// What a connector promises about the events it handles, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Guarantee {
+    /// Events may be lost at any time (the source cannot replay, e.g. `exec`).
+    BestEffort,
+    /// Nothing is lost while the process runs; a crash loses what is held in memory.
+    AtMostOnceOnCrash,
+    /// Every event is delivered at least once, across crashes.
+    AtLeastOnce,
+}
+
+impl Guarantee {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Guarantee::BestEffort => "best effort",
+            Guarantee::AtMostOnceOnCrash => "at-most-once on crash",
+            Guarantee::AtLeastOnce => "at-least-once",
+        }
+    }
+}
+
+/// A scalar type usable in signatures (const-constructible).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scalar {
+    String,
+    Int,
+    Float,
+    Bool,
+    Timestamp,
+    Bytes,
+    Duration,
+    /// Any type (e.g. `to_string(x)`).
+    Any,
+}
+
+/// The type of a connector option's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    /// An integer within `min..=max`.
+    Int { min: i64, max: i64 },
+    Float,
+    Bool,
+    /// A duration literal: `500ms`, `3s`, `10m`, `168h`, `7d`.
+    Duration,
+    /// A size literal: `20B`, `64KiB`, `128MiB`.
+    Size,
+    /// One of these words, written bare (`format = parquet`) or as a string.
+    Enum(&'static [&'static str]),
+    List(&'static ParamType),
+    /// A nested block of options, e.g. `roll = { interval = 3s, size = 20B }`.
+    Record(&'static [ParamSig]),
+    /// A regular expression (validated at check time).
+    Regex,
+    /// An output path with escapes (`%Y %m %d %H %M %S %s %y %{field}`).
+    PathTemplate,
+    /// `host:port`.
+    Address,
+    /// The name of a declared sink.
+    SinkRef,
+    /// The name of a declared topic.
+    TopicRef,
+    /// The name of a field of the stream flowing into the node (or of the topic's type).
+    Field,
+}
+
+/// One option of a connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamSig {
+    pub name: &'static str,
+    pub ty: ParamType,
+    pub required: bool,
+    /// The default, as written in a `.flow` file; `None` when there is none (or it is required).
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+/// The stream type a source produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamOut {
+    /// Untyped lines: `{ line: string }`.
+    Lines,
+    /// The type of the topic named by this option (the `topic` source).
+    TopicOf(&'static str),
+    /// Sinks and channels: a channel passes its input through.
+    PassThrough,
+}
+
+/// What a sink needs of the stream it is fed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamIn {
+    Any,
+    /// A typed record stream (not untyped lines).
+    Record,
+    /// A typed record stream when option `param` has one of `values` (e.g. `format = parquet`).
+    RecordWhen { param: &'static str, values: &'static [&'static str] },
+}
+
+/// The full signature of one connector kind.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectorSig {
+    pub kind: &'static str,
+    pub role: Role,
+    /// One line: what it does.
+    pub summary: &'static str,
+    /// Longer documentation (Markdown), including semantics and what a crash loses.
+    pub doc: &'static str,
+    pub params: &'static [ParamSig],
+    pub guarantee: Guarantee,
+    /// Why the guarantee is what it is (shown in `check` path reports and warnings).
+    pub guarantee_note: &'static str,
+    pub output: StreamOut,
+    pub input: StreamIn,
+    /// The Flume component this replaces (`"spooldir"`, `"hdfs"`, …), empty if none.
+    pub flume: &'static str,
+}
+
+/// A format understood by `parse FORMAT as T`.
+#[derive(Debug, Clone, Copy)]
+pub struct FormatSig {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// `parse regex "pattern" as T` needs a pattern; others must not have one.
+    pub needs_pattern: bool,
+    /// Formats with a fixed field set (e.g. `combined`): the target type may only use these fields.
+    pub fields: Option<&'static [(&'static str, Scalar)]>,
+    pub params: &'static [ParamSig],
+}
+
+/// A function callable in expressions (`now()`, `hostname()`, `lower(s)`).
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionSig {
+    pub name: &'static str,
+    pub params: &'static [Scalar],
+    pub returns: Scalar,
+    pub doc: &'static str,
+}
+
+/// Everything the checker knows about the standard library.
+#[derive(Debug, Clone, Copy)]
+pub struct Registry {
+    pub connectors: &'static [ConnectorSig],
+    pub topic_params: &'static [ParamSig],
+    pub formats: &'static [FormatSig],
+    pub functions: &'static [FunctionSig],
+}
+
+impl Registry {
+    pub fn connector(&self, role: Role, kind: &str) -> Option<&'static ConnectorSig> {
+        self.connectors.iter().find(|sig| sig.role == role && sig.kind == kind)
+    }
+
+    pub fn connectors_of(&self, role: Role) -> impl Iterator<Item = &'static ConnectorSig> {
+        self.connectors.iter().filter(move |sig| sig.role == role)
+    }
+
+    pub fn format(&self, name: &str) -> Option<&'static FormatSig> {
+        self.formats.iter().find(|sig| sig.name == name)
+    }
+
+    pub fn function(&self, name: &str) -> Option<&'static FunctionSig> {
+        self.functions.iter().find(|sig| sig.name == name)
+    }
+}
+
+impl ParamType {
+    /// How the type is written in docs and diagnostics.
+    pub fn describe(&self) -> String {
+        match self {
+            ParamType::String => "string".into(),
+            ParamType::Int { min, max } if *max == i64::MAX => format!("integer ≥ {min}"),
+            ParamType::Int { min, max } => format!("integer in {min}..={max}"),
+            ParamType::Float => "number".into(),
+            ParamType::Bool => "boolean".into(),
+            ParamType::Duration => "duration (e.g. 3s, 10m, 168h)".into(),
+            ParamType::Size => "size (e.g. 20B, 64KiB, 128MiB)".into(),
+            ParamType::Enum(words) => format!("one of {}", words.join(", ")),
+            ParamType::List(item) => format!("list of {}", item.describe()),
+            ParamType::Record(_) => "block { … }".into(),
+            ParamType::Regex => "regular expression (string)".into(),
+            ParamType::PathTemplate => "path template (string)".into(),
+            ParamType::Address => "address \"host:port\"".into(),
+            ParamType::SinkRef => "sink name".into(),
+            ParamType::TopicRef => "topic name".into(),
+            ParamType::Field => "field name".into(),
+        }
+    }
+}
