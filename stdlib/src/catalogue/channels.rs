@@ -1,0 +1,104 @@
+//! Channels: the bounded buffers between sources and sinks, in memory or durable on the embedded log.
+
+use super::{int_from, optional, unset};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
+
+/// Flume's memory channel: fast, bounded, lost on a crash.
+pub const MEMORY: ConnectorSig = ConnectorSig {
+    kind: "memory",
+    role: Role::Channel,
+    summary: "A bounded in-memory queue: fast, but a crash loses the events it holds.",
+    doc: "Holds up to `capacity` events and `byte_capacity` bytes. When it is full the source waits (for \
+up to `keep_alive` per attempt, then retries): backpressure, never a silent drop, so memory stays flat. \
+A sink's take is removed only when the sink commits; a failed write puts the events back at the head. \
+Nothing survives the process: a crash or kill loses every event the channel holds (up to `capacity`), \
+and `check` warns about it on every path through a memory channel. Use `file` when that matters.",
+    params: &[
+        optional(
+            "capacity",
+            int_from(1),
+            "10_000",
+            "Most events held at once.",
+        ),
+        optional(
+            "byte_capacity",
+            ParamType::Size,
+            "64MiB",
+            "Most event bytes held at once (whichever of the two limits is reached first applies).",
+        ),
+        optional(
+            "transaction_capacity",
+            int_from(1),
+            "1_000",
+            "Most events in one put or take; a source's or sink's batch must not exceed it.",
+        ),
+        optional(
+            "keep_alive",
+            ParamType::Duration,
+            "3s",
+            "How long a put waits for space before the source backs off and retries.",
+        ),
+    ],
+    guarantee: Guarantee::AtMostOnceOnCrash,
+    guarantee_note: "a crash loses the events it holds (up to `capacity`)",
+    output: StreamOut::PassThrough,
+    input: StreamIn::Any,
+    flume: "memory",
+};
+
+/// Flume's file channel, on the embedded log.
+pub const FILE: ConnectorSig = ConnectorSig {
+    kind: "file",
+    role: Role::Channel,
+    summary: "A durable channel on the embedded log: what it has accepted survives a crash.",
+    doc: "Appends each put to a log of segment files under `dir` and acknowledges the source only once the \
+batch is written (and synced, per `fsync`), so the source's position advances only past events that are \
+safe. Sinks read from the log and their takes are committed as offsets; a crash redelivers the takes \
+that were not committed. Segments whose events every sink has committed are deleted. With `fsync = \
+always` nothing acknowledged is lost even on power failure; with `interval` (the default) a power \
+failure or kernel crash can lose up to `fsync_interval` of acknowledged events, while a process crash \
+loses nothing; `never` leaves syncing to the OS.",
+    params: &[
+        unset(
+            "dir",
+            ParamType::String,
+            "Directory of the channel's log; default: `channels/<name>` under the data directory.",
+        ),
+        optional(
+            "capacity",
+            int_from(1),
+            "1_000_000",
+            "Most events held at once; when full, the source waits.",
+        ),
+        optional(
+            "transaction_capacity",
+            int_from(1),
+            "10_000",
+            "Most events in one put or take; a source's or sink's batch must not exceed it.",
+        ),
+        optional(
+            "fsync",
+            ParamType::Enum(&["always", "interval", "never"]),
+            "interval",
+            "When writes are synced to disk: before every acknowledgement (group-committed), every `fsync_interval`, or when the OS decides.",
+        ),
+        optional(
+            "fsync_interval",
+            ParamType::Duration,
+            "1s",
+            "Time between syncs with `fsync = interval`.",
+        ),
+        optional(
+            "segment_size",
+            ParamType::Size,
+            "64MiB",
+            "Size at which the log starts a new segment file.",
+        ),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "accepted events are on disk before the source advances; with `fsync = interval` or \
+`never` an OS crash or power loss (not a process crash) can lose the unsynced tail",
+    output: StreamOut::PassThrough,
+    input: StreamIn::Any,
+    flume: "file",
+};
