@@ -15,6 +15,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check .flow files: every mistake, where it is, what to do; and each path's delivery guarantee.
+    Check(flowc::commands::check::Args),
+    /// Draw the dataflow graph (DOT or Mermaid) with stream types and delivery guarantees.
+    Graph(flowc::commands::graph::Args),
+    /// Explain a diagnostic code: what it means, a wrong example, the fix.
+    Explain(flowc::commands::explain::Args),
     #[command(flatten)]
     Log(log_cli::LogCommand),
 }
@@ -28,6 +34,9 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::Check(args) => flowc::commands::check::run(&args),
+        Command::Graph(args) => flowc::commands::graph::run(&args),
+        Command::Explain(args) => flowc::commands::explain::run(&args),
         Command::Log(command) => log_cli::run(command),
     };
     ExitCode::from(code as u8)

@@ -78,7 +78,7 @@ codes! {
     E0604 => "consumer group on something that is not a topic",
     E0605 => "sink has no input",
     E0606 => "channel has no input",
-    E0607 => "source has nowhere to go",
+    E0607 => "records have nowhere to go",
     W0001 => "topic nobody reads",
     W0002 => "memory channel on a path",
     W0003 => "source without delivery guarantee",

@@ -117,10 +117,7 @@ impl miette::Diagnostic for Diagnostic {
             (self.primary.span.start, self.primary.span.len()),
         ));
         let secondary = self.secondary.iter().map(|label| {
-            miette::LabeledSpan::new_with_span(
-                Some(label.message.clone()),
-                (label.span.start, label.span.len()),
-            )
+            miette::LabeledSpan::new_with_span(Some(label.message.clone()), (label.span.start, label.span.len()))
         });
         Some(Box::new(primary.chain(secondary)))
     }

@@ -2,6 +2,9 @@
 //!
 //! Pure: source text and a builtins registry in, a program and diagnostics out. No I/O, no tokio, no printing.
 
+// Syntax trees and diagnostics are built once per check and moved, not copied in hot loops.
+#![allow(clippy::large_enum_variant, clippy::result_large_err)]
+
 pub mod builtins;
 pub mod codes;
 pub mod diagnostic;
@@ -9,3 +12,11 @@ pub mod span;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use span::{FileId, Span};
+pub mod ast;
+pub mod check;
+pub mod graph;
+pub mod suggest;
+pub mod syntax;
+pub mod types;
+
+pub use check::{analyze, check, Analysis};

@@ -32,18 +32,9 @@ written in a `.flow` file, and the delivery guarantee it keeps. `flowc check` re
 an option missing here is an error there. Delivery guarantees, weakest first:\n\n",
     );
     for (guarantee, meaning) in [
-        (
-            Guarantee::BestEffort,
-            "events may be lost or repeated at any time; the source cannot replay.",
-        ),
-        (
-            Guarantee::AtMostOnceOnCrash,
-            "nothing is lost while the process runs; a crash loses what is held in memory.",
-        ),
-        (
-            Guarantee::AtLeastOnce,
-            "every event is delivered at least once, across crashes.",
-        ),
+        (Guarantee::BestEffort, "events may be lost or repeated at any time; the source cannot replay."),
+        (Guarantee::AtMostOnceOnCrash, "nothing is lost while the process runs; a crash loses what is held in memory."),
+        (Guarantee::AtLeastOnce, "every event is delivered at least once, across crashes."),
     ] {
         let _ = writeln!(out, "- **{}**: {meaning}", guarantee.as_str());
     }
@@ -81,11 +72,7 @@ lives in the embedded log unless `brokers` binds it to an external Kafka cluster
     for format in registry.formats {
         let _ = writeln!(out, "### `{}`\n\n{}\n", format.name, format.summary);
         if format.needs_pattern {
-            let _ = writeln!(
-                out,
-                "Takes a pattern: `parse {} \"PATTERN\" as T`.\n",
-                format.name
-            );
+            let _ = writeln!(out, "Takes a pattern: `parse {} \"PATTERN\" as T`.\n", format.name);
         }
         if let Some(fields) = format.fields {
             out.push_str("The target type may use these fields (any subset):\n\n");
@@ -117,21 +104,12 @@ lives in the embedded log unless `brokers` binds it to an external Kafka cluster
     out
 }
 
-const ROLES: [(Role, &str); 3] = [
-    (Role::Source, "Sources"),
-    (Role::Channel, "Channels"),
-    (Role::Sink, "Sinks"),
-];
+const ROLES: [(Role, &str); 3] = [(Role::Source, "Sources"), (Role::Channel, "Channels"), (Role::Sink, "Sinks")];
 
 fn connector(out: &mut String, sig: &ConnectorSig) {
     let _ = writeln!(out, "### {} `{}`\n", sig.role.as_str(), sig.kind);
     let _ = writeln!(out, "{}\n", sig.summary);
-    let _ = writeln!(
-        out,
-        "- **Guarantee:** {} — {}",
-        sig.guarantee.as_str(),
-        sig.guarantee_note
-    );
+    let _ = writeln!(out, "- **Guarantee:** {} — {}", sig.guarantee.as_str(), sig.guarantee_note);
     match sig.role {
         Role::Source => {
             let _ = writeln!(out, "- **Produces:** {}", output(sig.output));
@@ -166,12 +144,8 @@ fn param_row(out: &mut String, prefix: &str, param: &ParamSig) {
         None => "—".to_string(),
     };
     let required = if param.required { "yes" } else { "no" };
-    let _ = writeln!(
-        out,
-        "| `{name}` | {} | {default} | {required} | {} |",
-        cell(&param.ty.describe()),
-        cell(param.doc)
-    );
+    let _ =
+        writeln!(out, "| `{name}` | {} | {default} | {required} | {} |", cell(&param.ty.describe()), cell(param.doc));
     if let ParamType::Record(fields) = param.ty {
         for field in fields {
             param_row(out, &format!("{name}."), field);
@@ -194,11 +168,7 @@ fn input(input: StreamIn) -> String {
         StreamIn::RecordWhen { param, values } => {
             let mut words: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
             let last = words.pop().unwrap_or_default();
-            let words = if words.is_empty() {
-                last
-            } else {
-                format!("{} or {last}", words.join(", "))
-            };
+            let words = if words.is_empty() { last } else { format!("{} or {last}", words.join(", ")) };
             format!("any stream; a typed record stream when `{param}` is {words}")
         }
     }

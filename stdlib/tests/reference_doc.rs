@@ -16,10 +16,7 @@ fn connectors_md_is_up_to_date() {
             .lines()
             .zip(generated.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(
-                || committed.lines().count().min(generated.lines().count()) + 1,
-                |i| i + 1,
-            );
+            .map_or_else(|| committed.lines().count().min(generated.lines().count()) + 1, |i| i + 1);
         panic!(
             "docs/connectors.md is out of date with the stdlib catalogue (first difference at line {first_difference}).\n\
              Regenerate it with: {}",

@@ -61,7 +61,10 @@ pub enum Scalar {
 pub enum ParamType {
     String,
     /// An integer within `min..=max`.
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     Float,
     Bool,
     /// A duration literal: `500ms`, `3s`, `10m`, `168h`, `7d`.
@@ -116,7 +119,10 @@ pub enum StreamIn {
     /// A typed record stream (not untyped lines).
     Record,
     /// A typed record stream when option `param` has one of `values` (e.g. `format = parquet`).
-    RecordWhen { param: &'static str, values: &'static [&'static str] },
+    RecordWhen {
+        param: &'static str,
+        values: &'static [&'static str],
+    },
 }
 
 /// The full signature of one connector kind.

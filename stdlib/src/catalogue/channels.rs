@@ -14,12 +14,7 @@ A sink's take is removed only when the sink commits; a failed write puts the eve
 Nothing survives the process: a crash or kill loses every event the channel holds (up to `capacity`), \
 and `check` warns about it on every path through a memory channel. Use `file` when that matters.",
     params: &[
-        optional(
-            "capacity",
-            int_from(1),
-            "10_000",
-            "Most events held at once.",
-        ),
+        optional("capacity", int_from(1), "10_000", "Most events held at once."),
         optional(
             "byte_capacity",
             ParamType::Size,

@@ -57,12 +57,7 @@ pub const FORMATS: &[FormatSig] = &[
         needs_pattern: false,
         fields: None,
         params: &[
-            optional(
-                "delimiter",
-                ParamType::String,
-                "\",\"",
-                "The one-character column separator.",
-            ),
+            optional("delimiter", ParamType::String, "\",\"", "The one-character column separator."),
             optional(
                 "header",
                 ParamType::Bool,
@@ -73,7 +68,8 @@ pub const FORMATS: &[FormatSig] = &[
     },
     FormatSig {
         name: "regex",
-        summary: "A regular expression (`parse regex \"…\" as T`); each named capture group fills the field of that name.",
+        summary:
+            "A regular expression (`parse regex \"…\" as T`); each named capture group fills the field of that name.",
         needs_pattern: true,
         fields: None,
         params: &[],

@@ -43,40 +43,17 @@ pub static REGISTRY: Registry = Registry {
 
 /// A required option: it has no default.
 pub(crate) const fn required(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
-    ParamSig {
-        name,
-        ty,
-        required: true,
-        default: None,
-        doc,
-    }
+    ParamSig { name, ty, required: true, default: None, doc }
 }
 
 /// An optional option with a default, written as in a `.flow` file.
-pub(crate) const fn optional(
-    name: &'static str,
-    ty: ParamType,
-    default: &'static str,
-    doc: &'static str,
-) -> ParamSig {
-    ParamSig {
-        name,
-        ty,
-        required: false,
-        default: Some(default),
-        doc,
-    }
+pub(crate) const fn optional(name: &'static str, ty: ParamType, default: &'static str, doc: &'static str) -> ParamSig {
+    ParamSig { name, ty, required: false, default: Some(default), doc }
 }
 
 /// An optional option whose absence means something no literal expresses (the doc says what).
 pub(crate) const fn unset(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
-    ParamSig {
-        name,
-        ty,
-        required: false,
-        default: None,
-        doc,
-    }
+    ParamSig { name, ty, required: false, default: None, doc }
 }
 
 /// An integer at least `min`.
@@ -130,9 +107,7 @@ pub(crate) mod object_store {
 #[cfg(test)]
 mod tests {
     use super::REGISTRY;
-    use flowc_compiler::builtins::{
-        ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut,
-    };
+    use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut};
     use std::collections::HashSet;
 
     /// Every option list in the registry, named for failure messages (nested records included).
@@ -161,9 +136,7 @@ mod tests {
     fn is_snake_case(name: &str) -> bool {
         let mut chars = name.chars();
         matches!(chars.next(), Some('a'..='z'))
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && !name.ends_with('_')
             && !name.contains("__")
     }
@@ -188,9 +161,7 @@ mod tests {
 
     /// A number followed by one of `units` (longest unit first, so `ms` is not read as `m`).
     fn number_with_unit(text: &str, units: &[&str]) -> bool {
-        let digits_end = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '_'))
-            .unwrap_or(text.len());
+        let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(text.len());
         let (number, unit) = text.split_at(digits_end);
         matches!(parse_int(number), Some(n) if n >= 0) && units.contains(&unit)
     }
@@ -216,29 +187,17 @@ mod tests {
             ParamType::Int { min, max } => {
                 matches!(parse_int(text), Some(n) if *min <= n && n <= *max)
             }
-            ParamType::Float => {
-                parse_int(text).is_some() || text.replace('_', "").parse::<f64>().is_ok()
-            }
+            ParamType::Float => parse_int(text).is_some() || text.replace('_', "").parse::<f64>().is_ok(),
             ParamType::Bool => text == "true" || text == "false",
             ParamType::Duration => number_with_unit(text, &["ms", "s", "m", "h", "d", "w"]),
-            ParamType::Size => number_with_unit(
-                text,
-                &["B", "KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB"],
-            ),
+            ParamType::Size => number_with_unit(text, &["B", "KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB"]),
             ParamType::Enum(words) => {
-                let word = if is_quoted_string(text) {
-                    &text[1..text.len() - 1]
-                } else {
-                    text
-                };
+                let word = if is_quoted_string(text) { &text[1..text.len() - 1] } else { text };
                 words.contains(&word)
             }
-            ParamType::List(item) => match text.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
-            {
+            ParamType::List(item) => match text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
                 Some(inner) if inner.trim().is_empty() => true,
-                Some(inner) => inner
-                    .split(',')
-                    .all(|part| default_parses(item, part.trim())),
+                Some(inner) => inner.split(',').all(|part| default_parses(item, part.trim())),
                 None => false,
             },
             // A block's defaults live on its fields; a default for the block itself is not supported.
@@ -256,47 +215,23 @@ mod tests {
         assert!(default_parses(&ParamType::Size, "128MiB"));
         assert!(!default_parses(&ParamType::Size, "128mib"));
         assert!(!default_parses(&ParamType::Size, "3s"));
-        assert!(default_parses(
-            &ParamType::Int {
-                min: 1,
-                max: i64::MAX
-            },
-            "10_000"
-        ));
-        assert!(!default_parses(
-            &ParamType::Int {
-                min: 1,
-                max: i64::MAX
-            },
-            "0"
-        ));
+        assert!(default_parses(&ParamType::Int { min: 1, max: i64::MAX }, "10_000"));
+        assert!(!default_parses(&ParamType::Int { min: 1, max: i64::MAX }, "0"));
         assert!(!default_parses(&ParamType::Int { min: 0, max: 10 }, "1__0"));
         assert!(default_parses(&ParamType::String, "\".COMPLETED\""));
         assert!(!default_parses(&ParamType::String, ".COMPLETED"));
         assert!(default_parses(&ParamType::Enum(&["a", "b"]), "b"));
         assert!(default_parses(&ParamType::Enum(&["a", "b"]), "\"a\""));
         assert!(!default_parses(&ParamType::Enum(&["a", "b"]), "c"));
-        assert!(default_parses(
-            &ParamType::List(&ParamType::SinkRef),
-            "[k1, k2]"
-        ));
+        assert!(default_parses(&ParamType::List(&ParamType::SinkRef), "[k1, k2]"));
     }
 
     #[test]
     fn kinds_are_unique_per_role() {
         let mut seen = HashSet::new();
         for sig in REGISTRY.connectors {
-            assert!(
-                seen.insert((sig.role, sig.kind)),
-                "duplicate {} `{}`",
-                sig.role.as_str(),
-                sig.kind
-            );
-            assert!(
-                is_snake_case(sig.kind),
-                "kind `{}` is not snake_case",
-                sig.kind
-            );
+            assert!(seen.insert((sig.role, sig.kind)), "duplicate {} `{}`", sig.role.as_str(), sig.kind);
+            assert!(is_snake_case(sig.kind), "kind `{}` is not snake_case", sig.kind);
         }
     }
 
@@ -304,44 +239,20 @@ mod tests {
     fn formats_and_functions_are_unique() {
         let mut formats = HashSet::new();
         for format in REGISTRY.formats {
-            assert!(
-                formats.insert(format.name),
-                "duplicate format `{}`",
-                format.name
-            );
-            assert!(
-                !format.summary.is_empty(),
-                "format `{}` has no summary",
-                format.name
-            );
+            assert!(formats.insert(format.name), "duplicate format `{}`", format.name);
+            assert!(!format.summary.is_empty(), "format `{}` has no summary", format.name);
             if let Some(fields) = format.fields {
                 let mut names = HashSet::new();
                 for (name, _) in fields {
-                    assert!(
-                        names.insert(*name),
-                        "format `{}` repeats field `{name}`",
-                        format.name
-                    );
+                    assert!(names.insert(*name), "format `{}` repeats field `{name}`", format.name);
                 }
             }
         }
         let mut functions = HashSet::new();
         for function in REGISTRY.functions {
-            assert!(
-                functions.insert(function.name),
-                "duplicate function `{}`",
-                function.name
-            );
-            assert!(
-                is_snake_case(function.name),
-                "function `{}` is not snake_case",
-                function.name
-            );
-            assert!(
-                !function.doc.is_empty(),
-                "function `{}` has no doc",
-                function.name
-            );
+            assert!(functions.insert(function.name), "duplicate function `{}`", function.name);
+            assert!(is_snake_case(function.name), "function `{}` is not snake_case", function.name);
+            assert!(!function.doc.is_empty(), "function `{}` has no doc", function.name);
         }
     }
 
@@ -350,16 +261,8 @@ mod tests {
         for (owner, params) in all_param_lists() {
             let mut seen = HashSet::new();
             for param in params {
-                assert!(
-                    seen.insert(param.name),
-                    "{owner}: duplicate option `{}`",
-                    param.name
-                );
-                assert!(
-                    is_snake_case(param.name),
-                    "{owner}: option `{}` is not snake_case",
-                    param.name
-                );
+                assert!(seen.insert(param.name), "{owner}: duplicate option `{}`", param.name);
+                assert!(is_snake_case(param.name), "{owner}: option `{}` is not snake_case", param.name);
             }
         }
     }
@@ -368,16 +271,8 @@ mod tests {
     fn params_are_documented_on_one_line() {
         for (owner, params) in all_param_lists() {
             for param in params {
-                assert!(
-                    !param.doc.trim().is_empty(),
-                    "{owner}: option `{}` has no doc",
-                    param.name
-                );
-                assert!(
-                    !param.doc.contains('\n'),
-                    "{owner}: option `{}` doc spans lines",
-                    param.name
-                );
+                assert!(!param.doc.trim().is_empty(), "{owner}: option `{}` has no doc", param.name);
+                assert!(!param.doc.contains('\n'), "{owner}: option `{}` doc spans lines", param.name);
             }
         }
     }
@@ -387,11 +282,7 @@ mod tests {
         for (owner, params) in all_param_lists() {
             for param in params {
                 if param.required {
-                    assert_eq!(
-                        param.default, None,
-                        "{owner}: required option `{}` has a default",
-                        param.name
-                    );
+                    assert_eq!(param.default, None, "{owner}: required option `{}` has a default", param.name);
                 }
             }
         }
@@ -423,11 +314,7 @@ mod tests {
                 ParamType::Enum(words) => {
                     assert!(!words.is_empty(), "{owner}: `{name}` has no enum words");
                     let unique: HashSet<_> = words.iter().collect();
-                    assert_eq!(
-                        unique.len(),
-                        words.len(),
-                        "{owner}: `{name}` repeats an enum word"
-                    );
+                    assert_eq!(unique.len(), words.len(), "{owner}: `{name}` repeats an enum word");
                 }
                 ParamType::List(item) => check(owner, name, item),
                 ParamType::Record(fields) => {
@@ -450,42 +337,21 @@ mod tests {
     #[test]
     fn stream_shapes_name_existing_params() {
         for sig in REGISTRY.connectors {
-            if let StreamIn::RecordWhen {
-                param: name,
-                values,
-            } = sig.input
-            {
+            if let StreamIn::RecordWhen { param: name, values } = sig.input {
                 let p = param(sig, name).unwrap_or_else(|| {
-                    panic!(
-                        "{} `{}`: RecordWhen names no option `{name}`",
-                        sig.role.as_str(),
-                        sig.kind
-                    )
+                    panic!("{} `{}`: RecordWhen names no option `{name}`", sig.role.as_str(), sig.kind)
                 });
                 if let ParamType::Enum(words) = p.ty {
                     for value in values {
-                        assert!(
-                            words.contains(value),
-                            "`{}`: `{value}` is not a `{name}` word",
-                            sig.kind
-                        );
+                        assert!(words.contains(value), "`{}`: `{value}` is not a `{name}` word", sig.kind);
                     }
                 }
             }
             if let StreamOut::TopicOf(name) = sig.output {
                 let p = param(sig, name).unwrap_or_else(|| {
-                    panic!(
-                        "{} `{}`: TopicOf names no option `{name}`",
-                        sig.role.as_str(),
-                        sig.kind
-                    )
+                    panic!("{} `{}`: TopicOf names no option `{name}`", sig.role.as_str(), sig.kind)
                 });
-                assert_eq!(
-                    p.ty,
-                    ParamType::TopicRef,
-                    "`{}`: `{name}` must be a topic name",
-                    sig.kind
-                );
+                assert_eq!(p.ty, ParamType::TopicRef, "`{}`: `{name}` must be a topic name", sig.kind);
                 assert!(p.required, "`{}`: `{name}` must be required", sig.kind);
             }
         }
@@ -496,27 +362,11 @@ mod tests {
         for sig in REGISTRY.connectors {
             match sig.role {
                 Role::Source => {
-                    assert_ne!(
-                        sig.output,
-                        StreamOut::PassThrough,
-                        "source `{}` passes through",
-                        sig.kind
-                    );
-                    assert_eq!(
-                        sig.input,
-                        StreamIn::Any,
-                        "source `{}` has an input",
-                        sig.kind
-                    );
+                    assert_ne!(sig.output, StreamOut::PassThrough, "source `{}` passes through", sig.kind);
+                    assert_eq!(sig.input, StreamIn::Any, "source `{}` has an input", sig.kind);
                 }
                 Role::Channel | Role::Sink => {
-                    assert_eq!(
-                        sig.output,
-                        StreamOut::PassThrough,
-                        "{} `{}`",
-                        sig.role.as_str(),
-                        sig.kind
-                    )
+                    assert_eq!(sig.output, StreamOut::PassThrough, "{} `{}`", sig.role.as_str(), sig.kind)
                 }
             }
         }
@@ -529,10 +379,7 @@ mod tests {
             assert!(!sig.summary.trim().is_empty(), "{name} has no summary");
             assert!(!sig.summary.contains('\n'), "{name}: summary spans lines");
             assert!(!sig.doc.trim().is_empty(), "{name} has no doc");
-            assert!(
-                !sig.guarantee_note.trim().is_empty(),
-                "{name} has no guarantee note"
-            );
+            assert!(!sig.guarantee_note.trim().is_empty(), "{name} has no guarantee note");
         }
     }
 
@@ -549,9 +396,7 @@ mod tests {
             (Role::Sink, "files", "hdfs"),
         ];
         for (role, kind, flume) in expect {
-            let sig = REGISTRY
-                .connector(role, kind)
-                .unwrap_or_else(|| panic!("missing {} `{kind}`", role.as_str()));
+            let sig = REGISTRY.connector(role, kind).unwrap_or_else(|| panic!("missing {} `{kind}`", role.as_str()));
             assert_eq!(sig.flume, flume, "{kind} replaces Flume's {flume}");
         }
         // The seed's second agent: files { path, prefix, round, roll = { interval, size, count }, batch }.
@@ -563,10 +408,7 @@ mod tests {
             panic!("files.roll is not a block");
         };
         for name in ["interval", "size", "count", "idle"] {
-            assert!(
-                roll.iter().any(|p| p.name == name),
-                "files.roll has no `{name}`"
-            );
+            assert!(roll.iter().any(|p| p.name == name), "files.roll has no `{name}`");
         }
     }
 
@@ -574,49 +416,24 @@ mod tests {
     fn declared_guarantees_match_what_a_crash_loses() {
         let guarantee = |role, kind| REGISTRY.connector(role, kind).unwrap().guarantee;
         assert_eq!(guarantee(Role::Source, "exec"), Guarantee::BestEffort);
-        assert_eq!(
-            guarantee(Role::Channel, "memory"),
-            Guarantee::AtMostOnceOnCrash
-        );
+        assert_eq!(guarantee(Role::Channel, "memory"), Guarantee::AtMostOnceOnCrash);
         assert_eq!(guarantee(Role::Channel, "file"), Guarantee::AtLeastOnce);
         let memory = REGISTRY.connector(Role::Channel, "memory").unwrap();
-        assert!(
-            memory.guarantee_note.contains("capacity"),
-            "memory must say how much a crash loses"
-        );
+        assert!(memory.guarantee_note.contains("capacity"), "memory must say how much a crash loses");
     }
 
     #[test]
     fn columnar_formats_need_records() {
         let files = REGISTRY.connector(Role::Sink, "files").unwrap();
-        assert_eq!(
-            files.input,
-            StreamIn::RecordWhen {
-                param: "format",
-                values: &["csv", "parquet", "arrow"]
-            }
-        );
+        assert_eq!(files.input, StreamIn::RecordWhen { param: "format", values: &["csv", "parquet", "arrow"] });
     }
 
     #[test]
     fn topic_params_have_kafka_shapes() {
-        let partitions = REGISTRY
-            .topic_params
-            .iter()
-            .find(|p| p.name == "partitions")
-            .unwrap();
-        assert_eq!(
-            partitions.ty,
-            ParamType::Int {
-                min: 1,
-                max: 100_000
-            }
-        );
+        let partitions = REGISTRY.topic_params.iter().find(|p| p.name == "partitions").unwrap();
+        assert_eq!(partitions.ty, ParamType::Int { min: 1, max: 100_000 });
         for name in ["retention", "retention_bytes", "key", "fsync", "brokers"] {
-            assert!(
-                REGISTRY.topic_params.iter().any(|p| p.name == name),
-                "topic has no `{name}`"
-            );
+            assert!(REGISTRY.topic_params.iter().any(|p| p.name == name), "topic has no `{name}`");
         }
     }
 }

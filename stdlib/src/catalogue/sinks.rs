@@ -2,9 +2,7 @@
 
 use super::object_store::{ACCESS_KEY_ID, ALLOW_HTTP, ENDPOINT, REGION, SECRET_ACCESS_KEY};
 use super::{int_from, optional, required, unset};
-use flowc_compiler::builtins::{
-    ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut,
-};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut};
 
 /// Flume's logger sink, logging whole events.
 pub const LOGGER: ConnectorSig = ConnectorSig {
@@ -187,11 +185,7 @@ is committed only after the topic has acknowledged the append (durable per the t
 to a topic on an edge (`source -> topic_name`) behaves the same way.",
     params: &[
         required("topic", ParamType::TopicRef, "The declared topic to append to."),
-        unset(
-            "key",
-            ParamType::Field,
-            "Field whose value is the record key; default: the topic's own `key`, if any.",
-        ),
+        unset("key", ParamType::Field, "Field whose value is the record key; default: the topic's own `key`, if any."),
     ],
     guarantee: Guarantee::AtLeastOnce,
     guarantee_note: "a take is committed after the topic acknowledged the append",
@@ -210,11 +204,7 @@ pub const KAFKA: ConnectorSig = ConnectorSig {
 acknowledged every record of it; with the default `acks = all` that means the in-sync replicas have it. \
 Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is lost by default.",
     params: &[
-        required(
-            "brokers",
-            ParamType::String,
-            "Bootstrap servers, comma-separated: `\"kafka1:9092,kafka2:9092\"`.",
-        ),
+        required("brokers", ParamType::String, "Bootstrap servers, comma-separated: `\"kafka1:9092,kafka2:9092\"`."),
         required("topic", ParamType::String, "The Kafka topic to produce to."),
         unset(
             "key",
@@ -288,11 +278,7 @@ pub const LOAD_BALANCE: ConnectorSig = ConnectorSig {
 write fails is skipped for a time that doubles on each failure up to `max_backoff`, and the batch is \
 retried on another member. The group's guarantee is the weakest of its members'.",
     params: &[
-        required(
-            "sinks",
-            ParamType::List(&ParamType::SinkRef),
-            "The member sinks, e.g. `[k1, k2, k3]`.",
-        ),
+        required("sinks", ParamType::List(&ParamType::SinkRef), "The member sinks, e.g. `[k1, k2, k3]`."),
         optional(
             "selector",
             ParamType::Enum(&["round_robin", "random"]),

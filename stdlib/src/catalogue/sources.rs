@@ -71,12 +71,7 @@ quarantine suffix are never read.",
             "Longest line accepted; a longer line is split into several events and counted.",
         ),
         batch_size("100"),
-        optional(
-            "recursive",
-            ParamType::Bool,
-            "false",
-            "Also read files in subdirectories of `dir`.",
-        ),
+        optional("recursive", ParamType::Bool, "false", "Also read files in subdirectories of `dir`."),
         optional(
             "quarantine_suffix",
             ParamType::String,
@@ -108,11 +103,7 @@ committed when flowc crashes are lost, and a restarted `tail -F` prints its last
 `tail` for log files and `spooldir` for finished files; `check` warns when `exec` feeds a path. With \
 `restart = true` the command is started again `restart_throttle` after it exits.",
     params: &[
-        required(
-            "command",
-            ParamType::String,
-            "The command to run, e.g. `\"tail -F /var/log/app.log\"`.",
-        ),
+        required("command", ParamType::String, "The command to run, e.g. `\"tail -F /var/log/app.log\"`."),
         unset(
             "shell",
             ParamType::String,
@@ -124,12 +115,7 @@ committed when flowc crashes are lost, and a restarted `tail -F` prints its last
             "false",
             "Start the command again when it exits; without it, the source ends when the command does.",
         ),
-        optional(
-            "restart_throttle",
-            ParamType::Duration,
-            "10s",
-            "How long to wait before restarting the command.",
-        ),
+        optional("restart_throttle", ParamType::Duration, "10s", "How long to wait before restarting the command."),
         optional(
             "log_stderr",
             ParamType::Bool,
@@ -264,11 +250,7 @@ it is kept), `413` when it exceeds `max_body`, and `503` when the channel is ful
 retries on 503 loses nothing. With `format = flume_json` the body is Flume's `[{\"headers\": {…}, \
 \"body\": \"…\"}]`, each body one line, so existing Flume HTTP clients keep working.",
     params: &[
-        required(
-            "address",
-            ParamType::Address,
-            "The address to listen on, e.g. `\"127.0.0.1:8080\"`.",
-        ),
+        required("address", ParamType::Address, "The address to listen on, e.g. `\"127.0.0.1:8080\"`."),
         optional(
             "format",
             ParamType::Enum(&["lines", "ndjson", "flume_json"]),
@@ -322,24 +304,9 @@ from the last committed one.",
             "sequence",
             "`sequence`: consecutive numbers; `stress`: lines of `size` bytes.",
         ),
-        optional(
-            "count",
-            int_from(0),
-            "0",
-            "Events to generate before ending; `0` = unlimited.",
-        ),
-        optional(
-            "rate",
-            int_from(0),
-            "0",
-            "Events per second at most; `0` = as fast as the pipeline takes them.",
-        ),
-        optional(
-            "size",
-            ParamType::Size,
-            "500B",
-            "Length of each `stress` line.",
-        ),
+        optional("count", int_from(0), "0", "Events to generate before ending; `0` = unlimited."),
+        optional("rate", int_from(0), "0", "Events per second at most; `0` = as fast as the pipeline takes them."),
+        optional("size", ParamType::Size, "500B", "Length of each `stress` line."),
         batch_size("100"),
     ],
     guarantee: Guarantee::AtLeastOnce,
@@ -390,18 +357,9 @@ pub const KAFKA: ConnectorSig = ConnectorSig {
 a declared topic bound to Kafka, use the `topic` source). Offsets are committed to Kafka only after the \
 channel has taken the batch (auto-commit is off), so a crash redelivers the uncommitted records.",
     params: &[
-        required(
-            "brokers",
-            ParamType::String,
-            "Bootstrap servers, comma-separated: `\"kafka1:9092,kafka2:9092\"`.",
-        ),
+        required("brokers", ParamType::String, "Bootstrap servers, comma-separated: `\"kafka1:9092,kafka2:9092\"`."),
         required("topic", ParamType::String, "The Kafka topic to consume."),
-        optional(
-            "group",
-            ParamType::String,
-            "\"flowc\"",
-            "Kafka consumer group id.",
-        ),
+        optional("group", ParamType::String, "\"flowc\"", "Kafka consumer group id."),
         optional(
             "start",
             ParamType::Enum(&["earliest", "latest"]),
@@ -433,12 +391,7 @@ environment variables; write secrets as `${ENV}` references, never literally.",
             ParamType::String,
             "The prefix to watch: `\"s3://bucket/prefix/\"`, `\"gs://…\"`, `\"az://…\"` or a local directory.",
         ),
-        optional(
-            "poll_interval",
-            ParamType::Duration,
-            "30s",
-            "How often the prefix is listed for new objects.",
-        ),
+        optional("poll_interval", ParamType::Duration, "30s", "How often the prefix is listed for new objects."),
         unset(
             "manifest",
             ParamType::String,

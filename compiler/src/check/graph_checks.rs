@@ -1,0 +1,199 @@
+//! Whole-graph checks: cycles, dangling nodes, unread topics, and the warnings about what a crash loses.
+
+use super::build::Builder;
+use super::names::Scope;
+use super::Ctx;
+use crate::ast;
+use crate::builtins::{Guarantee, Role};
+use crate::diagnostic::Diagnostic;
+use crate::graph::{EdgeKind, NodeKind, OptionValue};
+use petgraph::graph::NodeIndex;
+use petgraph::Direction;
+
+/// Reports cycles; returns a topological order when there are none.
+pub(crate) fn order(ctx: &mut Ctx, builder: &Builder) -> Option<Vec<NodeIndex>> {
+    if let Ok(order) = petgraph::algo::toposort(&builder.graph, None) {
+        return Some(order);
+    }
+    for scc in petgraph::algo::tarjan_scc(&builder.graph) {
+        let self_loop = scc.len() == 1 && builder.graph.contains_edge(scc[0], scc[0]);
+        if scc.len() < 2 && !self_loop {
+            continue;
+        }
+        let mut members: Vec<NodeIndex> = scc.clone();
+        members.sort_by_key(|i| builder.graph[*i].span.start);
+        let names: Vec<&str> = members.iter().map(|i| builder.graph[*i].name.as_str()).collect();
+        let first = &builder.graph[members[0]];
+        let mut diag = Diagnostic::error("E0601", format!("records would flow in a circle: {} → {}", names.join(" → "), names[0]))
+            .at(first.span, "the cycle passes through here")
+            .help("a record must not return to where it came from; break the cycle, e.g. write the result to a different topic");
+        for member in &members[1..] {
+            let node = &builder.graph[*member];
+            if !node.name.contains('|') {
+                diag = diag.also(node.span, "and here");
+            }
+        }
+        ctx.diags.push(diag);
+    }
+    None
+}
+
+/// Dangling nodes, unread topics, and crash-loss warnings.
+pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &ast::File) {
+    let graph = &builder.graph;
+    for index in graph.node_indices() {
+        let node = &graph[index];
+        let inputs = graph.edges_directed(index, Direction::Incoming).count();
+        let outputs = graph.edges_directed(index, Direction::Outgoing).count();
+        let member_of_group =
+            graph.edges_directed(index, Direction::Incoming).any(|e| e.weight().kind == EdgeKind::GroupMember);
+        match &node.kind {
+            NodeKind::Source { connector, .. } => {
+                if outputs == 0 {
+                    ctx.diags.push(
+                        Diagnostic::error("E0607", format!("source `{}` sends its records nowhere", node.name))
+                            .at(node.span, "declared here, never connected")
+                            .help(format!("connect it: `{} -> some_channel -> some_sink`", node.name)),
+                    );
+                } else if connector.guarantee == Guarantee::BestEffort {
+                    ctx.diags.push(
+                        Diagnostic::warning("W0003", format!("source `{}` ({}) cannot replay what it lost", node.name, connector.kind))
+                            .at(node.span, format!("{}: {}", connector.kind, connector.guarantee_note))
+                            .help("if losing lines matters, read the file with `tail` (positions are kept) instead of `exec tail -F`"),
+                    );
+                }
+            }
+            NodeKind::Channel { connector, .. } => {
+                if inputs == 0 {
+                    ctx.diags.push(
+                        Diagnostic::error("E0606", format!("channel `{}` has no input", node.name))
+                            .at(node.span, "nothing flows into this channel")
+                            .help(format!("feed it: `some_source -> {}`", node.name)),
+                    );
+                } else if outputs == 0 {
+                    ctx.diags.push(
+                        Diagnostic::error("E0607", format!("channel `{}` sends its records nowhere", node.name))
+                            .at(node.span, "nothing reads this channel")
+                            .help(format!("drain it: `{} -> some_sink`", node.name)),
+                    );
+                } else if connector.guarantee == Guarantee::AtMostOnceOnCrash {
+                    ctx.diags.push(
+                        Diagnostic::warning(
+                            "W0002",
+                            format!("channel `{}` is in memory: {}", node.name, connector.guarantee_note),
+                        )
+                        .at(node.span, "a crash loses what this channel holds")
+                        .help(format!("for at-least-once across crashes use `channel {} = file {{}}`", node.name)),
+                    );
+                }
+            }
+            NodeKind::Sink { .. } => {
+                if member_of_group
+                    && graph
+                        .edges_directed(index, Direction::Incoming)
+                        .any(|e| e.weight().kind != EdgeKind::GroupMember)
+                {
+                    ctx.diags.push(
+                        Diagnostic::error(
+                            "E0316",
+                            format!("sink `{}` belongs to a sink group and is also fed directly", node.name),
+                        )
+                        .at(node.span, "a member of a sink group")
+                        .help("feed the sink group instead; it hands each batch to one of its members"),
+                    );
+                } else if inputs == 0 {
+                    ctx.diags.push(
+                        Diagnostic::error("E0605", format!("sink `{}` has no input", node.name))
+                            .at(node.span, "nothing flows into this sink")
+                            .help(format!("feed it: `some_channel -> {}`", node.name)),
+                    );
+                }
+                check_roll(ctx, index, builder);
+            }
+            NodeKind::Topic { .. } if outputs == 0 => {
+                ctx.diags.push(
+                    Diagnostic::warning("W0001", format!("nobody reads topic `{}`", node.name))
+                        .at(node.span, "no pipeline consumes this topic")
+                        .help(format!(
+                            "consume it (`{} -> group \"G\" -> some_sink`) or read it with `flowc consume {}`",
+                            node.name, node.name
+                        )),
+                );
+            }
+            NodeKind::Transform(_) if outputs == 0 => {
+                ctx.diags.push(
+                    Diagnostic::error("E0607", "the pipeline ends in a transform, so its records go nowhere")
+                        .at(node.span, "nothing follows this stage")
+                        .help("end the pipeline in a channel, topic or sink: `… | where x -> some_sink`"),
+                );
+            }
+            NodeKind::Route(arms) if !arms.iter().any(|a| a.condition.is_none()) => {
+                ctx.diags.push(
+                    Diagnostic::warning("W0005", "records matching no arm of this route are dropped")
+                        .at(node.span, "no `else` arm")
+                        .help("add `else => some_sink` to keep them"),
+                );
+            }
+            _ => {}
+        }
+    }
+    let mut unused: Vec<&ast::TypeDecl> = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ast::Item::Type(t) => Some(t),
+            _ => None,
+        })
+        .filter(|t| !scope.used_types.contains(&t.name.name))
+        .collect();
+    unused.sort_by_key(|t| t.span.start);
+    for decl in unused {
+        if scope.decls.get(&decl.name.name).is_some_and(|(_, span)| *span == decl.name.span) {
+            ctx.diags.push(
+                Diagnostic::warning("W0004", format!("type `{}` is never used", decl.name.name))
+                    .at(decl.name.span, "declared here")
+                    .help("use it (`topic t: T`, `parse json as T`) or remove it"),
+            );
+        }
+    }
+}
+
+/// W0006: roll settings that make thousands of tiny files.
+fn check_roll(ctx: &mut Ctx, index: NodeIndex, builder: &Builder) {
+    let node = &builder.graph[index];
+    let Some(Role::Sink) = node.kind.connector().map(|c| c.role) else { return };
+    let Some(OptionValue::Record(roll)) = node.kind.options().and_then(|o| o.get("roll")) else { return };
+    let mut reasons = Vec::new();
+    if let Some(OptionValue::DurationMs(ms)) = roll.get("interval") {
+        if *ms > 0 && *ms < 60_000 {
+            reasons.push(format!(
+                "`interval` closes a file every {}s (up to {} files an hour per bucket)",
+                ms / 1000,
+                3_600_000 / ms
+            ));
+        }
+    }
+    if let Some(OptionValue::Bytes(bytes)) = roll.get("size") {
+        if *bytes > 0 && *bytes < 1 << 20 {
+            reasons.push(format!("`size` closes a file every {bytes} bytes"));
+        }
+    }
+    if let Some(OptionValue::Int(count)) = roll.get("count") {
+        if *count > 0 && *count < 1_000 {
+            reasons.push(format!("`count` closes a file every {count} events"));
+        }
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    let span = builder
+        .written_options
+        .get(&index)
+        .and_then(|o| o.entries.iter().find(|e| e.key.name == "roll"))
+        .map_or(node.span, |e| e.value.span);
+    ctx.diags.push(
+        Diagnostic::warning("W0006", format!("sink `{}` will make many tiny files", node.name))
+            .at(span, reasons.join("; "))
+            .help("tiny files slow every reader (HDFS, S3, query engines); roll at minutes and tens of MiB, e.g. `roll = { interval = 5m, size = 128MiB }`"),
+    );
+}

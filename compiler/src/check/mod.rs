@@ -1,0 +1,73 @@
+//! Semantic checking: names, options, types along edges, graph structure, delivery guarantees.
+
+mod build;
+mod delivery;
+mod exprs;
+mod graph_checks;
+mod names;
+mod options;
+mod streams;
+pub mod template;
+
+use crate::ast;
+use crate::builtins::Registry;
+use crate::diagnostic::{self, Diagnostic};
+use crate::graph::Program;
+use crate::span::FileId;
+use crate::syntax;
+
+/// Everything the checker found out about one file, even when it has errors (for editors).
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub ast: ast::File,
+    /// The graph as far as it could be built; complete only when there are no errors.
+    pub program: Program,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Checks one file: the program when it has no errors, and every diagnostic, sorted by position.
+pub fn check(file: FileId, source: &str, registry: &Registry) -> (Option<Program>, Vec<Diagnostic>) {
+    let analysis = analyze(file, source, registry);
+    let program = (!analysis.has_errors()).then_some(analysis.program);
+    (program, analysis.diagnostics)
+}
+
+/// Checks one file and keeps everything found on the way.
+pub fn analyze(file: FileId, source: &str, registry: &Registry) -> Analysis {
+    let (ast, mut diagnostics) = syntax::parse(file, source);
+    let mut ctx = Ctx { registry, diags: Vec::new() };
+    let mut scope = names::collect(&mut ctx, &ast);
+    let mut builder = build::Builder::new();
+    builder.declare(&mut ctx, &mut scope, &ast);
+    for item in &ast.items {
+        if let ast::Item::Flow(stmt) = item {
+            builder.flow(&mut ctx, &scope, stmt);
+        }
+    }
+    let order = graph_checks::order(&mut ctx, &builder);
+    if let Some(order) = &order {
+        streams::propagate(&mut ctx, &mut scope, &mut builder, order);
+    }
+    graph_checks::structure(&mut ctx, &scope, &builder, &ast);
+    let paths = if order.is_some() { delivery::paths(&builder.graph) } else { Vec::new() };
+    let graph = builder.graph;
+    diagnostics.append(&mut ctx.diags);
+    for diag in &mut diagnostics {
+        diag.file = file;
+    }
+    diagnostic::sort(&mut diagnostics);
+    diagnostics.dedup();
+    Analysis { ast, program: Program { graph, paths }, diagnostics }
+}
+
+/// Shared state of one check: the registry and the diagnostics found so far.
+pub(crate) struct Ctx<'r> {
+    pub(crate) registry: &'r Registry,
+    pub(crate) diags: Vec<Diagnostic>,
+}

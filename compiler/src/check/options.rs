@@ -1,0 +1,201 @@
+//! Option blocks checked against a signature: unknown, missing, mistyped and out-of-range options.
+
+use super::Ctx;
+use crate::ast::{self, ValueKind};
+use crate::builtins::{ParamSig, ParamType};
+use crate::diagnostic::Diagnostic;
+use crate::graph::{OptionMap, OptionValue};
+use crate::suggest::did_you_mean;
+
+/// Checks `options` against `params`; `owner` names what they belong to ("spooldir source `r1`").
+pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], owner: &str) -> OptionMap {
+    let mut map = OptionMap::new();
+    for entry in &options.entries {
+        let Some(param) = params.iter().find(|p| p.name == entry.key.name) else {
+            let names = params.iter().map(|p| p.name);
+            let help = match did_you_mean(&entry.key.name, names.clone())
+                .or_else(|| flume_spelling(&entry.key.name, params))
+            {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("{owner} takes: {}", params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")),
+            };
+            ctx.diags.push(
+                Diagnostic::error("E0302", format!("{owner} has no option `{}`", entry.key.name))
+                    .at(entry.key.span, "unknown option")
+                    .help(help),
+            );
+            continue;
+        };
+        if let Some(value) = check_value(ctx, &entry.value, &param.ty, param.name, owner) {
+            map.insert(param.name.to_string(), value);
+        }
+    }
+    for param in params.iter().filter(|p| p.required) {
+        if !options.entries.iter().any(|e| e.key.name == param.name) {
+            ctx.diags.push(
+                Diagnostic::error("E0303", format!("{owner} needs option `{}`", param.name))
+                    .at(options.span, format!("`{}` is missing from this block", param.name))
+                    .help(format!("add `{} = …` ({}): {}", param.name, param.ty.describe(), param.doc)),
+            );
+        }
+    }
+    map
+}
+
+/// Flume's camelCase and dotted option names, mapped to ours by shape.
+fn flume_spelling<'a>(written: &str, params: &'a [ParamSig]) -> Option<&'a str> {
+    let mut snake = String::new();
+    for c in written.chars() {
+        if c.is_ascii_uppercase() {
+            snake.push('_');
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    params.iter().map(|p| p.name).find(|name| *name == snake || snake.ends_with(name) || name.ends_with(snake.as_str()))
+}
+
+fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, owner: &str) -> Option<OptionValue> {
+    let wrong = |ctx: &mut Ctx, help: String| {
+        ctx.diags.push(
+            Diagnostic::error("E0304", format!("option `{name}` of {owner} expects {}", ty.describe()))
+                .at(value.span, format!("this is {}", value.kind.describe()))
+                .help(help),
+        );
+        None
+    };
+    match (ty, &value.kind) {
+        (_, ValueKind::Error) => None,
+        (ParamType::String, ValueKind::Str(s)) => Some(OptionValue::Str(s.value.clone())),
+        (ParamType::PathTemplate, ValueKind::Str(s)) => {
+            super::template::check_escapes(ctx, &s.value, value.span).then(|| OptionValue::Str(s.value.clone()))
+        }
+        (ParamType::Enum(words), ValueKind::Int(n)) if words.contains(&n.to_string().as_str()) => {
+            Some(OptionValue::Word(n.to_string()))
+        }
+        (ParamType::Regex, ValueKind::Str(s)) => {
+            if let Err(err) = regex::Regex::new(&s.value) {
+                ctx.diags.push(invalid_regex(value.span, &err));
+                return None;
+            }
+            Some(OptionValue::Str(s.value.clone()))
+        }
+        (ParamType::Address, ValueKind::Str(s)) => {
+            if let Err(why) = check_address(&s.value) {
+                ctx.diags.push(
+                    Diagnostic::error("E0315", format!("`{}` is not a network address", s.value))
+                        .at(value.span, why)
+                        .help("write \"host:port\", e.g. \"127.0.0.1:44444\"; listeners bind to loopback unless you say otherwise"),
+                );
+                return None;
+            }
+            Some(OptionValue::Str(s.value.clone()))
+        }
+        (ParamType::Int { min, max }, ValueKind::Int(n)) => {
+            if n < min || n > max {
+                let range =
+                    if *max == i64::MAX { format!("at least {min}") } else { format!("between {min} and {max}") };
+                ctx.diags.push(
+                    Diagnostic::error("E0305", format!("option `{name}` of {owner} must be {range}"))
+                        .at(value.span, format!("{n} is out of range"))
+                        .help(format!("use a value {range}")),
+                );
+                return None;
+            }
+            Some(OptionValue::Int(*n))
+        }
+        (ParamType::Float, ValueKind::Float(x)) => Some(OptionValue::Float(*x)),
+        (ParamType::Float, ValueKind::Int(n)) => Some(OptionValue::Float(*n as f64)),
+        (ParamType::Bool, ValueKind::Bool(b)) => Some(OptionValue::Bool(*b)),
+        (ParamType::Duration, ValueKind::Duration(ms)) => Some(OptionValue::DurationMs(*ms)),
+        (ParamType::Size, ValueKind::Size(bytes)) => Some(OptionValue::Bytes(*bytes)),
+        (ParamType::Duration, ValueKind::Int(n)) => wrong(ctx, format!("add a unit: `{n}s`, `{n}m` or `{n}ms`")),
+        (ParamType::Duration, ValueKind::Size(_)) => {
+            wrong(ctx, "this is a size; a duration is written like `3s`, `10m`, `168h`".into())
+        }
+        (ParamType::Size, ValueKind::Int(n)) => wrong(ctx, format!("add a unit: `{n}B`, `{n}KiB` or `{n}MiB`")),
+        (ParamType::Size, ValueKind::Duration(_)) => {
+            wrong(ctx, "this is a duration; a size is written like `20B`, `64KiB`, `128MiB`".into())
+        }
+        (ParamType::Enum(words), ValueKind::Ident(word)) => enum_word(ctx, words, word, value, name, owner),
+        (ParamType::Enum(words), ValueKind::Str(s)) => enum_word(ctx, words, &s.value, value, name, owner),
+        (ParamType::SinkRef | ParamType::TopicRef | ParamType::Field, ValueKind::Ident(word)) => {
+            Some(OptionValue::Word(word.clone()))
+        }
+        (ParamType::SinkRef | ParamType::TopicRef | ParamType::Field, ValueKind::Str(s)) => {
+            Some(OptionValue::Word(s.value.clone()))
+        }
+        (ParamType::List(item), ValueKind::List(values)) => {
+            let mut out = Vec::new();
+            for v in values {
+                out.push(check_value(ctx, v, item, name, owner)?);
+            }
+            Some(OptionValue::List(out))
+        }
+        (ParamType::Record(params), ValueKind::Record(options)) => {
+            Some(OptionValue::Record(check(ctx, options, params, &format!("`{name}` of {owner}"))))
+        }
+        (ParamType::String | ParamType::PathTemplate | ParamType::Regex | ParamType::Address, ValueKind::Ident(w)) => {
+            wrong(ctx, format!("quote it: `{name} = \"{w}\"`"))
+        }
+        (ParamType::String | ParamType::PathTemplate | ParamType::Regex | ParamType::Address, _) => {
+            wrong(ctx, format!("write a string in double quotes: `{name} = \"…\"`"))
+        }
+        (ParamType::Int { .. } | ParamType::Float, ValueKind::Str(s)) if s.value.trim().parse::<f64>().is_ok() => {
+            wrong(ctx, format!("remove the quotes: `{name} = {}`", s.value.trim()))
+        }
+        (ParamType::Bool, ValueKind::Str(s)) if matches!(s.value.as_str(), "true" | "false") => {
+            wrong(ctx, format!("remove the quotes: `{name} = {}`", s.value))
+        }
+        (ParamType::List(_), _) => wrong(ctx, format!("write a list in brackets: `{name} = [ … ]`")),
+        (ParamType::Record(params), _) => {
+            wrong(ctx, format!("write a block: `{name} = {{ {} = … }}`", params.first().map_or("option", |p| p.name)))
+        }
+        _ => wrong(ctx, format!("write {}", ty.describe())),
+    }
+}
+
+fn enum_word(
+    ctx: &mut Ctx,
+    words: &[&str],
+    word: &str,
+    value: &ast::Value,
+    name: &str,
+    owner: &str,
+) -> Option<OptionValue> {
+    if words.contains(&word) {
+        return Some(OptionValue::Word(word.to_string()));
+    }
+    let help = match did_you_mean(word, words.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`? The choices are {}", words.join(", ")),
+        None => format!("the choices are {}", words.join(", ")),
+    };
+    ctx.diags.push(
+        Diagnostic::error("E0306", format!("`{word}` is not a choice for option `{name}` of {owner}"))
+            .at(value.span, "unknown value")
+            .help(help),
+    );
+    None
+}
+
+pub(crate) fn invalid_regex(span: crate::span::Span, err: &regex::Error) -> Diagnostic {
+    let detail = err.to_string();
+    let last = detail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("invalid").trim().to_string();
+    Diagnostic::error("E0309", "invalid regular expression")
+        .at(span, last.trim_start_matches("error: ").to_string())
+        .help("regular expressions follow Rust's regex syntax; escape a literal `.` `(` `[` with `\\\\`")
+}
+
+fn check_address(text: &str) -> Result<(), String> {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err("no `:port`".into());
+    };
+    if host.is_empty() {
+        return Err("no host before `:`".into());
+    }
+    match port.parse::<u16>() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!("`{port}` is not a port (0–65535)")),
+    }
+}

@@ -1,0 +1,4 @@
+//! The `flowc` command-line tools as a library: rendering diagnostics and the language commands.
+
+pub mod commands;
+pub mod render;
