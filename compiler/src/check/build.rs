@@ -17,6 +17,10 @@ pub(crate) struct Builder<'a> {
     pub(crate) by_name: HashMap<String, NodeIndex>,
     /// Declarations whose errors were already reported: references to them are not reported again.
     pub(crate) broken: HashSet<String>,
+    /// Names mentioned by pipelines that could not be followed: not reported as unconnected.
+    pub(crate) excused: HashSet<String>,
+    /// Set when a name in the current pipeline could not be resolved.
+    aborted: bool,
     /// The option blocks as written, for spans in later checks.
     pub(crate) written_options: HashMap<NodeIndex, &'a ast::Options>,
     /// Declared topic types' spans, for labels.
@@ -31,6 +35,8 @@ impl<'a> Builder<'a> {
             graph: DiGraph::new(),
             by_name: HashMap::new(),
             broken: HashSet::new(),
+            excused: HashSet::new(),
+            aborted: false,
             written_options: HashMap::new(),
             topic_type_spans: HashMap::new(),
             groups: HashMap::new(),
@@ -185,6 +191,7 @@ impl<'a> Builder<'a> {
         wanted: &[DeclKind],
     ) -> Option<NodeIndex> {
         if self.broken.contains(&ident.name) {
+            self.aborted = true;
             return None;
         }
         match scope.kind_of(&ident.name) {
@@ -214,8 +221,32 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Adds the edges of one pipeline statement.
+    /// Adds the edges of one pipeline statement. When it cannot be followed to the end (an error was
+    /// reported), the names it mentions are excused from "no input" / "nowhere to go" reports.
     pub(crate) fn flow(&mut self, ctx: &mut Ctx, scope: &Scope, stmt: &ast::FlowStmt) {
+        let before = ctx.diags.len();
+        self.aborted = false;
+        self.follow(ctx, scope, stmt);
+        if self.aborted || ctx.diags[before..].iter().any(|d| d.is_error()) {
+            self.excused.insert(stmt.head.name.clone());
+            for stage in &stmt.stages {
+                match stage {
+                    Stage::Edge(Target::Node(ident)) => {
+                        self.excused.insert(ident.name.clone());
+                    }
+                    Stage::Edge(Target::FanOut(idents, _)) => {
+                        self.excused.extend(idents.iter().map(|i| i.name.clone()));
+                    }
+                    Stage::Edge(Target::Route(arms, _)) => {
+                        self.excused.extend(arms.iter().flat_map(|a| a.targets.iter().map(|i| i.name.clone())));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn follow(&mut self, ctx: &mut Ctx, scope: &Scope, stmt: &ast::FlowStmt) {
         let nodes = [DeclKind::Topic, DeclKind::Source, DeclKind::Channel, DeclKind::Sink];
         let Some(mut current) = self.lookup(ctx, scope, &stmt.head, &nodes) else { return };
         let mut ended: Option<(Span, &str)> = None;

@@ -43,6 +43,9 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
     let graph = &builder.graph;
     for index in graph.node_indices() {
         let node = &graph[index];
+        if builder.excused.contains(&node.name) {
+            continue;
+        }
         let inputs = graph.edges_directed(index, Direction::Incoming).count();
         let outputs = graph.edges_directed(index, Direction::Outgoing).count();
         let member_of_group =
