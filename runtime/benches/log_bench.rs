@@ -1,1 +1,3 @@
+//! Append and read throughput of the embedded log (placeholder until the benchmark lands).
+
 fn main() {}
