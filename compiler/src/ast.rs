@@ -13,6 +13,18 @@ pub struct Ident {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct File {
     pub items: Vec<Item>,
+    /// Statements that did not parse (already reported), so later checks stay quiet about them.
+    pub broken: Vec<BrokenStmt>,
+}
+
+/// What can be salvaged from a statement that did not parse.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BrokenStmt {
+    /// The name it declares, when it starts like a declaration (`source r1 = …`).
+    pub declares: Option<Ident>,
+    /// Every other name it mentions.
+    pub mentions: Vec<Ident>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]

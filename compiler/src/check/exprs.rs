@@ -27,28 +27,29 @@ pub(crate) fn type_of(ctx: &mut Ctx, expr: &Expr, input: &RecordType) -> Type {
                 return Type::Error;
             };
             let mut ty = field.ty.clone();
+            let mut prefix = head.name.clone();
             for part in rest {
                 ty = match ty.base() {
                     Type::Record(record) => match record.field(&part.name) {
                         Some(f) => f.ty.clone(),
                         None => {
-                            ctx.diags.push(unknown_field(&part.name, part.span, record));
+                            let mut diag = unknown_field(&part.name, part.span, record);
+                            diag.message = format!("`{prefix}` has no field `{}`", part.name);
+                            ctx.diags.push(diag);
                             return Type::Error;
                         }
                     },
                     Type::Error => return Type::Error,
                     other => {
                         ctx.diags.push(
-                            Diagnostic::error(
-                                "E0407",
-                                format!("`{}` has type `{other}`, which has no fields", head.name),
-                            )
-                            .at(part.span, format!("`.{}` needs a record", part.name))
-                            .help("only record values have fields"),
+                            Diagnostic::error("E0407", format!("`{prefix}` has type `{other}`, which has no fields"))
+                                .at(part.span, format!("`.{}` needs a record", part.name))
+                                .help("only record values have fields"),
                         );
                         return Type::Error;
                     }
                 };
+                prefix = format!("{prefix}.{}", part.name);
             }
             ty
         }
@@ -248,7 +249,7 @@ pub(crate) fn unknown_field(name: &str, span: crate::span::Span, record: &Record
         None if record.fields.is_empty() => "the record has no fields".to_string(),
         None => format!("the fields are: {}", record.field_names().collect::<Vec<_>>().join(", ")),
     };
-    Diagnostic::error("E0401", format!("no field `{name}` in `{record}`")).at(span, "unknown field").help(help)
+    Diagnostic::error("E0401", format!("the record has no field `{name}`")).at(span, "unknown field").help(help)
 }
 
 fn operator_error(op: &str, span: &crate::span::Span, ty: &Type, why: &str) -> Diagnostic {

@@ -20,22 +20,56 @@ pub(crate) fn order(ctx: &mut Ctx, builder: &Builder) -> Option<Vec<NodeIndex>> 
         if scc.len() < 2 && !self_loop {
             continue;
         }
-        let mut members: Vec<NodeIndex> = scc.clone();
-        members.sort_by_key(|i| builder.graph[*i].span.start);
-        let names: Vec<&str> = members.iter().map(|i| builder.graph[*i].name.as_str()).collect();
-        let first = &builder.graph[members[0]];
-        let mut diag = Diagnostic::error("E0601", format!("records would flow in a circle: {} → {}", names.join(" → "), names[0]))
-            .at(first.span, "the cycle passes through here")
+        let graph = &builder.graph;
+        let declared = |i: &NodeIndex| !graph[*i].name.contains(['|', '@']);
+        let start = *scc.iter().min_by_key(|i| (!declared(i), graph[**i].span.start)).expect("a cycle has members");
+        let cycle = cycle_through(graph, &scc, start);
+        let names: Vec<&str> = cycle.iter().filter(|i| declared(i)).map(|i| graph[*i].name.as_str()).collect();
+        let first = &graph[start];
+        let mut diag = Diagnostic::error("E0601", format!("records would flow in a circle: {} → {}", names.join(" → "), first.name))
+            .at(first.span, "the cycle starts here")
             .help("a record must not return to where it came from; break the cycle, e.g. write the result to a different topic");
-        for member in &members[1..] {
-            let node = &builder.graph[*member];
-            if !node.name.contains('|') {
-                diag = diag.also(node.span, "and here");
-            }
+        for member in cycle.iter().skip(1).filter(|i| declared(i)) {
+            diag = diag.also(graph[*member].span, format!("`{}` is on the cycle", graph[*member].name));
+        }
+        if let Some(back) = cycle.last().and_then(|last| graph.find_edge(*last, start)) {
+            diag = diag.also(graph[back].span, format!("records return to `{}` here", first.name));
         }
         ctx.diags.push(diag);
     }
     None
+}
+
+/// The nodes of one shortest cycle through `start`, in flow order, within a strongly connected component.
+fn cycle_through(
+    graph: &petgraph::graph::DiGraph<crate::graph::Node, crate::graph::Edge>,
+    scc: &[NodeIndex],
+    start: NodeIndex,
+) -> Vec<NodeIndex> {
+    let mut prev: std::collections::HashMap<NodeIndex, NodeIndex> = std::collections::HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    let mut last = None;
+    'search: while let Some(node) = queue.pop_front() {
+        for next in graph.neighbors_directed(node, Direction::Outgoing) {
+            if next == start {
+                last = Some(node);
+                break 'search;
+            }
+            if scc.contains(&next) && !prev.contains_key(&next) {
+                prev.insert(next, node);
+                queue.push_back(next);
+            }
+        }
+    }
+    let mut cycle = Vec::new();
+    let mut node = last;
+    while let Some(n) = node.filter(|n| *n != start) {
+        cycle.push(n);
+        node = prev.get(&n).copied();
+    }
+    cycle.push(start);
+    cycle.reverse();
+    cycle
 }
 
 /// Dangling nodes, unread topics, and crash-loss warnings.

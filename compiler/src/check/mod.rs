@@ -44,6 +44,9 @@ pub fn analyze(file: FileId, source: &str, registry: &Registry) -> Analysis {
     let mut ctx = Ctx { registry, diags: Vec::new() };
     let mut scope = names::collect(&mut ctx, &ast);
     let mut builder = build::Builder::new();
+    // Statements that did not parse were reported once; what they name is not reported again.
+    builder.broken.extend(scope.broken.iter().cloned());
+    builder.excused.extend(ast.broken.iter().flat_map(|b| b.mentions.iter().map(|i| i.name.clone())));
     builder.declare(&mut ctx, &mut scope, &ast);
     for item in &ast.items {
         if let ast::Item::Flow(stmt) = item {

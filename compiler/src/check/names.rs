@@ -45,6 +45,8 @@ pub(crate) struct Scope {
     /// Declared types, resolved (`Type::Error` where resolution failed).
     pub(crate) types: HashMap<String, Type>,
     pub(crate) used_types: HashSet<String>,
+    /// Names declared by statements that did not parse: already reported, never reported again.
+    pub(crate) broken: HashSet<String>,
 }
 
 impl Scope {
@@ -63,7 +65,7 @@ impl Scope {
         };
         ctx.diags.push(
             Diagnostic::error("E0202", format!("`{}` is not declared", name.name))
-                .at(name.span, format!("no {what} is named `{}`", name.name))
+                .at(name.span, format!("no {} is named `{}`", what.replace("a ", "").replace("an ", ""), name.name))
                 .help(help),
         );
     }
@@ -94,7 +96,15 @@ pub(crate) fn collect(ctx: &mut Ctx, file: &ast::File) -> Scope {
             type_decls.insert(name.name.clone(), decl);
         }
     }
-    let mut resolver = TypeResolver { decls: &type_decls, done: HashMap::new(), in_progress: Vec::new() };
+    for stmt in &file.broken {
+        if let Some(name) = &stmt.declares {
+            scope.broken.insert(name.name.clone());
+        }
+        scope.used_types.extend(stmt.mentions.iter().map(|m| m.name.clone()));
+    }
+    let broken = scope.broken.clone();
+    let mut resolver =
+        TypeResolver { decls: &type_decls, done: HashMap::new(), in_progress: Vec::new(), broken: &broken };
     let mut names: Vec<&String> = type_decls.keys().collect();
     names.sort_by_key(|n| type_decls[*n].span.start);
     for name in names {
@@ -108,6 +118,7 @@ struct TypeResolver<'a> {
     decls: &'a HashMap<String, &'a ast::TypeDecl>,
     done: HashMap<String, Type>,
     in_progress: Vec<String>,
+    broken: &'a HashSet<String>,
 }
 
 impl TypeResolver<'_> {
@@ -120,7 +131,10 @@ impl TypeResolver<'_> {
             let chain = self.in_progress.join(" → ");
             let mut diag = Diagnostic::error("E0206", format!("type `{name}` contains itself"))
                 .at(used_at.unwrap_or(decl.name.span), format!("`{name}` used inside its own definition"))
-                .help(format!("records cannot nest themselves ({chain} → {name}); use a list or a separate topic"));
+                .help(format!(
+                    "a record cannot contain itself, not even inside a list or an optional ({chain} → {name}): \
+                     declare the inner record as its own type with only the fields it needs"
+                ));
             diag = diag.also(decl.name.span, "declared here");
             ctx.diags.push(diag);
             return Type::Error;
@@ -146,7 +160,10 @@ impl TypeResolver<'_> {
                     used.insert(ident.name.clone());
                     return self.named(ctx, &ident.name, Some(ident.span), used);
                 }
-                ctx.diags.push(unknown_type(ident, self.decls.keys().chain(self.done.keys()).map(String::as_str)));
+                if !self.broken.contains(&ident.name) {
+                    let declared = self.decls.keys().chain(self.done.keys()).map(String::as_str);
+                    ctx.diags.push(unknown_type(ident, declared));
+                }
                 Type::Error
             }
             TypeExprKind::List(item) => Type::List(Box::new(self.resolve(ctx, item, used))),
@@ -212,12 +229,16 @@ pub(crate) fn resolve_inline(ctx: &mut Ctx, scope: &mut Scope, expr: &TypeExpr) 
             if let Some(ty) = Type::builtin(&ident.name) {
                 return ty;
             }
-            ctx.diags.push(unknown_type(ident, scope.types.keys().map(String::as_str)));
+            if !scope.broken.contains(&ident.name) {
+                ctx.diags.push(unknown_type(ident, scope.types.keys().map(String::as_str)));
+            }
             Type::Error
         }
         _ => {
             // Inline records may refer to declared types by name: resolve against the scope.
-            let mut resolver = TypeResolver { decls: &decls, done: scope.types.clone(), in_progress: Vec::new() };
+            let broken = scope.broken.clone();
+            let mut resolver =
+                TypeResolver { decls: &decls, done: scope.types.clone(), in_progress: Vec::new(), broken: &broken };
             let mut used = std::mem::take(&mut scope.used_types);
             let ty = resolver.resolve(ctx, expr, &mut used);
             scope.used_types = used;

@@ -72,7 +72,7 @@ fn node_input(ctx: &mut Ctx, builder: &Builder, index: NodeIndex) -> Option<Stre
                 let from = &builder.graph[edge.source()];
                 let mut diag =
                     Diagnostic::error("E0501", format!("topic `{}` holds `{expected}`, but is fed `{ty}`", node.name))
-                        .at(edge.weight().span, format!("`{}` sends `{ty}` here", from.name))
+                        .at(edge.weight().span, format!("`{}` sends `{ty}` here", shown(&from.name)))
                         .also(
                             builder.topic_type_spans.get(&index).copied().unwrap_or(node.span),
                             format!("the topic holds `{expected}`"),
@@ -93,11 +93,14 @@ fn node_input(ctx: &mut Ctx, builder: &Builder, index: NodeIndex) -> Option<Stre
     for edge in &incoming {
         let Some(ty) = &edge.weight().ty else { continue };
         match &first {
-            None => first = Some((ty, edge.weight().span, builder.graph[edge.source()].name.clone())),
+            None => first = Some((ty, edge.weight().span, shown(&builder.graph[edge.source()].name).to_string())),
             Some((first_ty, first_span, first_name)) if !first_ty.accepts(ty) => {
                 ctx.diags.push(
                     Diagnostic::error("E0504", format!("`{}` is fed two different record types", node.name))
-                        .at(edge.weight().span, format!("`{}` sends `{ty}` here", builder.graph[edge.source()].name))
+                        .at(
+                            edge.weight().span,
+                            format!("`{}` sends `{ty}` here", shown(&builder.graph[edge.source()].name)),
+                        )
                         .also(*first_span, format!("`{first_name}` sends `{first_ty}` here"))
                         .help(mismatch_help(first_ty, ty)),
                 );
@@ -106,6 +109,11 @@ fn node_input(ctx: &mut Ctx, builder: &Builder, index: NodeIndex) -> Option<Stre
         }
     }
     first.map(|(ty, _, _)| ty.clone())
+}
+
+/// The declared name a node's records come from: `web` for the generated `web|parse#1` or `access@A`.
+fn shown(name: &str) -> &str {
+    name.split(['|', '@']).next().unwrap_or(name)
 }
 
 fn mismatch_help(expected: &StreamType, found: &StreamType) -> String {
@@ -151,6 +159,7 @@ fn apply(ctx: &mut Ctx, scope: &mut Scope, transform: &ast::Transform, input: &S
         }
         TransformKind::Select(items) => {
             let mut out = RecordType::default();
+            let mut written: Vec<&ast::Ident> = Vec::new();
             for item in items {
                 let ty = match &item.expr {
                     Some(expr) => type_of(ctx, expr, record),
@@ -162,27 +171,28 @@ fn apply(ctx: &mut Ctx, scope: &mut Scope, transform: &ast::Transform, input: &S
                         }
                     },
                 };
-                if out.field(&item.name.name).is_some() {
-                    ctx.diags.push(duplicate_output(&item.name));
+                if let Some(first) = written.iter().find(|w| w.name == item.name.name) {
+                    ctx.diags.push(duplicate_output(&item.name, first));
                     continue;
                 }
+                written.push(&item.name);
                 out.fields.push(Field { name: item.name.name.clone(), ty });
             }
             StreamType::typed(out, None)
         }
         TransformKind::Set(assignments) => {
             let mut out = record.clone();
-            let mut seen: Vec<&str> = Vec::new();
+            let mut seen: Vec<&ast::Ident> = Vec::new();
             for assignment in assignments {
                 let ty = type_of(ctx, &assignment.expr, record);
-                if seen.contains(&assignment.name.name.as_str()) {
-                    ctx.diags.push(duplicate_output(&assignment.name));
+                if let Some(first) = seen.iter().find(|w| w.name == assignment.name.name) {
+                    ctx.diags.push(duplicate_output(&assignment.name, first));
                     continue;
                 }
-                seen.push(&assignment.name.name);
+                seen.push(&assignment.name);
                 out = out.with(&assignment.name.name, ty);
             }
-            StreamType { record: out, untyped: input.untyped && seen.iter().all(|n| *n == "line"), name: None }
+            StreamType { record: out, untyped: input.untyped && seen.iter().all(|n| n.name == "line"), name: None }
         }
         TransformKind::Drop(fields) => {
             let mut out = record.clone();
@@ -199,9 +209,10 @@ fn apply(ctx: &mut Ctx, scope: &mut Scope, transform: &ast::Transform, input: &S
     })
 }
 
-fn duplicate_output(name: &ast::Ident) -> Diagnostic {
+fn duplicate_output(name: &ast::Ident, first: &ast::Ident) -> Diagnostic {
     Diagnostic::error("E0410", format!("field `{}` is written twice", name.name))
         .at(name.span, "written again here")
+        .also(first.span, "first written here")
         .help("each output field is written once; remove one of them")
 }
 

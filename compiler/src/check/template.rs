@@ -79,7 +79,7 @@ pub(crate) fn check_escapes(ctx: &mut Ctx, template: &str, span: Span) -> bool {
             let escapes: Vec<String> = TIME_ESCAPES.iter().map(|(c, _)| format!("%{c}")).collect();
             ctx.diags.push(
                 Diagnostic::error("E0312", format!("`{text}` is not a path escape"))
-                    .at(at.to(span).min_within(span), format!("`{text}` is not known"))
+                    .at(at.min_within(span), format!("`{text}` is not known"))
                     .help(format!("the escapes are {}, %{{field}} and %% for a literal %", escapes.join(" "))),
             );
             false

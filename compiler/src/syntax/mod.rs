@@ -18,19 +18,27 @@ pub fn parse(file: FileId, source: &str) -> (ast::File, Vec<Diagnostic>) {
     let chunks = scan::scan(source, &mut diags);
     let mut lowerer = lower::Lowerer { source, offset: 0, diags: Vec::new() };
     let mut items = Vec::new();
+    let mut broken = Vec::new();
     let whole_ok = !chunks.iter().any(|c| c.broken);
     let parsed_whole = if whole_ok { FlowParser::parse(Rule::file, source).ok() } else { None };
     match parsed_whole {
         Some(pairs) => lowerer.file(pairs, &mut items),
         None => {
-            for chunk in chunks.iter().filter(|c| !c.broken) {
+            for chunk in &chunks {
+                if chunk.broken {
+                    broken.push(scan::salvage(source, chunk.span));
+                    continue;
+                }
                 let text = &source[chunk.span.start..chunk.span.end];
                 match FlowParser::parse(Rule::file, text) {
                     Ok(pairs) => {
                         lowerer.offset = chunk.span.start;
                         lowerer.file(pairs, &mut items);
                     }
-                    Err(err) => diags.push(errors::syntax_error(&err, source, chunk.span.start)),
+                    Err(err) => {
+                        diags.push(errors::syntax_error(&err, source, chunk.span.start));
+                        broken.push(scan::salvage(source, chunk.span));
+                    }
                 }
             }
         }
@@ -39,7 +47,7 @@ pub fn parse(file: FileId, source: &str) -> (ast::File, Vec<Diagnostic>) {
     for diag in &mut diags {
         diag.file = file;
     }
-    (ast::File { items }, diags)
+    (ast::File { items, broken }, diags)
 }
 
 /// Decodes a file's bytes, or reports where it stops being UTF-8 (E0109).

@@ -3,6 +3,7 @@
 //! pest recurses once per nesting level and does not bound it, so depth is checked here first, and the
 //! statement boundaries found here let one broken statement be reported without hiding the others.
 
+use crate::ast::{BrokenStmt, Ident};
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
@@ -88,6 +89,8 @@ pub(crate) fn scan(source: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Chunk
                 i = i.min(bytes.len());
                 if !closed {
                     broken = true;
+                    // Brackets opened before the lost quote would swallow the statements below it.
+                    stack.clear();
                     diagnostics.push(
                         Diagnostic::error("E0102", "unterminated string")
                             .at(Span::new(start, i), "this string has no closing `\"`")
@@ -135,6 +138,52 @@ pub(crate) fn scan(source: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Chunk
         chunks.push(Chunk { span: Span::new(chunk_start, source.len()), broken });
     }
     chunks
+}
+
+/// The names a statement that did not parse declares and mentions (outside strings and comments).
+pub(crate) fn salvage(source: &str, span: Span) -> BrokenStmt {
+    let text = &source[span.start..span.end];
+    let bytes = text.as_bytes();
+    let mut words: Vec<Ident> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+        } else if b.is_ascii_digit() {
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.') {
+                i += 1;
+            }
+        } else if b.is_ascii_alphabetic() || b == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let name = &text[start..i];
+            words.push(Ident { name: name.to_string(), span: Span::new(span.start + start, span.start + i) });
+        } else {
+            i += 1;
+        }
+    }
+    let mut declares = None;
+    if words.len() >= 2 && DECL_WORDS.contains(&words[0].name.as_str()) && !is_keyword(&words[1].name) {
+        words.remove(0);
+        declares = Some(words.remove(0));
+    }
+    words.retain(|w| !is_keyword(&w.name));
+    BrokenStmt { declares, mentions: words, span }
+}
+
+fn is_keyword(word: &str) -> bool {
+    DECL_WORDS.contains(&word) || EXPR_WORDS.contains(&word)
 }
 
 fn too_deep(span: Span) -> Diagnostic {
