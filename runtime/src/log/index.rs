@@ -66,12 +66,6 @@ impl SegmentIndex {
         }
     }
 
-    /// The relative offset of the first indexed point whose largest timestamp is ≥ `ts`.
-    pub(crate) fn lookup_time(&self, ts: i64) -> Option<u32> {
-        let i = self.times.partition_point(|&(t, _)| t < ts);
-        self.times.get(i).map(|&(_, o)| o)
-    }
-
     /// Appends the entries not yet written to `<stem>.index` / `<stem>.timeindex`.
     pub(crate) fn write_pending(&mut self, log_path: &Path) -> io::Result<()> {
         if self.written_offsets < self.offsets.len() {
@@ -170,7 +164,6 @@ mod tests {
         assert_eq!(idx.lookup(30), 120);
         assert_eq!(idx.lookup(65), 240);
         assert_eq!(idx.lookup(10_000), u64::from(idx.offsets.last().unwrap().1));
-        assert_eq!(idx.lookup_time(31_000), Some(330));
         assert_eq!(idx.max_timestamp(), Some(49_000));
     }
 

@@ -1,25 +1,37 @@
 //! The embedded partitioned log: topics, partitions, segments, consumer groups.
 //!
-//! See `docs/log.md` for the on-disk layout and the guarantees.
+//! Start at [`Log::open`]. Writers: [`Log::producer`] (key routing) or [`Log::partition_writer`];
+//! readers: [`Log::consumer`] (groups, polling) or [`Log::reader`] (raw batches). Everything is
+//! synchronous std I/O; see `docs/log.md` for the on-disk layout and the guarantees.
 
+mod consumer;
 mod error;
 mod fsutil;
+mod group;
 mod index;
 mod murmur2;
 mod partition;
+mod producer;
 mod reader;
 mod record;
 mod record_batch;
 mod segment;
+mod store;
 mod topic;
 mod units;
 mod varint;
+mod verify;
 
+pub use consumer::{Consumer, ConsumerOptions, OffsetReset};
 pub use error::{Error, Result};
+pub use group::{CommittedOffset, MemberInfo};
 pub use murmur2::{murmur2, partition_for_key};
 pub use partition::{partition_info, AppendInfo, PartitionInfo, PartitionWriter, RecoveryReport, RetentionReport};
+pub use producer::{Producer, RecordPosition};
 pub use reader::PartitionReader;
 pub use record::{ConsumedRecord, Header, Record, RecordView};
-pub use record_batch::{Batch, BatchHeader, RecordIter};
+pub use record_batch::{encode_batch, Batch, BatchHeader, RecordIter};
+pub use store::{GroupInfo, GroupPartition, Log, LogOptions, TopicInfo};
 pub use topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig};
 pub use units::{format_duration_ms, format_size, format_timestamp, parse_duration, parse_size};
+pub use verify::{Damage, PartitionCheck};

@@ -131,25 +131,7 @@ impl PartitionWriter {
     ///
     /// `name` is how errors refer to it (`topic/partition`); `fsync` overrides the topic's policy.
     pub fn open(dir: &Path, name: &str, config: &TopicConfig, fsync: Option<FsyncPolicy>) -> Result<PartitionWriter> {
-        let lock_path = dir.join("writer.lock");
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .ctx("open", &lock_path)?;
-        if !try_lock(&lock).ctx("lock", &lock_path)? {
-            let holder = fs::read_to_string(&lock_path).unwrap_or_default();
-            let holder = holder.trim();
-            return Err(Error::Locked {
-                what: format!("partition {name}"),
-                holder: if holder.is_empty() { "unknown process".into() } else { holder.to_string() },
-            });
-        }
-        lock.set_len(0).ctx("write", &lock_path)?;
-        (&lock).write_all(format!("pid {}", std::process::id()).as_bytes()).ctx("write", &lock_path)?;
-
+        let lock = lock_partition(dir, name)?;
         let fsync = fsync.unwrap_or(config.fsync);
         let (state, recovery) = recover(dir, name, config)?;
         let synced = state.rp_offset;
@@ -500,6 +482,29 @@ fn batch_prefix(records: &[&Record], max: usize) -> Result<usize> {
         size += len;
     }
     Ok(records.len())
+}
+
+/// Takes partition `dir`'s writer lock (`writer.lock`, holding this pid) or names the holder.
+pub(crate) fn lock_partition(dir: &Path, name: &str) -> Result<File> {
+    let lock_path = dir.join("writer.lock");
+    let lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .ctx("open", &lock_path)?;
+    if !try_lock(&lock).ctx("lock", &lock_path)? {
+        let holder = fs::read_to_string(&lock_path).unwrap_or_default();
+        let holder = holder.trim();
+        return Err(Error::Locked {
+            what: format!("partition {name}"),
+            holder: if holder.is_empty() { "unknown process".into() } else { holder.to_string() },
+        });
+    }
+    lock.set_len(0).ctx("write", &lock_path)?;
+    (&lock).write_all(format!("pid {}", std::process::id()).as_bytes()).ctx("write", &lock_path)?;
+    Ok(lock)
 }
 
 /// Recovery (see the module doc): returns the writer state and what was repaired.

@@ -68,11 +68,6 @@ impl Cursor {
         self.pos
     }
 
-    /// The underlying file.
-    pub(crate) fn file(&self) -> &File {
-        &self.file
-    }
-
     /// Reads the next batch; with `verify` its CRC is checked, otherwise only the header.
     pub(crate) fn next(&mut self, verify: bool) -> io::Result<Next<'_>> {
         if !self.fill(HEADER_LEN)? {

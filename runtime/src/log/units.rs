@@ -43,7 +43,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// Prints milliseconds with the largest unit that divides them (`168h`, `1500ms`).
 pub fn format_duration_ms(ms: u64) -> String {
     for (unit, n) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
-        if ms >= n && ms % n == 0 {
+        if ms >= n && ms.is_multiple_of(n) {
             return format!("{}{unit}", ms / n);
         }
     }
@@ -53,7 +53,7 @@ pub fn format_duration_ms(ms: u64) -> String {
 /// Prints a byte count with a binary unit when it is exact (`64MiB`), else in bytes.
 pub fn format_size(bytes: u64) -> String {
     for (unit, n) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if bytes >= n && bytes % n == 0 {
+        if bytes >= n && bytes.is_multiple_of(n) {
             return format!("{}{unit}", bytes / n);
         }
     }

@@ -1,0 +1,278 @@
+//! Consumer groups shared by processes through the data directory: membership, assignment, offsets.
+//!
+//! Layout under `<data>/__groups/<group>/`:
+//! - `members/<member-id>.json`: one file per live member, describing it (pid, host, client id,
+//!   topic, join time). The member holds an exclusive `flock` on its file for its whole life; the
+//!   kernel drops it when the process exits or is killed, so the lock *is* the lease and its
+//!   heartbeat. Anyone who can lock a member file has proved that member dead and removes the file.
+//! - `offsets/<topic>/<partition>.offset`: the committed offset (a CRC'd slot file, fdatasync'd on
+//!   every commit). The member consuming the partition holds an exclusive `flock` on this file, so
+//!   two members never read one partition at the same time; `<partition>.owner` names the holder.
+//!
+//! Assignment: the live members subscribed to a topic, sorted by join time, take partitions round-
+//! robin (`partition % members`). Every member computes it from the same files; a member releases a
+//! partition it should no longer own (dropping its lock) and takes one it should own as soon as its
+//! lock is free, starting from the committed offset, so a handover neither skips nor repeats what
+//! was committed.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{IoContext, Result};
+use super::fsutil::{now_ms, read_slot_file, try_lock, SlotFile};
+
+/// A live member of a consumer group, as it described itself when it joined.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    /// Unique id (`<client id>-<join time>-<pid>-<n>`).
+    pub member_id: String,
+    /// The client's name (`flowc-consume` for the console consumer).
+    pub client_id: String,
+    /// Host name of the member's machine.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+    /// The topic it consumes.
+    pub topic: String,
+    /// When it joined (ms since the epoch).
+    pub joined_ms: i64,
+}
+
+/// This process's membership in a group; leaving happens on drop.
+#[derive(Debug)]
+pub(crate) struct Membership {
+    group_dir: PathBuf,
+    info: MemberInfo,
+    file_path: PathBuf,
+    _file: File,
+}
+
+/// A partition this member consumes: the lock on its offset file, and the committed offset.
+#[derive(Debug)]
+pub(crate) struct OwnedPartition {
+    slot: SlotFile,
+    path: PathBuf,
+}
+
+/// The committed position of one partition and who consumes it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedOffset {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: u32,
+    /// The next offset the group will read.
+    pub offset: u64,
+    /// The member consuming it now, if any.
+    pub owner: Option<MemberInfo>,
+}
+
+static MEMBER_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// `<data>/__groups/<group>`.
+pub(crate) fn group_dir(data: &Path, group: &str) -> PathBuf {
+    data.join("__groups").join(group)
+}
+
+impl Membership {
+    /// Joins `group` as a consumer of `topic`.
+    pub(crate) fn join(data: &Path, group: &str, topic: &str, client_id: &str) -> Result<Membership> {
+        let group_dir = group_dir(data, group);
+        let members = group_dir.join("members");
+        fs::create_dir_all(&members).ctx("create", &members)?;
+        let joined_ms = now_ms();
+        let pid = std::process::id();
+        let n = MEMBER_SEQ.fetch_add(1, Ordering::Relaxed);
+        let info = MemberInfo {
+            member_id: format!("{client_id}-{joined_ms:x}-{pid}-{n}"),
+            client_id: client_id.to_string(),
+            host: hostname(),
+            pid,
+            topic: topic.to_string(),
+            joined_ms,
+        };
+        // write and lock under a temporary name, then rename: nobody ever sees an unlocked member
+        let tmp = members.join(format!(".{}.tmp", info.member_id));
+        let file_path = members.join(format!("{}.json", info.member_id));
+        let json = serde_json::to_vec(&info).expect("member info serializes");
+        fs::write(&tmp, json).ctx("write", &tmp)?;
+        let file = File::open(&tmp).ctx("open", &tmp)?;
+        try_lock(&file).ctx("lock", &tmp)?;
+        fs::rename(&tmp, &file_path).ctx("rename", &tmp)?;
+        Ok(Membership { group_dir, info, file_path, _file: file })
+    }
+
+    /// This member's description.
+    pub(crate) fn info(&self) -> &MemberInfo {
+        &self.info
+    }
+
+    /// The partitions of `topic` (of `partitions`) this member should consume now.
+    pub(crate) fn assignment(&self, partitions: u32) -> Result<Vec<u32>> {
+        let mut members: Vec<MemberInfo> =
+            live_members(&self.group_dir)?.into_iter().filter(|m| m.topic == self.info.topic).collect();
+        if !members.iter().any(|m| m.member_id == self.info.member_id) {
+            members.push(self.info.clone());
+        }
+        members.sort_by(|a, b| (a.joined_ms, &a.member_id).cmp(&(b.joined_ms, &b.member_id)));
+        let n = members.len() as u32;
+        let me = members.iter().position(|m| m.member_id == self.info.member_id).expect("self is a member") as u32;
+        Ok((0..partitions).filter(|p| p % n == me).collect())
+    }
+
+    /// Tries to take `partition`; `None` while another member still holds it.
+    pub(crate) fn try_own(&self, topic: &str, partition: u32) -> Result<Option<OwnedPartition>> {
+        let dir = self.group_dir.join("offsets").join(topic);
+        fs::create_dir_all(&dir).ctx("create", &dir)?;
+        let path = dir.join(format!("{partition}.offset"));
+        let slot = SlotFile::open(&path).ctx("open", &path)?;
+        if !try_lock(slot.file()).ctx("lock", &path)? {
+            return Ok(None);
+        }
+        let owner = dir.join(format!("{partition}.owner"));
+        fs::write(&owner, &self.info.member_id).ctx("write", &owner)?;
+        Ok(Some(OwnedPartition { slot, path }))
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.file_path);
+    }
+}
+
+impl OwnedPartition {
+    /// The committed offset, if the group ever committed one.
+    pub(crate) fn committed(&self) -> Result<Option<u64>> {
+        Ok(self.slot.read().ctx("read", &self.path)?.map(|(o, _)| o))
+    }
+
+    /// Durably commits `offset` (the next offset to read).
+    pub(crate) fn commit(&mut self, offset: u64) -> Result<()> {
+        self.slot.write(offset, now_ms()).ctx("commit offset to", &self.path)
+    }
+}
+
+/// The live members of the group at `group_dir`; dead members' files are removed on the way.
+pub(crate) fn live_members(group_dir: &Path) -> Result<Vec<MemberInfo>> {
+    let dir = group_dir.join("members");
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(super::error::Error::io(e, "list", &dir)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.ctx("list", &dir)?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Ok(file) = File::open(&path) else { continue };
+        match try_lock(&file) {
+            Ok(true) => {
+                // nobody holds it: that member is gone
+                let _ = fs::remove_file(&path);
+            }
+            Ok(false) => {
+                if let Ok(info) = serde_json::from_slice::<MemberInfo>(&fs::read(&path).unwrap_or_default()) {
+                    out.push(info);
+                }
+            }
+            Err(_) => continue,
+        }
+    }
+    out.sort_by(|a, b| (a.joined_ms, &a.member_id).cmp(&(b.joined_ms, &b.member_id)));
+    Ok(out)
+}
+
+/// Every committed offset of the group at `group_dir`, with the member consuming each partition.
+pub(crate) fn committed_offsets(group_dir: &Path) -> Result<Vec<CommittedOffset>> {
+    let members: BTreeMap<String, MemberInfo> =
+        live_members(group_dir)?.into_iter().map(|m| (m.member_id.clone(), m)).collect();
+    let root = group_dir.join("offsets");
+    let mut out = Vec::new();
+    let topics = match fs::read_dir(&root) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(super::error::Error::io(e, "list", &root)),
+    };
+    for t in topics {
+        let tdir = t.ctx("list", &root)?.path();
+        let Some(topic) = tdir.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        for f in fs::read_dir(&tdir).ctx("list", &tdir)? {
+            let path = f.ctx("list", &tdir)?.path();
+            let Some(p) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".offset")) else {
+                continue;
+            };
+            let Ok(partition) = p.parse::<u32>() else { continue };
+            let Some((offset, _)) = read_slot_file(&path).ctx("read", &path)? else { continue };
+            let held = match File::open(&path) {
+                Ok(f) => !try_lock(&f).unwrap_or(true),
+                Err(_) => false,
+            };
+            let owner = if held {
+                let id = fs::read_to_string(tdir.join(format!("{partition}.owner"))).unwrap_or_default();
+                members.get(id.trim()).cloned()
+            } else {
+                None
+            };
+            out.push(CommittedOffset { topic: topic.clone(), partition, offset, owner });
+        }
+    }
+    out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    Ok(out)
+}
+
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_split_partitions_and_dead_members_disappear() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Membership::join(dir.path(), "g", "t", "test").unwrap();
+        assert_eq!(a.assignment(3).unwrap(), vec![0, 1, 2]);
+        let b = Membership::join(dir.path(), "g", "t", "test").unwrap();
+        let other = Membership::join(dir.path(), "g", "other-topic", "test").unwrap();
+        let (aa, bb) = (a.assignment(3).unwrap(), b.assignment(3).unwrap());
+        assert_eq!(aa.len() + bb.len(), 3);
+        assert!(aa.iter().all(|p| !bb.contains(p)));
+        assert_eq!(other.assignment(2).unwrap(), vec![0, 1]);
+        drop(b);
+        assert_eq!(a.assignment(3).unwrap(), vec![0, 1, 2]);
+        assert_eq!(live_members(&group_dir(dir.path(), "g")).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn one_owner_per_partition_and_commits_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Membership::join(dir.path(), "g", "t", "test").unwrap();
+        let b = Membership::join(dir.path(), "g", "t", "test").unwrap();
+        let mut owned = a.try_own("t", 0).unwrap().unwrap();
+        assert!(b.try_own("t", 0).unwrap().is_none());
+        assert_eq!(owned.committed().unwrap(), None);
+        owned.commit(42).unwrap();
+        let rows = committed_offsets(&group_dir(dir.path(), "g")).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].offset, rows[0].owner.as_ref().map(|m| m.member_id.clone())),
+            (42, Some(a.info().member_id.clone()))
+        );
+        drop(owned);
+        let again = b.try_own("t", 0).unwrap().unwrap();
+        assert_eq!(again.committed().unwrap(), Some(42));
+    }
+}

@@ -1,0 +1,302 @@
+//! `Log`: a data directory of topics, the entry point for producers, consumers, groups and checks.
+//!
+//! Layout: `<data>/<topic>/topic.json` (the config) and `<data>/<topic>/<partition>/` (segments,
+//! `writer.lock`, `recovery-point`); consumer groups under `<data>/__groups/`. Topics are created
+//! in a hidden temporary directory and renamed into place, so a topic is either whole or absent.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::consumer::{Consumer, ConsumerOptions};
+use super::error::{Error, IoContext, Result};
+use super::fsutil::{atomic_write, now_ms, sync_dir, try_lock};
+use super::group::{committed_offsets, group_dir, live_members, CommittedOffset, MemberInfo};
+use super::partition::{partition_info, PartitionInfo, PartitionWriter};
+use super::producer::Producer;
+use super::reader::PartitionReader;
+use super::topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig};
+use super::verify::{repair_partition, verify_partition, PartitionCheck};
+
+/// An open data directory.
+#[derive(Clone, Debug)]
+pub struct Log {
+    dir: PathBuf,
+}
+
+/// How to open a data directory.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogOptions {
+    /// Create the directory if it does not exist (otherwise that is an error).
+    pub create: bool,
+}
+
+/// A topic's config and the state of its partitions.
+#[derive(Clone, Debug)]
+pub struct TopicInfo {
+    /// The topic's name.
+    pub name: String,
+    /// Its persisted config.
+    pub config: TopicConfig,
+    /// One entry per partition.
+    pub partitions: Vec<PartitionInfo>,
+}
+
+/// A consumer group's members and committed positions (what `groups describe` prints).
+#[derive(Clone, Debug)]
+pub struct GroupInfo {
+    /// The group's name.
+    pub group: String,
+    /// Live members.
+    pub members: Vec<MemberInfo>,
+    /// One row per partition the group has a committed offset for.
+    pub partitions: Vec<GroupPartition>,
+}
+
+/// One partition's row in a group description.
+#[derive(Clone, Debug)]
+pub struct GroupPartition {
+    /// Committed offset and current owner.
+    pub committed: CommittedOffset,
+    /// The partition's log-end offset.
+    pub log_end_offset: u64,
+    /// `log_end_offset - committed offset`.
+    pub lag: u64,
+}
+
+impl Log {
+    /// Opens the data directory `dir`.
+    pub fn open(dir: impl AsRef<Path>, opts: LogOptions) -> Result<Log> {
+        let dir = dir.as_ref().to_path_buf();
+        match fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(Error::Invalid(format!("data directory {} is not a directory", dir.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !opts.create {
+                    return Err(Error::Invalid(format!(
+                        "data directory {} does not exist (create a topic first, or pass --data-dir)",
+                        dir.display()
+                    )));
+                }
+                fs::create_dir_all(&dir).ctx("create data directory", &dir)?;
+            }
+            Err(e) => return Err(Error::io(e, "open data directory", &dir)),
+        }
+        Ok(Log { dir })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates a topic with `config` (its partitions' directories and its persisted config).
+    pub fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()> {
+        validate_topic_name(name)?;
+        config.validate()?;
+        let final_dir = self.dir.join(name);
+        if final_dir.exists() {
+            return Err(Error::TopicExists(name.to_string()));
+        }
+        let tmp = self.dir.join(format!(".creating-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir(&tmp).ctx("create", &tmp)?;
+        let result = (|| {
+            for p in 0..config.partitions {
+                let pdir = tmp.join(p.to_string());
+                fs::create_dir(&pdir).ctx("create", &pdir)?;
+            }
+            let json = serde_json::to_vec_pretty(config).expect("config serializes");
+            let cfg_path = tmp.join("topic.json");
+            atomic_write(&cfg_path, &json).ctx("write", &cfg_path)?;
+            sync_dir(&tmp).ctx("sync directory", &tmp)?;
+            match fs::rename(&tmp, &final_dir) {
+                Ok(()) => Ok(()),
+                Err(_) if final_dir.exists() => Err(Error::TopicExists(name.to_string())),
+                Err(e) => Err(Error::io(e, "create topic directory", &final_dir)),
+            }
+        })();
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        result?;
+        sync_dir(&self.dir).ctx("sync directory", &self.dir)
+    }
+
+    /// Deletes a topic; refused while a writer holds one of its partitions.
+    pub fn delete_topic(&self, name: &str) -> Result<()> {
+        let config = self.topic_config(name)?;
+        let tdir = self.dir.join(name);
+        let mut locks = Vec::new();
+        for p in 0..config.partitions {
+            let lock_path = tdir.join(p.to_string()).join("writer.lock");
+            if let Ok(f) = fs::File::open(&lock_path) {
+                if !try_lock(&f).ctx("lock", &lock_path)? {
+                    return Err(Error::Locked { what: format!("partition {name}/{p}"), holder: "a producer".into() });
+                }
+                locks.push(f);
+            }
+        }
+        let graveyard = self.dir.join(format!(".deleting-{name}-{}-{}", std::process::id(), now_ms()));
+        fs::rename(&tdir, &graveyard).ctx("delete topic directory", &tdir)?;
+        sync_dir(&self.dir).ctx("sync directory", &self.dir)?;
+        drop(locks);
+        fs::remove_dir_all(&graveyard).ctx("remove", &graveyard)
+    }
+
+    /// The topics, sorted by name.
+    pub fn topics(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).ctx("list", &self.dir)? {
+            let entry = entry.ctx("list", &self.dir)?;
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+            if name.starts_with('.') || name.starts_with("__") {
+                continue;
+            }
+            if entry.path().join("topic.json").is_file() {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// A topic's persisted config.
+    pub fn topic_config(&self, name: &str) -> Result<TopicConfig> {
+        validate_topic_name(name)?;
+        let path = self.dir.join(name).join("topic.json");
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::TopicNotFound(name.to_string())),
+            Err(e) => return Err(Error::io(e, "read", &path)),
+        };
+        let config: TopicConfig = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Invalid(format!("{} is not a valid topic config: {e}", path.display())))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A topic's config and partitions' offsets, sizes and oldest records.
+    pub fn describe_topic(&self, name: &str) -> Result<TopicInfo> {
+        let config = self.topic_config(name)?;
+        let partitions = (0..config.partitions)
+            .map(|p| partition_info(&self.partition_dir(name, p), p))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TopicInfo { name: name.to_string(), config, partitions })
+    }
+
+    /// A producer for `topic`, holding every partition's writer lock; `fsync` overrides the topic's.
+    pub fn producer(&self, topic: &str, fsync: Option<FsyncPolicy>) -> Result<Producer> {
+        let config = self.topic_config(topic)?;
+        let writers = (0..config.partitions)
+            .map(|p| PartitionWriter::open(&self.partition_dir(topic, p), &format!("{topic}/{p}"), &config, fsync))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Producer::new(topic, writers))
+    }
+
+    /// The writer of one partition (the durable-channel building block).
+    pub fn partition_writer(&self, topic: &str, partition: u32, fsync: Option<FsyncPolicy>) -> Result<PartitionWriter> {
+        let config = self.topic_config(topic)?;
+        self.check_partition(topic, partition, &config)?;
+        PartitionWriter::open(&self.partition_dir(topic, partition), &format!("{topic}/{partition}"), &config, fsync)
+    }
+
+    /// A reader of one partition from `offset`.
+    pub fn reader(&self, topic: &str, partition: u32, offset: u64) -> Result<PartitionReader> {
+        let config = self.topic_config(topic)?;
+        self.check_partition(topic, partition, &config)?;
+        PartitionReader::open(&self.partition_dir(topic, partition), &format!("{topic}/{partition}"), offset)
+    }
+
+    /// A consumer of `topic` (joining `opts.group` if set).
+    pub fn consumer(&self, topic: &str, opts: ConsumerOptions) -> Result<Consumer> {
+        let config = self.topic_config(topic)?;
+        if let Some(g) = &opts.group {
+            validate_group_name(g)?;
+        }
+        Consumer::new(self.dir.clone(), self.dir.join(topic), topic, config.partitions, opts)
+    }
+
+    /// The consumer groups that have members or committed offsets, sorted.
+    pub fn groups(&self) -> Result<Vec<String>> {
+        let root = self.dir.join("__groups");
+        let mut out = Vec::new();
+        match fs::read_dir(&root) {
+            Ok(entries) => {
+                for e in entries {
+                    let e = e.ctx("list", &root)?;
+                    if let Some(n) = e.file_name().to_str() {
+                        if !n.starts_with('.') {
+                            out.push(n.to_string());
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(e, "list", &root)),
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// A group's members, committed offsets, log-end offsets and lag.
+    pub fn describe_group(&self, group: &str) -> Result<GroupInfo> {
+        validate_group_name(group)?;
+        let gdir = group_dir(&self.dir, group);
+        if !gdir.is_dir() {
+            return Err(Error::GroupNotFound(group.to_string()));
+        }
+        let members = live_members(&gdir)?;
+        let mut partitions = Vec::new();
+        for c in committed_offsets(&gdir)? {
+            let pdir = self.partition_dir(&c.topic, c.partition);
+            let log_end_offset = if pdir.is_dir() { partition_info(&pdir, c.partition)?.end_offset } else { 0 };
+            let lag = log_end_offset.saturating_sub(c.offset);
+            partitions.push(GroupPartition { committed: c, log_end_offset, lag });
+        }
+        Ok(GroupInfo { group: group.to_string(), members, partitions })
+    }
+
+    /// Verifies every partition of `topic` (or of every topic).
+    pub fn verify(&self, topic: Option<&str>) -> Result<Vec<PartitionCheck>> {
+        self.each_partition(topic, verify_partition)
+    }
+
+    /// Truncates each damaged partition of `topic` (or of every topic) at its first bad batch.
+    pub fn repair(&self, topic: Option<&str>) -> Result<Vec<PartitionCheck>> {
+        self.each_partition(topic, repair_partition)
+    }
+
+    fn each_partition(
+        &self,
+        topic: Option<&str>,
+        f: fn(&Path, &str, u32) -> Result<PartitionCheck>,
+    ) -> Result<Vec<PartitionCheck>> {
+        let topics = match topic {
+            Some(t) => vec![t.to_string()],
+            None => self.topics()?,
+        };
+        let mut out = Vec::new();
+        for t in topics {
+            let config = self.topic_config(&t)?;
+            for p in 0..config.partitions {
+                out.push(f(&self.partition_dir(&t, p), &t, p)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn partition_dir(&self, topic: &str, partition: u32) -> PathBuf {
+        self.dir.join(topic).join(partition.to_string())
+    }
+
+    fn check_partition(&self, topic: &str, partition: u32, config: &TopicConfig) -> Result<()> {
+        if partition >= config.partitions {
+            return Err(Error::PartitionNotFound {
+                topic: topic.to_string(),
+                partition,
+                partitions: config.partitions,
+            });
+        }
+        Ok(())
+    }
+}
