@@ -30,6 +30,7 @@ pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], 
             map.insert(param.name.to_string(), value);
         }
     }
+    conflicts(ctx, options, &map, params, owner);
     for param in params.iter().filter(|p| p.required) {
         if !options.entries.iter().any(|e| e.key.name == param.name) {
             ctx.diags.push(
@@ -40,6 +41,65 @@ pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], 
         }
     }
     map
+}
+
+/// Options that are each fine alone but contradict each other (E0307).
+fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[ParamSig], owner: &str) {
+    let written = |name: &str| options.entries.iter().find(|e| e.key.name == name).map(|e| e.value.span);
+    let int = |name: &str| match map.get(name) {
+        Some(OptionValue::Int(n)) => Some(*n),
+        Some(_) => None,
+        None => params.iter().find(|p| p.name == name)?.default?.replace('_', "").parse().ok(),
+    };
+    let word = |name: &str| match map.get(name) {
+        Some(OptionValue::Word(w)) => Some(w.as_str()),
+        _ => None,
+    };
+    let mut report = |second: &str, first: &str, message: String, help: &str| {
+        let Some(at) = written(second).or(written(first)) else { return };
+        let mut diag = Diagnostic::error("E0307", message).at(at, format!("conflicts with `{first}`")).help(help);
+        if let Some(other) = written(first).filter(|s| *s != at) {
+            diag = diag.also(other, format!("`{first}` is set here"));
+        }
+        ctx.diags.push(diag);
+    };
+    if let (Some(tx), Some(cap)) = (int("transaction_capacity"), int("capacity")) {
+        if tx > cap && (written("transaction_capacity").is_some() || written("capacity").is_some()) {
+            report(
+                "transaction_capacity",
+                "capacity",
+                format!("{owner} has `transaction_capacity = {tx}`, more than its `capacity = {cap}`"),
+                "one transaction must fit in the channel: make `transaction_capacity` at most `capacity`",
+            );
+        }
+    }
+    if map.contains_key("time_field") && matches!(map.get("use_local_time"), Some(OptionValue::Bool(true))) {
+        report(
+            "use_local_time",
+            "time_field",
+            format!("{owner} sets both `time_field` and `use_local_time = true`"),
+            "choose one clock: `time_field` buckets by the record's time, `use_local_time` by the time of writing",
+        );
+    }
+    if word("delete_policy") == Some("immediate") && written("completed_suffix").is_some() {
+        report(
+            "completed_suffix",
+            "delete_policy",
+            format!("{owner} deletes finished files, so `completed_suffix` is never used"),
+            "remove `completed_suffix`, or keep the files with `delete_policy = never`",
+        );
+    }
+    if written("fsync_interval").is_some() && word("fsync").is_some_and(|f| f != "interval") {
+        report(
+            "fsync_interval",
+            "fsync",
+            format!(
+                "{owner} sets `fsync_interval`, but `fsync = {}` never syncs on an interval",
+                word("fsync").unwrap_or("")
+            ),
+            "remove `fsync_interval`, or write `fsync = interval`",
+        );
+    }
 }
 
 /// Flume's camelCase and dotted option names, mapped to ours by shape.
