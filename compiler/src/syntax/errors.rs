@@ -5,13 +5,15 @@ use crate::diagnostic::Diagnostic;
 use crate::span::{floor_char_boundary, Span};
 
 /// Converts a pest error on `source[offset..]` into a diagnostic with absolute spans.
-pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset: usize) -> Diagnostic {
+/// `end` is where the statement ends: an error there means the statement stopped short.
+pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset: usize, end: usize) -> Diagnostic {
     let pos = match err.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     } + offset;
-    let pos = floor_char_boundary(source, pos);
-    let found = found_at(source, pos);
+    let statement_end = offset + source[offset..end].trim_end().len();
+    let pos = floor_char_boundary(source, pos.min(statement_end));
+    let found = if pos >= statement_end { String::new() } else { found_at(source, pos) };
     let expected = match &err.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => expected_words(positives),
         pest::error::ErrorVariant::CustomError { message } => vec![message.clone()],
@@ -48,7 +50,7 @@ fn found_at(source: &str, pos: usize) -> String {
 
 fn describe_found(found: &str) -> String {
     match found {
-        "" => "the end of the file".to_string(),
+        "" => "the end of the statement".to_string(),
         "\n" => "a line break".to_string(),
         other => format!("`{other}`"),
     }
@@ -119,7 +121,7 @@ fn help_for(found: &str, expected: &[String]) -> String {
         "=>" => "edges are written `->`; `=>` only appears inside `route { condition => target }`".to_string(),
         "=" if expected.iter().any(|w| w == "a comparison") => "compare with `==`; `=` only assigns".to_string(),
         ";" => "statements end at the line break; remove the `;`".to_string(),
-        "" => "the file ends in the middle of a statement; finish or remove it".to_string(),
+        "" => "the statement stops before it is complete: close every `{`, `[` and `(` it opens".to_string(),
         _ => "see `flowc explain E0101` and docs/language.md for the syntax".to_string(),
     }
 }

@@ -36,7 +36,7 @@ pub fn parse(file: FileId, source: &str) -> (ast::File, Vec<Diagnostic>) {
                         lowerer.file(pairs, &mut items);
                     }
                     Err(err) => {
-                        diags.push(errors::syntax_error(&err, source, chunk.span.start));
+                        diags.push(errors::syntax_error(&err, source, chunk.span.start, chunk.span.end));
                         broken.push(scan::salvage(source, chunk.span));
                     }
                 }

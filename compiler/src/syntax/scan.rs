@@ -60,7 +60,13 @@ pub(crate) fn scan(source: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Chunk
         }
         let line_start = at_line_start;
         at_line_start = false;
-        if line_start && stack.is_empty() && starts_statement(source, i, last_significant) && i > 0 {
+        // A declaration keyword followed by a name at the start of a line begins a statement even
+        // inside an unclosed bracket: the bracket is what is broken, not everything after it.
+        let forced = line_start && !stack.is_empty() && starts_declaration(source, i);
+        if forced {
+            stack.clear();
+        }
+        if line_start && stack.is_empty() && (forced || starts_statement(source, i, last_significant)) && i > 0 {
             if source[chunk_start..i].trim().is_empty() {
                 chunk_start = i;
             } else {
@@ -192,6 +198,15 @@ fn too_deep(span: Span) -> Diagnostic {
         .help("flatten the expression or block; no pipeline needs this depth")
 }
 
+/// Whether `type|topic|source|channel|sink NAME` starts at `i`.
+fn starts_declaration(source: &str, i: usize) -> bool {
+    let rest = &source[i..];
+    let Some(word) = DECL_WORDS.iter().find(|w| rest.starts_with(**w)) else { return false };
+    let after = &rest[word.len()..];
+    let name = after.trim_start_matches([' ', '\t']);
+    name.len() < after.len() && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+}
+
 /// Whether the word at `i` (first on its line, outside brackets) begins a new statement.
 fn starts_statement(source: &str, i: usize, last_significant: u8) -> bool {
     let rest = &source[i..];
@@ -232,6 +247,12 @@ mod tests {
     fn expression_continuations_stay_together() {
         let src = "a | where x == 1\n  and y == 2\n  -> b\nc -> d";
         assert_eq!(split(src), vec!["a | where x == 1\n  and y == 2\n  -> b", "c -> d"]);
+    }
+
+    #[test]
+    fn an_unclosed_block_does_not_swallow_the_next_declaration() {
+        let src = "source a = stdin {\nchannel c = file {}\nsource t = topic {\n  topic = x\n}\n";
+        assert_eq!(split(src), vec!["source a = stdin {", "channel c = file {}", "source t = topic {\n  topic = x\n}"]);
     }
 
     #[test]
