@@ -166,8 +166,9 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
             }
             NodeKind::Route(arms) if !arms.iter().any(|a| a.condition.is_none()) => {
                 ctx.diags.push(
+                    // The `route` keyword, not the whole block.
                     Diagnostic::warning("W0005", "records matching no arm of this route are dropped")
-                        .at(node.span, "no `else` arm")
+                        .at(crate::span::Span::new(node.span.start, node.span.start + "route".len()), "no `else` arm")
                         .help("add `else => some_sink` to keep them"),
                 );
             }
