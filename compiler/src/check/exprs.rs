@@ -214,7 +214,7 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
                 _ => ctx.diags.push(
                     Diagnostic::error("E0411", "`in` needs a list on the right")
                         .at(right.span, format!("this is `{rt}`"))
-                        .help("write `status in [500, 502, 503]`"),
+                        .help("put the values in a list, e.g. `status in [500, 502, 503]`; to compare with one value, use `==`"),
                 ),
             }
             Type::Bool
@@ -232,9 +232,8 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
             result.unwrap_or_else(|| {
                 ctx.diags.push(
                     Diagnostic::error("E0402", format!("`{}` cannot combine `{lt}` and `{rt}`", op.as_str()))
-                        .at(left.span.to(right.span), format!("`{lt}` {} `{rt}`", op.as_str()))
+                        .at(right.span, format!("this is `{rt}`"))
                         .also(left.span, format!("this is `{lt}`"))
-                        .also(right.span, format!("this is `{rt}`"))
                         .help(arith_help(op, l, r)),
                 );
                 Type::Error

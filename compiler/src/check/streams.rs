@@ -63,7 +63,9 @@ pub(crate) fn propagate(ctx: &mut Ctx, scope: &mut Scope, builder: &mut Builder,
 /// The type arriving at a node; reports disagreeing inputs.
 fn node_input(ctx: &mut Ctx, builder: &Builder, index: NodeIndex) -> Option<StreamType> {
     let node = &builder.graph[index];
-    let incoming: Vec<_> = builder.graph.edges_directed(index, Direction::Incoming).collect();
+    let mut incoming: Vec<_> = builder.graph.edges_directed(index, Direction::Incoming).collect();
+    incoming.sort_by_key(|e| e.weight().span.start); // the first pipeline written sets the type
+
     if let NodeKind::Topic { .. } = node.kind {
         let expected = node.output.as_ref()?;
         for edge in &incoming {
@@ -144,8 +146,24 @@ fn check_condition(ctx: &mut Ctx, cond: &ast::Expr, input: &RecordType) {
         ctx.diags.push(
             Diagnostic::warning("W0007", "this condition does not depend on the record")
                 .at(cond.span, "always the same result")
-                .help("compare a field of the record, or remove the stage"),
+                .help(match quoted_field(cond, input) {
+                    Some(field) => {
+                        format!("`\"{field}\"` is a string; to read the field, write `{field}` without quotes")
+                    }
+                    None => "compare a field of the record, or remove the stage".to_string(),
+                }),
         );
+    }
+}
+
+/// A string literal in `expr` that names a field of `input` (`where "method" == "GET"`).
+fn quoted_field<'e>(expr: &'e ast::Expr, input: &RecordType) -> Option<&'e str> {
+    match &expr.kind {
+        ast::ExprKind::Lit(ast::ValueKind::Str(s)) => input.field(&s.value).map(|_| s.value.as_str()),
+        ast::ExprKind::Unary(_, e) => quoted_field(e, input),
+        ast::ExprKind::Binary(_, a, b) => quoted_field(a, input).or_else(|| quoted_field(b, input)),
+        ast::ExprKind::List(items) => items.iter().find_map(|e| quoted_field(e, input)),
+        _ => None,
     }
 }
 
