@@ -14,7 +14,9 @@ pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], 
         let Some(param) = params.iter().find(|p| p.name == entry.key.name) else {
             let names = params.iter().map(|p| p.name);
             let help = match did_you_mean(&entry.key.name, names.clone())
-                .or_else(|| flume_spelling(&entry.key.name, params))
+                .map(str::to_string)
+                .or_else(|| flume_name(&entry.key.name, params))
+                .or_else(|| flume_spelling(&entry.key.name, params).map(str::to_string))
             {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!("{owner} takes: {}", params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")),
@@ -56,20 +58,33 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
         _ => None,
     };
     let mut report = |second: &str, first: &str, message: String, help: &str| {
-        let Some(at) = written(second).or(written(first)) else { return };
-        let mut diag = Diagnostic::error("E0307", message).at(at, format!("conflicts with `{first}`")).help(help);
-        if let Some(other) = written(first).filter(|s| *s != at) {
-            diag = diag.also(other, format!("`{first}` is set here"));
+        let (at, other) = match written(second) {
+            Some(at) => (at, first),
+            None => match written(first) {
+                Some(at) => (at, second),
+                None => return,
+            },
+        };
+        let mut diag = Diagnostic::error("E0307", message).at(at, format!("conflicts with `{other}`")).help(help);
+        if let Some(span) = written(other) {
+            diag = diag.also(span, format!("`{other}` is set here"));
         }
         ctx.diags.push(diag);
     };
     if let (Some(tx), Some(cap)) = (int("transaction_capacity"), int("capacity")) {
-        if tx > cap && (written("transaction_capacity").is_some() || written("capacity").is_some()) {
+        if tx > cap && written("transaction_capacity").is_some() {
             report(
                 "transaction_capacity",
                 "capacity",
-                format!("{owner} has `transaction_capacity = {tx}`, more than its `capacity = {cap}`"),
+                format!("{owner} has `transaction_capacity = {tx}`, more than its `capacity` of {cap}"),
                 "one transaction must fit in the channel: make `transaction_capacity` at most `capacity`",
+            );
+        } else if tx > cap {
+            report(
+                "capacity",
+                "transaction_capacity",
+                format!("{owner} has `capacity = {cap}`, less than its default `transaction_capacity` of {tx}"),
+                "one transaction must fit in the channel: also set `transaction_capacity` to at most `capacity`",
             );
         }
     }
@@ -100,6 +115,19 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
             "remove `fsync_interval`, or write `fsync = interval`",
         );
     }
+}
+
+/// The option whose documentation says it is Flume's `written` (`fileSuffix` → `completed_suffix`),
+/// also inside blocks (`rollInterval` → `roll = { interval = … }`).
+fn flume_name(written: &str, params: &[ParamSig]) -> Option<String> {
+    let mention = format!("Flume's `{written}`");
+    params.iter().find_map(|p| match p.ty {
+        _ if p.doc.contains(&mention) => Some(p.name.to_string()),
+        ParamType::Record(inner) => {
+            inner.iter().find(|q| q.doc.contains(&mention)).map(|q| format!("{} = {{ {} = … }}", p.name, q.name))
+        }
+        _ => None,
+    })
 }
 
 /// Flume's camelCase and dotted option names, mapped to ours by shape.

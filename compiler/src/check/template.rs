@@ -121,7 +121,7 @@ pub(crate) fn check_fields(
                 ctx.diags.push(
                     Diagnostic::error(
                         "E0314",
-                        format!("`time_field = {field}` names a `{}` field, not a timestamp", f.ty),
+                        format!("`time_field = {field}` names the field `{field}: {}`, not a timestamp", f.ty),
                     )
                     .at(time_field_span.unwrap_or(span), "not a timestamp")
                     .help("name a field of type timestamp, or parse the time into one"),
