@@ -11,13 +11,30 @@ pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset:
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     } + offset;
-    let statement_end = offset + source[offset..end].trim_end().len();
-    let pos = floor_char_boundary(source, pos.min(statement_end));
-    let found = if pos >= statement_end { String::new() } else { found_at(source, pos) };
-    let expected = match &err.variant {
+    let mut expected = match &err.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => expected_words(positives),
         pest::error::ErrorVariant::CustomError { message } => vec![message.clone()],
     };
+    // pest's positives only name rules; the punctuation it tried at the furthest point (`=` after an
+    // option name, `,` between fields) is in its parse attempts. Prefer those when they got further.
+    let (tokens, furthest) = match err.parse_attempts() {
+        Some(attempts) => (punctuation(&attempts.expected_tokens()), attempts.max_position + offset),
+        None => (Vec::new(), pos),
+    };
+    let mut pos = pos;
+    if furthest > pos && !tokens.is_empty() {
+        let rest = &source[furthest.min(source.len())..];
+        pos = furthest + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
+        expected = tokens.iter().map(|t| format!("`{t}`")).collect();
+    } else if furthest == pos && expected.is_empty() {
+        expected = tokens.iter().map(|t| format!("`{t}`")).collect();
+    }
+    let statement_end = offset + source[offset..end].trim_end().len();
+    let pos = floor_char_boundary(source, pos.min(statement_end));
+    let found = if pos >= statement_end { String::new() } else { found_at(source, pos) };
+    if found == "=" && tokens.iter().any(|t| t == "==") {
+        expected = vec!["`==`".to_string()];
+    }
     let span = Span::new(pos, (pos + found.len()).max(pos));
     let expected_text = join_or(&expected);
     let (message, label) = if expected_text.is_empty() {
@@ -28,7 +45,23 @@ pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset:
             format!("expected {expected_text} here"),
         )
     };
-    Diagnostic::error("E0101", message).at(span, label).help(help_for(&found, &expected))
+    Diagnostic::error("E0101", message).at(span, label).help(help_for(&found, &expected, &tokens))
+}
+
+/// The punctuation among pest's expected tokens (not white space, comments, letters or ranges).
+fn punctuation<T: std::fmt::Display>(tokens: &[T]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for token in tokens.iter().map(ToString::to_string) {
+        let range = token.chars().count() == 4 && token.get(1..3) == Some("..");
+        let skip = range
+            || token == "//"
+            || token == "/*"
+            || token.chars().all(|c| c.is_whitespace() || c.is_alphanumeric() || c == '_' || c == '\u{feff}');
+        if !skip && !out.contains(&token) {
+            out.push(token);
+        }
+    }
+    out
 }
 
 fn found_at(source: &str, pos: usize) -> String {
@@ -113,13 +146,15 @@ fn join_or(words: &[String]) -> String {
     }
 }
 
-fn help_for(found: &str, expected: &[String]) -> String {
+fn help_for(found: &str, expected: &[String], tokens: &[String]) -> String {
     match found {
-        ":" if expected.iter().any(|w| w.contains('=')) => {
+        ":" if expected.iter().any(|w| w.contains('=') && !w.contains(':')) => {
             "options are written `name = value`, not `name: value`".to_string()
         }
         "=>" => "edges are written `->`; `=>` only appears inside `route { condition => target }`".to_string(),
-        "=" if expected.iter().any(|w| w == "a comparison") => "compare with `==`; `=` only assigns".to_string(),
+        "=" if expected.iter().any(|w| w == "a comparison") || tokens.iter().any(|t| t == "==") => {
+            "compare with `==`; `=` only assigns".to_string()
+        }
         ";" => "statements end at the line break; remove the `;`".to_string(),
         "" => "the statement stops before it is complete: close every `{`, `[` and `(` it opens".to_string(),
         _ => "see `flowc explain E0101` and docs/language.md for the syntax".to_string(),

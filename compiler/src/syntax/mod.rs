@@ -36,6 +36,10 @@ pub fn parse(file: FileId, source: &str) -> (ast::File, Vec<Diagnostic>) {
                         lowerer.file(pairs, &mut items);
                     }
                     Err(err) => {
+                        // pest records the punctuation it expected only when asked to; ask once a
+                        // statement fails (and from then on), and parse the statement again.
+                        pest::set_error_detail(true);
+                        let err = FlowParser::parse(Rule::file, text).err().unwrap_or(err);
                         diags.push(errors::syntax_error(&err, source, chunk.span.start, chunk.span.end));
                         broken.push(scan::salvage(source, chunk.span));
                     }
