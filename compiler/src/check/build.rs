@@ -284,7 +284,7 @@ impl<'a> Builder<'a> {
                             Diagnostic::error("E0604", format!("`{}` is not a topic, so it has no consumer groups", node.name))
                                 .at(*span, "consumer group used here")
                                 .also(node.span, format!("`{}` is a {}", node.name, node.kind.role()))
-                                .help("consume a topic as a group: `my_topic -> group \"A\" -> sink`; a channel already hands each event to one sink"),
+                                .help("consume a topic as a group: `my_topic -> group \"A\" -> sink`; to share a channel's events among sinks, feed a `load_balance` sink group"),
                         );
                         return;
                     }
