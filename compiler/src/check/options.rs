@@ -79,13 +79,6 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
                 format!("{owner} has `transaction_capacity = {tx}`, more than its `capacity` of {cap}"),
                 "one transaction must fit in the channel: make `transaction_capacity` at most `capacity`",
             );
-        } else if tx > cap {
-            report(
-                "capacity",
-                "transaction_capacity",
-                format!("{owner} has `capacity = {cap}`, less than its default `transaction_capacity` of {tx}"),
-                "one transaction must fit in the channel: also set `transaction_capacity` to at most `capacity`",
-            );
         }
     }
     if map.contains_key("time_field") && matches!(map.get("use_local_time"), Some(OptionValue::Bool(true))) {

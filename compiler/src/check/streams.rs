@@ -242,6 +242,16 @@ fn check_parse(
     input: &StreamType,
 ) -> Option<StreamType> {
     let target = super::names::resolve_inline(ctx, scope, &parse.ty);
+    if !matches!(target, Type::Record(_) | Type::Error) {
+        ctx.diags.push(
+            Diagnostic::error(
+                "E0311",
+                format!("`parse` makes records, so its target must be a record type, not `{target}`"),
+            )
+            .at(parse.ty.span, format!("`{target}` is not a record"))
+            .help("declare the fields: `parse json as { status: int }` or `type T = { … }` and `parse json as T`"),
+        );
+    }
     let name = match &parse.ty.kind {
         ast::TypeExprKind::Name(ident) => Some(ident.name.clone()),
         _ => None,
@@ -260,7 +270,12 @@ fn check_parse(
         return record_of(target, name);
     };
     if let Some(options) = &parse.options {
-        super::options::check(ctx, options, format.params, &format!("`parse {}`", format.name));
+        // `field` (which string field to parse) belongs to every format.
+        let own = ast::Options {
+            entries: options.entries.iter().filter(|e| e.key.name != "field").cloned().collect(),
+            span: options.span,
+        };
+        super::options::check(ctx, &own, format.params, &format!("`parse {}`", format.name));
     }
     match (&parse.pattern, format.needs_pattern) {
         (None, true) => ctx.diags.push(

@@ -130,24 +130,33 @@ pub(crate) fn check_fields(
         }
         return;
     }
-    if uses_time && !local {
-        let stamps: Vec<&str> = input
-            .record
-            .fields
-            .iter()
-            .filter(|f| matches!(f.ty.base(), Type::Timestamp))
-            .map(|f| f.name.as_str())
-            .collect();
-        let help = match stamps.first() {
-            Some(field) => format!("bucket by the event's time with `time_field = {field}`, or by arrival time with `use_local_time = true`"),
-            None => "these records carry no timestamp: bucket by arrival time with `use_local_time = true`, or parse a timestamp field and set `time_field`".into(),
-        };
-        ctx.diags.push(
-            Diagnostic::error("E0314", "the path has time escapes, but no time is chosen to fill them")
-                .at(span, "time escapes used here")
-                .help(help),
-        );
+    if !uses_time || local {
+        return;
     }
+    let stamps: Vec<&str> = input
+        .record
+        .fields
+        .iter()
+        .filter(|f| matches!(f.ty.base(), Type::Timestamp))
+        .map(|f| f.name.as_str())
+        .collect();
+    // One timestamp field is the event's time, unambiguously; none or several need a choice.
+    if stamps.len() == 1 {
+        return;
+    }
+    let help = match stamps.as_slice() {
+        [] => "these records carry no timestamp: bucket by arrival time with `use_local_time = true`, or parse a timestamp field".to_string(),
+        several => format!(
+            "the records have several timestamps ({}): choose one with `time_field = {}`, or bucket by arrival time with `use_local_time = true`",
+            several.join(", "),
+            several[0]
+        ),
+    };
+    ctx.diags.push(
+        Diagnostic::error("E0314", "the path has time escapes, but no time is chosen to fill them")
+            .at(span, "time escapes used here")
+            .help(help),
+    );
 }
 
 trait MinWithin {

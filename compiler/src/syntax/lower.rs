@@ -363,7 +363,7 @@ impl<'s> Lowerer<'s> {
 }
 
 fn binary_op(text: &str) -> BinaryOp {
-    match text {
+    match text.trim() {
         "or" => BinaryOp::Or,
         "and" => BinaryOp::And,
         "==" => BinaryOp::Eq,
