@@ -66,7 +66,7 @@ proptest! {
         let text = &texts[which % texts.len()];
         let mut at = (text.len() as f64 * cut) as usize;
         while !text.is_char_boundary(at) { at -= 1; }
-        check_bytes(text[..at].as_bytes());
+        check_bytes(&text.as_bytes()[..at]);
     }
 
     #[test]
@@ -116,7 +116,7 @@ fn every_example_survives_every_single_truncation_point_of_its_first_lines() {
     for text in examples() {
         let limit = text.len().min(600);
         for at in (0..limit).filter(|i| text.is_char_boundary(*i)) {
-            check_bytes(text[..at].as_bytes());
+            check_bytes(&text.as_bytes()[..at]);
         }
     }
 }
