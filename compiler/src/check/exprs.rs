@@ -246,6 +246,9 @@ pub(crate) fn unknown_field(name: &str, span: crate::span::Span, record: &Record
     let help = match did_you_mean(name, record.field_names()) {
         Some(close) => format!("did you mean `{close}`?"),
         None if record.fields.is_empty() => "the record has no fields".to_string(),
+        None if record.field_names().eq(["line"]) => {
+            "the records are untyped lines, with only `line`: parse them into a record type first, e.g. `| parse json as MyType`".to_string()
+        }
         None => format!("the fields are: {}", record.field_names().collect::<Vec<_>>().join(", ")),
     };
     Diagnostic::error("E0401", format!("the record has no field `{name}`")).at(span, "unknown field").help(help)
