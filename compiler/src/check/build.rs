@@ -159,15 +159,17 @@ impl<'a> Builder<'a> {
                         self.graph.add_edge(index, target, Edge { kind: EdgeKind::Data, ty: None, span: value.span });
                     }
                     _ => {
-                        if self
+                        let first = self
                             .graph
                             .edges_directed(target, petgraph::Direction::Incoming)
-                            .any(|e| e.weight().kind == EdgeKind::GroupMember)
-                        {
+                            .find(|e| e.weight().kind == EdgeKind::GroupMember)
+                            .map(|e| (e.weight().span, self.graph[petgraph::visit::EdgeRef::source(&e)].name.clone()));
+                        if let Some((first_span, first_group)) = first {
                             ctx.diags.push(
                                 Diagnostic::error("E0316", format!("sink `{}` is in two sink groups", ident.name))
                                     .at(value.span, "listed again here")
-                                    .help("a sink belongs to at most one sink group"),
+                                    .also(first_span, format!("already a member of `{first_group}` here"))
+                                    .help("a sink belongs to at most one sink group; declare a second sink for the other group"),
                             );
                             continue;
                         }

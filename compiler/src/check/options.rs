@@ -157,7 +157,15 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
         }
         (ParamType::Regex, ValueKind::Str(s)) => {
             if let Err(err) = regex::Regex::new(&s.value) {
-                ctx.diags.push(invalid_regex(value.span, &err));
+                let mut diag = invalid_regex(value.span, &err);
+                if s.value.starts_with('*') {
+                    let tail = regex::escape(s.value.trim_start_matches('*')).replace('\\', "\\\\");
+                    diag.help = Some(format!(
+                        "`{name}` is a regular expression, not a glob: for names ending in `{}` write `\"{tail}$\"`",
+                        s.value.trim_start_matches('*')
+                    ));
+                }
+                ctx.diags.push(diag);
                 return None;
             }
             Some(OptionValue::Str(s.value.clone()))
@@ -180,7 +188,7 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
                 ctx.diags.push(
                     Diagnostic::error("E0305", format!("option `{name}` of {owner} must be {range}"))
                         .at(value.span, format!("{n} is out of range"))
-                        .help(format!("use a value {range}")),
+                        .help(format!("use a value {}", range.replace("at least", "of at least"))),
                 );
                 return None;
             }

@@ -35,6 +35,9 @@ pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset:
     if found == "=" && tokens.iter().any(|t| t == "==") {
         expected = vec!["`==`".to_string()];
     }
+    if found == ";" {
+        expected.clear();
+    }
     let span = Span::new(pos, (pos + found.len()).max(pos));
     let expected_text = join_or(&expected);
     let (message, label) = if expected_text.is_empty() {
@@ -186,6 +189,9 @@ fn help_for(found: &str, expected: &[String], tokens: &[String]) -> String {
             "compare with `==`; `=` only assigns".to_string()
         }
         ";" => "statements end at the line break; remove the `;`".to_string(),
+        word if word.starts_with(|c: char| c.is_alphabetic() || c == '_') && expected.iter().any(|w| w == "`,`") => {
+            "separate the items of a block or list with `,`".to_string()
+        }
         "" => "the statement stops before it is complete: close every `{`, `[` and `(` it opens".to_string(),
         _ => "see `flowc explain E0101` and docs/language.md for the syntax".to_string(),
     }
