@@ -54,6 +54,8 @@ pub(crate) fn propagate(ctx: &mut Ctx, scope: &mut Scope, builder: &mut Builder,
             builder.graph[edge].ty = match kind {
                 EdgeKind::DeadLetter => Some(StreamType::lines()),
                 EdgeKind::GroupMember => input.clone(),
+                // A `topic` sink appends what it is fed to its topic.
+                _ if matches!(builder.graph[index].kind, NodeKind::Sink { .. }) => input.clone(),
                 _ => output.clone(),
             };
         }
@@ -83,7 +85,8 @@ fn node_input(ctx: &mut Ctx, builder: &Builder, index: NodeIndex) -> Option<Stre
                 if ty.untyped {
                     diag = diag.help(format!(
                         "these are untyped lines; parse them first: `| parse json as {expected} -> {}`",
-                        node.name
+                        // Through a `topic` sink, the pipeline ends at the sink.
+                        if matches!(from.kind, NodeKind::Sink { .. }) { &from.name } else { &node.name }
                     ));
                 }
                 ctx.diags.push(diag);
