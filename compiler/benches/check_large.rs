@@ -84,6 +84,14 @@ fn time(runs: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
+    // `--once N`: check one file of N declarations once (for instruction counting under callgrind).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--once") {
+        let n: usize = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        let source = generate(n);
+        std::hint::black_box(flowc_compiler::check(FileId(0), &source, &REGISTRY));
+        return;
+    }
     let write = !std::env::args().any(|a| a == "--no-write");
     let mut rows = Vec::new();
     for n in [1_000, 2_500, 5_000, 10_000] {

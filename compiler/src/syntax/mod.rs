@@ -19,6 +19,8 @@ pub fn parse(file: FileId, source: &str) -> (ast::File, Vec<Diagnostic>) {
     let mut lowerer = lower::Lowerer { source, offset: 0, diags: Vec::new() };
     let mut items = Vec::new();
     let mut broken = Vec::new();
+    // One parse of the whole file when it is sound (fewest instructions); statement by statement
+    // when it is not, so every broken statement is reported.
     let whole_ok = !chunks.iter().any(|c| c.broken);
     let parsed_whole = if whole_ok { FlowParser::parse(Rule::file, source).ok() } else { None };
     match parsed_whole {
