@@ -86,6 +86,7 @@ impl PartitionReader {
         let mut out = Vec::new();
         let mut bytes = 0;
         let mut listed_after_end = false;
+        let mut rp = None;
         loop {
             if self.current.is_none() {
                 self.seek(self.next_offset)?;
@@ -112,6 +113,7 @@ impl PartitionReader {
                     out.push(Batch::from_checked(b.to_vec(), header));
                     self.next_offset = header.next_offset();
                     listed_after_end = false;
+                    rp = None;
                     if bytes >= max_bytes {
                         return Ok(out);
                     }
@@ -151,21 +153,32 @@ impl PartitionReader {
                             self.current = None;
                             listed_after_end = false;
                         }
-                        None => {
-                            let pos = cur.cursor.pos();
-                            self.check_not_truncated(pos)?;
-                            return Ok(out);
-                        }
+                        None => match rp {
+                            None => {
+                                // read the recovery point first, then look once more: everything
+                                // below it was written before it, so it must be readable now
+                                rp = Some(self.recovery_point()?);
+                                continue;
+                            }
+                            Some(rp) => {
+                                let pos = cur.cursor.pos();
+                                self.check_not_truncated(pos, rp)?;
+                                return Ok(out);
+                            }
+                        },
                     }
                 }
             }
         }
     }
 
-    /// At the end of the newest segment: data the writer reported synced must be there.
-    fn check_not_truncated(&self, pos: u64) -> Result<()> {
+    fn recovery_point(&self) -> Result<u64> {
         let rp_path = self.dir.join("recovery-point");
-        let rp = read_slot_file(&rp_path).ctx("read", &rp_path)?.map_or(0, |(o, _)| o);
+        Ok(read_slot_file(&rp_path).ctx("read", &rp_path)?.map_or(0, |(o, _)| o))
+    }
+
+    /// At the end of the newest segment: data the writer reported synced (`rp`) must be there.
+    fn check_not_truncated(&self, pos: u64, rp: u64) -> Result<()> {
         if self.next_offset < rp {
             let cur = self.current.as_ref().expect("called with a segment open");
             return Err(Error::Corrupt {
