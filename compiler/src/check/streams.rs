@@ -82,7 +82,12 @@ fn node_input(ctx: &mut Ctx, builder: &Builder, index: NodeIndex) -> Option<Stre
                             format!("the topic holds `{expected}`"),
                         )
                         .help(mismatch_help(expected, ty));
-                if ty.untyped {
+                if expected.untyped {
+                    diag = diag.help(format!(
+                        "the topic has no type, so it holds lines; declare it: `topic {}: {ty}`",
+                        node.name
+                    ));
+                } else if ty.untyped {
                     diag = diag.help(format!(
                         "these are untyped lines; parse them first: `| parse json as {expected} -> {}`",
                         // Through a `topic` sink, the pipeline ends at the sink.
