@@ -185,6 +185,7 @@ impl PartitionWriter {
         };
         if self.inner.fsync == FsyncPolicy::Always {
             self.inner.wait_synced(info.next_offset)?;
+            self.inner.maybe_write_rp(false)?;
         }
         Ok(info)
     }

@@ -102,6 +102,9 @@ impl PartitionReader {
                         continue; // before the position (after a seek into an indexed segment)
                     }
                     if header.base_offset > next_offset {
+                        if !out.is_empty() {
+                            return Ok(out); // serve what is good; the error comes on the next call
+                        }
                         return Err(Error::Corrupt {
                             file: cur.path.clone(),
                             position: pos,
@@ -119,6 +122,9 @@ impl PartitionReader {
                     }
                 }
                 Next::Invalid { pos, reason } => {
+                    if !out.is_empty() {
+                        return Ok(out);
+                    }
                     return Err(Error::Corrupt { file: cur.path.clone(), position: pos, offset: next_offset, reason });
                 }
                 Next::Incomplete { partial } => {
@@ -132,6 +138,9 @@ impl PartitionReader {
                             continue;
                         }
                         Some(next_base) => {
+                            if (partial || next_base != next_offset) && !out.is_empty() {
+                                return Ok(out); // serve what is good; the error comes on the next call
+                            }
                             if partial {
                                 return Err(Error::Corrupt {
                                     file: cur.path.clone(),
@@ -162,6 +171,9 @@ impl PartitionReader {
                             }
                             Some(rp) => {
                                 let pos = cur.cursor.pos();
+                                if !out.is_empty() {
+                                    return Ok(out);
+                                }
                                 self.check_not_truncated(pos, rp)?;
                                 return Ok(out);
                             }
