@@ -198,7 +198,10 @@ impl<'a> Builder<'a> {
         }
         match scope.kind_of(&ident.name) {
             None => {
-                scope.undefined(ctx, ident, wanted, &describe_kinds(wanted));
+                // A misspelling of a declared name: that declaration is not also reported as unused.
+                if let Some(close) = scope.undefined(ctx, ident, wanted, &describe_kinds(wanted)) {
+                    self.excused.insert(close);
+                }
                 None
             }
             Some(kind) if !wanted.contains(&kind) => {

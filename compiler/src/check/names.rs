@@ -54,12 +54,19 @@ impl Scope {
         self.decls.get(name).map(|(kind, _)| *kind)
     }
 
-    /// Reports an undefined name, suggesting a declared name of an accepted kind.
-    pub(crate) fn undefined(&self, ctx: &mut Ctx, name: &ast::Ident, wanted: &[DeclKind], what: &str) {
+    /// Reports an undefined name, suggesting a declared name of an accepted kind; returns the suggestion.
+    pub(crate) fn undefined(
+        &self,
+        ctx: &mut Ctx,
+        name: &ast::Ident,
+        wanted: &[DeclKind],
+        what: &str,
+    ) -> Option<String> {
         let candidates = self.decls.iter().filter(|(_, (kind, _))| wanted.contains(kind)).map(|(n, _)| n.as_str());
         let mut candidates: Vec<&str> = candidates.collect();
         candidates.sort();
-        let help = match did_you_mean(&name.name, candidates.iter().copied()) {
+        let close = did_you_mean(&name.name, candidates.iter().copied());
+        let help = match close {
             Some(close) => format!("did you mean `{close}`?"),
             None => format!("declare it first, e.g. `sink {} = logger {{}}`", name.name),
         };
@@ -68,6 +75,7 @@ impl Scope {
                 .at(name.span, format!("no {} is named `{}`", what.replace("a ", "").replace("an ", ""), name.name))
                 .help(help),
         );
+        close.map(str::to_string)
     }
 }
 
