@@ -30,6 +30,7 @@ const fn connector(kind: &'static str, role: Role) -> ConnectorSig {
         output: StreamOut::Lines,
         input: StreamIn::Any,
         flume: "",
+        weaker_when: &[],
     }
 }
 

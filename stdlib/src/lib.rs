@@ -5,6 +5,7 @@
 //! (`docs/connectors.md`, see [`reference::reference_markdown`]) all read it.
 
 pub mod catalogue;
+pub mod connectors;
 pub mod reference;
 
 use flowc_compiler::builtins::Registry;

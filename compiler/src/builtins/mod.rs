@@ -142,6 +142,18 @@ pub struct ConnectorSig {
     pub input: StreamIn,
     /// The Flume component this replaces (`"spooldir"`, `"hdfs"`, …), empty if none.
     pub flume: &'static str,
+    /// Option values that weaken `guarantee` (netcat without acks, `fsync = never`, …).
+    pub weaker_when: &'static [Weakening],
+}
+
+/// When option `param` is written as one of `values`, the connector only keeps `guarantee`.
+#[derive(Debug, Clone, Copy)]
+pub struct Weakening {
+    pub param: &'static str,
+    /// The values as they would be written: enum words, `false`, `0`.
+    pub values: &'static [&'static str],
+    pub guarantee: Guarantee,
+    pub note: &'static str,
 }
 
 /// A format understood by `parse FORMAT as T`.

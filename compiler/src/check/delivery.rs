@@ -54,15 +54,10 @@ fn report(graph: &DiGraph<crate::graph::Node, crate::graph::Edge>, trail: &[Node
     for &index in trail {
         let node = &graph[index];
         if let Some(connector) = node.kind.connector() {
-            if connector.guarantee < guarantee {
-                guarantee = connector.guarantee;
-                reason = format!(
-                    "{} `{}` ({}): {}",
-                    connector.role.as_str(),
-                    node.name,
-                    connector.kind,
-                    connector.guarantee_note
-                );
+            let (kept, note) = kept_by(connector, node.kind.options());
+            if kept < guarantee {
+                guarantee = kept;
+                reason = format!("{} `{}` ({}): {}", connector.role.as_str(), node.name, connector.kind, note);
             }
         }
     }
@@ -76,4 +71,25 @@ fn report(graph: &DiGraph<crate::graph::Node, crate::graph::Edge>, trail: &[Node
         })
         .collect();
     PathReport { nodes, guarantee, reason }
+}
+
+/// The guarantee a connector keeps with these options: its own, or a weaker one an option chose.
+pub(crate) fn kept_by(
+    connector: &'static crate::builtins::ConnectorSig,
+    options: Option<&crate::graph::OptionMap>,
+) -> (Guarantee, &'static str) {
+    let mut kept = (connector.guarantee, connector.guarantee_note);
+    for weakening in connector.weaker_when {
+        let written = options.and_then(|o| o.get(weakening.param)).map(|value| match value {
+            crate::graph::OptionValue::Word(w) => w.clone(),
+            crate::graph::OptionValue::Bool(b) => b.to_string(),
+            crate::graph::OptionValue::Int(n) => n.to_string(),
+            crate::graph::OptionValue::Str(s) => s.clone(),
+            _ => String::new(),
+        });
+        if written.is_some_and(|w| weakening.values.contains(&w.as_str())) && weakening.guarantee < kept.0 {
+            kept = (weakening.guarantee, weakening.note);
+        }
+    }
+    kept
 }

@@ -1,7 +1,7 @@
 //! Channels: the bounded buffers between sources and sinks, in memory or durable on the embedded log.
 
 use super::{int_from, optional, unset};
-use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut, Weakening};
 
 /// Flume's memory channel: fast, bounded, lost on a crash.
 pub const MEMORY: ConnectorSig = ConnectorSig {
@@ -39,6 +39,7 @@ and `check` warns about it on every path through a memory channel. Use `file` wh
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "memory",
+    weaker_when: &[],
 };
 
 /// Flume's file channel, on the embedded log.
@@ -96,4 +97,10 @@ loses nothing; `never` leaves syncing to the OS.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "file",
+    weaker_when: &[Weakening {
+        param: "fsync",
+        values: &["never"],
+        guarantee: Guarantee::AtMostOnceOnCrash,
+        note: "`fsync = never` survives a flowc crash but not a machine crash: the page cache is lost",
+    }],
 };

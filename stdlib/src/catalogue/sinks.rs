@@ -2,7 +2,7 @@
 
 use super::object_store::{ACCESS_KEY_ID, ALLOW_HTTP, ENDPOINT, REGION, SECRET_ACCESS_KEY};
 use super::{int_from, optional, required, unset};
-use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut, Weakening};
 
 /// Flume's logger sink, logging whole events.
 pub const LOGGER: ConnectorSig = ConnectorSig {
@@ -32,6 +32,7 @@ how many bytes were left out. A take is committed once its lines are written.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "logger",
+    weaker_when: &[],
 };
 
 /// The nested `roll = { … }` block of the `files` sink.
@@ -172,6 +173,7 @@ uncommitted take in a new file",
     output: StreamOut::PassThrough,
     input: StreamIn::RecordWhen { param: "format", values: &["csv", "parquet", "arrow"] },
     flume: "hdfs",
+    weaker_when: &[],
 };
 
 /// Produce into a declared topic.
@@ -192,6 +194,7 @@ to a topic on an edge (`source -> topic_name`) behaves the same way.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "",
+    weaker_when: &[],
 };
 
 /// Flume's Kafka sink: produce into an external Kafka cluster.
@@ -223,6 +226,20 @@ Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is 
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "kafka",
+    weaker_when: &[
+        Weakening {
+            param: "acks",
+            values: &["0"],
+            guarantee: Guarantee::BestEffort,
+            note: "`acks = 0` never waits for the broker: records are dropped without anyone knowing",
+        },
+        Weakening {
+            param: "acks",
+            values: &["1"],
+            guarantee: Guarantee::AtMostOnceOnCrash,
+            note: "`acks = 1` trusts the leader alone: a leader failover loses what followers had not copied",
+        },
+    ],
 };
 
 /// Flume's null sink.
@@ -238,6 +255,7 @@ output, or to drain a channel on purpose.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "null",
+    weaker_when: &[],
 };
 
 /// Flume's failover sink processor.
@@ -267,6 +285,7 @@ cool-down. The group's guarantee is the weakest of its members'.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "failover",
+    weaker_when: &[],
 };
 
 /// Flume's load-balancing sink processor.
@@ -303,4 +322,5 @@ retried on another member. The group's guarantee is the weakest of its members'.
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "load_balance",
+    weaker_when: &[],
 };

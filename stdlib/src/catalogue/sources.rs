@@ -2,7 +2,7 @@
 
 use super::object_store::{ACCESS_KEY_ID, ALLOW_HTTP, ENDPOINT, REGION, SECRET_ACCESS_KEY};
 use super::{batch_size, int_from, optional, required, unset};
-use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut, Weakening};
 
 /// Flume's spooling-directory source, minus its traps.
 pub const SPOOLDIR: ConnectorSig = ConnectorSig {
@@ -90,6 +90,7 @@ a crash re-reads the uncommitted part",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "spooldir",
+    weaker_when: &[],
 };
 
 /// Flume's exec source: run a command, one event per line of its output.
@@ -135,6 +136,7 @@ committed when flowc crashes are lost, and a restarted `tail -F` prints its last
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "exec",
+    weaker_when: &[],
 };
 
 /// Flume's TAILDIR source done right: follow files by name, persist positions.
@@ -192,6 +194,7 @@ again from the start. A partial last line is held back until its newline arrives
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "TAILDIR",
+    weaker_when: &[],
 };
 
 /// Flume's netcat source: TCP lines, acknowledged.
@@ -237,6 +240,12 @@ with `ack = false` lines in flight when flowc crashes are lost",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "netcat",
+    weaker_when: &[Weakening {
+        param: "ack",
+        values: &["false"],
+        guarantee: Guarantee::AtMostOnceOnCrash,
+        note: "with `ack = false` the sender never learns what was committed, so it cannot resend what a crash lost",
+    }],
 };
 
 /// Flume's HTTP source.
@@ -270,6 +279,7 @@ so a retrying client loses nothing",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "http",
+    weaker_when: &[],
 };
 
 /// Standard input.
@@ -281,11 +291,13 @@ pub const STDIN: ConnectorSig = ConnectorSig {
 is delivered, the run. Within a run nothing is lost (a full channel simply stops reading), but standard \
 input cannot be replayed: lines read and not yet committed when flowc crashes are gone.",
     params: &[batch_size("100")],
-    guarantee: Guarantee::AtLeastOnce,
-    guarantee_note: "nothing is lost within a run; stdin cannot be replayed after a crash",
+    guarantee: Guarantee::AtMostOnceOnCrash,
+    guarantee_note:
+        "nothing is lost within a run, but a pipe cannot be replayed: a crash loses lines read and not yet delivered",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "",
+    weaker_when: &[],
 };
 
 /// Flume's `seq` and stress sources.
@@ -314,6 +326,7 @@ from the last committed one.",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "seq",
+    weaker_when: &[],
 };
 
 /// Consume a topic of the embedded log (or its bound Kafka cluster) as a consumer-group member.
@@ -346,6 +359,7 @@ uncommitted records. A group with no committed offset starts at `start`. Consumi
     output: StreamOut::TopicOf("topic"),
     input: StreamIn::Any,
     flume: "",
+    weaker_when: &[],
 };
 
 /// Flume's Kafka source: consume a topic of an external Kafka cluster.
@@ -373,6 +387,7 @@ channel has taken the batch (auto-commit is off), so a crash redelivers the unco
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "kafka",
+    weaker_when: &[],
 };
 
 /// The spooldir of object stores.
@@ -420,4 +435,5 @@ environment variables; write secrets as `${ENV}` references, never literally.",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "",
+    weaker_when: &[],
 };

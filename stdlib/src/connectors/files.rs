@@ -1,0 +1,364 @@
+//! `files`: the HDFS sink's semantics on the local file system. Each event's directory is `path` with
+//! its escapes expanded (time escapes from the event time rounded down to `round`, `%{field}` from the
+//! record, encoded so a value can never leave the root); each directory and prefix has one open file
+//! `<prefix><n><suffix>`, written under `in_use_suffix` until `roll` closes it and it gets its final
+//! name. A batch is acknowledged only after its events are flushed.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
+use arrow_array::{Array, PrimitiveArray, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+use chrono::{Local, TimeZone, Utc};
+use flowc_compiler::check::template::{self, Part};
+use flowc_runtime::exec::batch::{row_json, row_text, value_text};
+use flowc_runtime::exec::{BoxFuture, NodeSpec, Opts, RunError, Sink};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub(crate) struct Files {
+    base: PathBuf,
+    dir: Vec<Part>,
+    prefix: Vec<Part>,
+    suffix: String,
+    in_use: String,
+    round_ms: i64,
+    roll: Roll,
+    json: bool,
+    time: Time,
+    local: bool,
+    max_open: usize,
+    open: HashMap<Key, Open>,
+    next: HashMap<Key, u64>,
+}
+
+/// A bucket: its directory and file-name prefix, expanded.
+type Key = (PathBuf, String);
+
+struct Roll {
+    interval: Option<Duration>,
+    size: u64,
+    count: u64,
+    idle: Option<Duration>,
+}
+
+enum Time {
+    /// The sink's clock when it writes.
+    Now,
+    /// A timestamp field of the record.
+    Field(String),
+}
+
+struct Open {
+    tmp: PathBuf,
+    done: PathBuf,
+    out: BufWriter<File>,
+    count: u64,
+    bytes: u64,
+    opened: Instant,
+    last: Instant,
+}
+
+fn nonzero(d: Option<Duration>) -> Option<Duration> {
+    d.filter(|d| !d.is_zero())
+}
+
+impl Files {
+    pub(crate) fn new(spec: &NodeSpec<'_>) -> Result<Files, RunError> {
+        let o = &spec.options;
+        let path = o.string("path")?.ok_or_else(|| RunError::config("`path` is required"))?;
+        if path.contains("://") {
+            return Err(RunError::unsupported("writing to an object store (`s3://`, `gs://`, `az://`)"));
+        }
+        let format = o.string("format")?.unwrap_or_else(|| "lines".into());
+        if !matches!(format.as_str(), "lines" | "json") {
+            return Err(RunError::unsupported(format!("`format = {format}` (lines and json run today)")));
+        }
+        if let Some(c) = o.string("compression")?.filter(|c| c != "none") {
+            return Err(RunError::unsupported(format!("`compression = {c}`")));
+        }
+        let parse = |text: &str| {
+            template::parse(text).map_err(|(_, bad)| RunError::config(format!("`{bad}` is not a path escape")))
+        };
+        let (roll_map, roll_params) = o.record("roll")?.unwrap_or_default();
+        let roll = Opts::new(spec.name, &roll_map, roll_params);
+        let local_time = o.bool("use_local_time")?.unwrap_or(false);
+        let time = match (local_time, o.string("time_field")?) {
+            (true, _) => Time::Now,
+            (false, Some(field)) => Time::Field(field),
+            (false, None) => {
+                // One timestamp field is the event's time; otherwise the time it is written.
+                let stamps: Vec<&str> = spec
+                    .input
+                    .map(|t| {
+                        t.record
+                            .fields
+                            .iter()
+                            .filter(|f| matches!(f.ty.base(), flowc_compiler::types::Type::Timestamp))
+                            .map(|f| f.name.as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                match stamps.as_slice() {
+                    [one] => Time::Field(one.to_string()),
+                    _ => Time::Now,
+                }
+            }
+        };
+        let json = format == "json";
+        Ok(Files {
+            base: spec.base_dir.to_path_buf(),
+            dir: parse(&path)?,
+            prefix: parse(&o.string("prefix")?.unwrap_or_default())?,
+            suffix: o.string("suffix")?.unwrap_or_else(|| if json { ".json".into() } else { ".log".into() }),
+            in_use: o.string("in_use_suffix")?.unwrap_or_else(|| ".tmp".into()),
+            round_ms: o.duration("round")?.map_or(0, |d| d.as_millis() as i64),
+            roll: Roll {
+                interval: nonzero(roll.duration("interval")?),
+                size: roll.size("size")?.unwrap_or(0),
+                count: roll.int("count")?.unwrap_or(0).max(0) as u64,
+                idle: nonzero(roll.duration("idle")?),
+            },
+            json,
+            time,
+            local: o.string("timezone")?.as_deref() == Some("local"),
+            max_open: o.int("max_open_files")?.unwrap_or(1_000).max(1) as usize,
+            open: HashMap::new(),
+            next: HashMap::new(),
+        })
+    }
+
+    /// A template expanded for one event.
+    fn expand(&self, parts: &[Part], ms: i64, batch: &RecordBatch, row: usize, out: &mut String) {
+        for part in parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Time('s') => out.push_str(&ms.div_euclid(1000).to_string()),
+                Part::Time(c) => {
+                    let spec = format!("%{c}");
+                    let text = if self.local {
+                        Local.timestamp_millis_opt(ms).single().map(|t| t.format(&spec).to_string())
+                    } else {
+                        Utc.timestamp_millis_opt(ms).single().map(|t| t.format(&spec).to_string())
+                    };
+                    out.push_str(&text.unwrap_or_default());
+                }
+                Part::Field(name, _) => {
+                    let value = batch.column_by_name(name).and_then(|c| value_text(c.as_ref(), row));
+                    encode_component(value.as_deref(), out);
+                }
+            }
+        }
+    }
+
+    fn open_file(&mut self, key: &Key) -> Result<(), RunError> {
+        let (dir, prefix) = key;
+        let io = |e: std::io::Error| RunError::io(format!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let n = match self.next.get(key) {
+            Some(n) => *n,
+            None => first_free(dir, prefix, &self.suffix, &self.in_use).map_err(io)?,
+        };
+        self.next.insert(key.clone(), n + 1);
+        let done = dir.join(format!("{prefix}{n}{}", self.suffix));
+        let tmp = dir.join(format!("{prefix}{n}{}{}", self.suffix, self.in_use));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
+        let now = Instant::now();
+        let open = Open {
+            tmp,
+            done,
+            out: BufWriter::with_capacity(64 * 1024, file),
+            count: 0,
+            bytes: 0,
+            opened: now,
+            last: now,
+        };
+        self.open.insert(key.clone(), open);
+        if self.open.len() > self.max_open {
+            let oldest =
+                self.open.iter().filter(|(k, _)| *k != key).min_by_key(|(_, f)| f.last).map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                self.close_file(&oldest)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes a file and gives it its final name.
+    fn close_file(&mut self, key: &Key) -> Result<(), RunError> {
+        let Some(mut f) = self.open.remove(key) else { return Ok(()) };
+        f.out.flush().map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))?;
+        drop(f.out);
+        std::fs::rename(&f.tmp, &f.done).map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))
+    }
+
+    fn expired(&self, f: &Open, now: Instant) -> bool {
+        self.roll.interval.is_some_and(|d| now.duration_since(f.opened) >= d)
+            || self.roll.idle.is_some_and(|d| now.duration_since(f.last) >= d)
+    }
+
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), RunError> {
+        let now_ms = Utc::now().timestamp_millis();
+        let stamps: Option<PrimitiveArray<TimestampMillisecondType>> = match &self.time {
+            Time::Now => None,
+            Time::Field(name) => match batch.column_by_name(name) {
+                Some(c) if matches!(c.data_type(), DataType::Timestamp(TimeUnit::Millisecond, _)) => {
+                    Some(c.as_primitive::<TimestampMillisecondType>().clone())
+                }
+                _ => return Err(RunError::internal(format!("no timestamp field `{name}`"))),
+            },
+        };
+        let per_row_path = self.dir.iter().chain(&self.prefix).any(|p| matches!(p, Part::Field(..)));
+        let mut cached: Option<(i64, Key)> = None;
+        let mut line = String::new();
+        for row in 0..batch.num_rows() {
+            let mut ms = match &stamps {
+                Some(c) if c.is_valid(row) => c.value(row),
+                _ => now_ms,
+            };
+            if self.round_ms > 0 {
+                ms -= ms.rem_euclid(self.round_ms);
+            }
+            let key = match &cached {
+                Some((sec, key)) if !per_row_path && *sec == ms.div_euclid(1000) => key.clone(),
+                _ => {
+                    let mut dir = String::new();
+                    self.expand(&self.dir, ms, batch, row, &mut dir);
+                    let mut prefix = String::new();
+                    self.expand(&self.prefix, ms, batch, row, &mut prefix);
+                    let key = (super::resolve(&self.base, &dir), prefix);
+                    cached = Some((ms.div_euclid(1000), key.clone()));
+                    key
+                }
+            };
+            line.clear();
+            if self.json {
+                line.push_str(&row_json(batch, row).to_string());
+            } else {
+                row_text(batch, row, &mut line);
+            }
+            line.push('\n');
+            let now = Instant::now();
+            if self
+                .open
+                .get(&key)
+                .is_some_and(|f| self.roll.interval.is_some_and(|d| now.duration_since(f.opened) >= d))
+            {
+                self.close_file(&key)?;
+            }
+            if !self.open.contains_key(&key) {
+                self.open_file(&key)?;
+            }
+            let f = self.open.get_mut(&key).expect("just opened");
+            f.out.write_all(line.as_bytes()).map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))?;
+            f.count += 1;
+            f.bytes += line.len() as u64;
+            f.last = now;
+            if (self.roll.count > 0 && f.count >= self.roll.count) || (self.roll.size > 0 && f.bytes >= self.roll.size)
+            {
+                self.close_file(&key)?;
+            }
+        }
+        // The take is committed only once its events are flushed.
+        for f in self.open.values_mut() {
+            f.out.flush().map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a field's value as one path component that cannot climb out of the root or split in two.
+fn encode_component(value: Option<&str>, out: &mut String) {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        out.push('_');
+        return;
+    };
+    for (i, c) in value.char_indices() {
+        match c {
+            '/' | '\\' | '%' | '\0' => out.push_str(&format!("%{:02X}", c as u32)),
+            '.' if i == 0 => out.push_str("%2E"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// The first number `n` after every `<prefix><n><suffix>` (finished or in use) already in `dir`.
+fn first_free(dir: &Path, prefix: &str, suffix: &str, in_use: &str) -> std::io::Result<u64> {
+    let mut next = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let name = name.strip_suffix(in_use).unwrap_or(&name);
+        let number = name.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix));
+        if let Some(n) = number.and_then(|n| n.parse::<u64>().ok()) {
+            next = next.max(n + 1);
+        }
+    }
+    Ok(next)
+}
+
+impl Sink for Files {
+    fn write<'a>(&'a mut self, batch: &'a RecordBatch) -> BoxFuture<'a, Result<(), RunError>> {
+        Box::pin(async move { self.write_batch(batch) })
+    }
+
+    fn tick_interval(&self) -> Option<Duration> {
+        let shortest = [self.roll.interval, self.roll.idle].into_iter().flatten().min()?;
+        Some((shortest / 4).clamp(Duration::from_millis(50), Duration::from_secs(1)))
+    }
+
+    fn tick(&mut self) -> BoxFuture<'_, Result<(), RunError>> {
+        Box::pin(async move {
+            let now = Instant::now();
+            let due: Vec<Key> =
+                self.open.iter().filter(|(_, f)| self.expired(f, now)).map(|(k, _)| k.clone()).collect();
+            for key in due {
+                self.close_file(&key)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, Result<(), RunError>> {
+        Box::pin(async move {
+            let keys: Vec<Key> = self.open.keys().cloned().collect();
+            let mut first_error = None;
+            for key in keys {
+                if let Err(err) = self.close_file(&key) {
+                    first_error.get_or_insert(err);
+                }
+            }
+            first_error.map_or(Ok(()), Err)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_values_stay_one_component() {
+        let mut out = String::new();
+        encode_component(Some("../etc/passwd"), &mut out);
+        assert_eq!(out, "%2E.%2Fetc%2Fpasswd");
+        out.clear();
+        encode_component(None, &mut out);
+        assert_eq!(out, "_");
+    }
+
+    #[test]
+    fn numbering_continues_after_existing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(first_free(dir.path(), "p-", ".log", ".tmp").unwrap(), 0);
+        std::fs::write(dir.path().join("p-3.log"), "").unwrap();
+        std::fs::write(dir.path().join("p-7.log.tmp"), "").unwrap();
+        std::fs::write(dir.path().join("q-9.log"), "").unwrap();
+        assert_eq!(first_free(dir.path(), "p-", ".log", ".tmp").unwrap(), 8);
+    }
+}

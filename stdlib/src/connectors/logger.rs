@@ -1,0 +1,74 @@
+//! `logger`: one line per event on standard output, whole (up to `max_bytes`): the line itself, or
+//! `field=value` pairs, or one JSON object with `format = json`.
+
+use arrow_array::RecordBatch;
+use flowc_runtime::exec::batch::{row_json, row_text};
+use flowc_runtime::exec::{BoxFuture, NodeSpec, RunError, Sink};
+use std::io::Write;
+
+pub(crate) struct Logger {
+    json: bool,
+    max_bytes: usize,
+}
+
+impl Logger {
+    pub(crate) fn new(spec: &NodeSpec<'_>) -> Result<Logger, RunError> {
+        Ok(Logger {
+            json: spec.options.string("format")?.as_deref() == Some("json"),
+            max_bytes: spec.options.size("max_bytes")?.unwrap_or(64 << 10) as usize,
+        })
+    }
+}
+
+/// Cuts `text` to at most `max` bytes (on a character boundary) and says how much was left out.
+fn cut(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let left = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!("… [{left} more bytes]"));
+}
+
+impl Sink for Logger {
+    fn write<'a>(&'a mut self, batch: &'a RecordBatch) -> BoxFuture<'a, Result<(), RunError>> {
+        Box::pin(async move {
+            let mut out = String::new();
+            let mut line = String::new();
+            for row in 0..batch.num_rows() {
+                line.clear();
+                if self.json {
+                    line.push_str(&row_json(batch, row).to_string());
+                } else {
+                    row_text(batch, row, &mut line);
+                }
+                cut(&mut line, self.max_bytes);
+                out.push_str(&line);
+                out.push('\n');
+            }
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(out.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|e| RunError::io(format!("writing to standard output: {e}")))
+        })
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, Result<(), RunError>> {
+        Box::pin(async { std::io::stdout().flush().map_err(|e| RunError::io(format!("standard output: {e}"))) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_events_are_cut_and_marked() {
+        let mut s = "héllo world".to_string();
+        super::cut(&mut s, 2);
+        assert_eq!(s, "h… [11 more bytes]");
+    }
+}

@@ -1,0 +1,271 @@
+//! `spooldir`: Flume's spooling-directory source. Finished files dropped into `dir` are read one at a
+//! time, one event per line; a file is renamed with `completed_suffix` (or deleted) only after every
+//! sink that got its lines has written them. A file that changed while it was read, or is not UTF-8,
+//! is quarantined instead, and the others go on. The source ends only when the run is stopped.
+
+use flowc_runtime::exec::batch::lines_batch;
+use flowc_runtime::exec::{Ack, AckWait, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use regex::Regex;
+use std::collections::HashSet;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::task::JoinSet;
+
+pub(crate) struct Spooldir {
+    dir: PathBuf,
+    completed_suffix: String,
+    delete: bool,
+    include: Option<Regex>,
+    ignore: Option<Regex>,
+    order: Order,
+    poll_interval: Duration,
+    settle: Duration,
+    batch_size: usize,
+    recursive: bool,
+    quarantine_suffix: String,
+    quarantine_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Oldest,
+    Youngest,
+    Random,
+}
+
+impl Spooldir {
+    pub(crate) fn new(spec: &NodeSpec<'_>) -> Result<Spooldir, RunError> {
+        let o = &spec.options;
+        let regex = |name: &str| -> Result<Option<Regex>, RunError> {
+            o.string(name)?.map(|r| Regex::new(&r).map_err(|e| RunError::config(format!("`{name}`: {e}")))).transpose()
+        };
+        let dir = o.string("dir")?.ok_or_else(|| RunError::config("`dir` is required"))?;
+        Ok(Spooldir {
+            dir: super::resolve(spec.base_dir, &dir),
+            completed_suffix: o.string("completed_suffix")?.unwrap_or_else(|| ".COMPLETED".into()),
+            delete: o.string("delete_policy")?.as_deref() == Some("immediate"),
+            include: regex("include")?,
+            ignore: regex("ignore")?,
+            order: match o.string("order")?.as_deref() {
+                Some("youngest") => Order::Youngest,
+                Some("random") => Order::Random,
+                _ => Order::Oldest,
+            },
+            poll_interval: o.duration("poll_interval")?.unwrap_or(Duration::from_millis(500)),
+            settle: o.duration("settle")?.unwrap_or(Duration::from_secs(2)),
+            batch_size: super::batch_size(spec)?,
+            recursive: o.bool("recursive")?.unwrap_or(false),
+            quarantine_suffix: o.string("quarantine_suffix")?.unwrap_or_else(|| ".QUARANTINED".into()),
+            quarantine_dir: o.string("quarantine_dir")?.map(|d| super::resolve(spec.base_dir, &d)),
+        })
+    }
+
+    /// Files ready to read: settled, not hidden, not finished or quarantined, matching the patterns.
+    fn scan(&self, busy: &HashSet<PathBuf>) -> std::io::Result<Vec<PathBuf>> {
+        let mut found: Vec<(SystemTime, PathBuf)> = Vec::new();
+        let mut dirs = vec![self.dir.clone()];
+        let now = SystemTime::now();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    continue;
+                }
+                let meta = entry.metadata()?;
+                let path = entry.path();
+                if meta.is_dir() {
+                    if self.recursive {
+                        dirs.push(path);
+                    }
+                    continue;
+                }
+                if !meta.is_file()
+                    || name.ends_with(&self.completed_suffix)
+                    || name.ends_with(&self.quarantine_suffix)
+                    || self.include.as_ref().is_some_and(|r| !r.is_match(&name))
+                    || self.ignore.as_ref().is_some_and(|r| r.is_match(&name))
+                    || busy.contains(&path)
+                {
+                    continue;
+                }
+                let modified = meta.modified()?;
+                // Unchanged for `settle`: not still being copied in.
+                if now.duration_since(modified).unwrap_or_default() < self.settle {
+                    continue;
+                }
+                found.push((modified, path));
+            }
+        }
+        match self.order {
+            Order::Oldest | Order::Random => found.sort(),
+            Order::Youngest => found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1))),
+        }
+        Ok(found.into_iter().map(|(_, p)| p).collect())
+    }
+
+    fn quarantine(&self, path: &Path) -> std::io::Result<()> {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let to = match &self.quarantine_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                dir.join(name)
+            }
+            None => path.with_file_name(format!("{name}{}", self.quarantine_suffix)),
+        };
+        std::fs::rename(path, to)
+    }
+
+    fn finish(&self, path: &Path) -> std::io::Result<()> {
+        if self.delete {
+            std::fs::remove_file(path)
+        } else {
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            std::fs::rename(path, path.with_file_name(format!("{name}{}", self.completed_suffix)))
+        }
+    }
+}
+
+/// How reading one file ended.
+enum Read {
+    /// Every line was handed on; the wait resolves when they are all written.
+    Whole(AckWait),
+    /// The file changed under us or is not UTF-8: quarantine it once what was sent is written.
+    Bad(AckWait, String),
+    /// The run is stopping (or the pipeline is gone): leave the file to be read again next time.
+    Stopped,
+}
+
+fn stamp(path: &Path) -> std::io::Result<(u64, Option<SystemTime>)> {
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.len(), meta.modified().ok()))
+}
+
+impl Spooldir {
+    async fn read_file(&self, path: &Path, ctx: &SourceContext) -> Result<Read, RunError> {
+        let io = |e: std::io::Error| RunError::io(format!("{}: {e}", path.display()));
+        let before = stamp(path).map_err(io)?;
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+        let (ack, wait) = Ack::new();
+        let mut lines: Vec<String> = Vec::with_capacity(self.batch_size);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
+            if n > 0 {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                match String::from_utf8(std::mem::take(&mut buf)) {
+                    Ok(line) => lines.push(line),
+                    Err(_) => {
+                        self.flush(&mut lines, &ack, ctx).await;
+                        return Ok(Read::Bad(wait, "it is not UTF-8 text".into()));
+                    }
+                }
+            }
+            if lines.len() >= self.batch_size || (n == 0 && !lines.is_empty()) {
+                if ctx.shutdown.is_set() || !self.flush(&mut lines, &ack, ctx).await {
+                    ack.fail();
+                    return Ok(Read::Stopped);
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        drop(ack);
+        if stamp(path).map_err(io)? != before {
+            return Ok(Read::Bad(wait, "it changed while it was read".into()));
+        }
+        Ok(Read::Whole(wait))
+    }
+
+    /// Sends the lines gathered so far; `false` when the pipeline is gone.
+    async fn flush(&self, lines: &mut Vec<String>, ack: &Ack, ctx: &SourceContext) -> bool {
+        if lines.is_empty() {
+            return true;
+        }
+        let batch = lines_batch(lines);
+        lines.clear();
+        ctx.output.send(batch, ack.clone()).await.is_ok()
+    }
+}
+
+impl Source for Spooldir {
+    fn run(self: Box<Self>, ctx: SourceContext) -> BoxFuture<'static, Result<(), RunError>> {
+        Box::pin(async move {
+            if !self.dir.is_dir() {
+                return Err(RunError::io(format!("the spooling directory {} does not exist", self.dir.display())));
+            }
+            let this = Arc::new(*self);
+            // Files read whole and waiting for their lines to be written; not read again meanwhile.
+            let busy: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
+            let mut finishing: JoinSet<()> = JoinSet::new();
+            'scan: while !ctx.shutdown.is_set() {
+                while finishing.try_join_next().is_some() {}
+                let snapshot = busy.lock().map(|b| b.clone()).unwrap_or_default();
+                let files = this.scan(&snapshot).map_err(|e| RunError::io(format!("{}: {e}", this.dir.display())))?;
+                if files.is_empty() {
+                    let mut shutdown = ctx.shutdown.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(this.poll_interval) => {}
+                        _ = shutdown.wait() => {}
+                    }
+                    continue;
+                }
+                for path in files {
+                    if ctx.shutdown.is_set() {
+                        break 'scan;
+                    }
+                    let read = match this.read_file(&path, &ctx).await {
+                        Ok(read) => read,
+                        Err(err) => {
+                            // A file that vanished or cannot be opened: report it and go on.
+                            eprintln!("flowc run: {}: {err}", ctx.name);
+                            ctx.metrics.add_errors(1);
+                            continue;
+                        }
+                    };
+                    let (wait, bad) = match read {
+                        Read::Stopped => break 'scan,
+                        Read::Whole(wait) => (wait, None),
+                        Read::Bad(wait, why) => (wait, Some(why)),
+                    };
+                    if let Ok(mut b) = busy.lock() {
+                        b.insert(path.clone());
+                    }
+                    let (this, busy, name, metrics) =
+                        (this.clone(), busy.clone(), ctx.name.clone(), ctx.metrics.clone());
+                    finishing.spawn(async move {
+                        let delivered = wait.wait().await;
+                        let result = match (&bad, delivered) {
+                            (_, false) => Ok(()), // not delivered: read it again next time
+                            (None, true) => this.finish(&path),
+                            (Some(why), true) => {
+                                eprintln!("flowc run: {name}: quarantined {}: {why}", path.display());
+                                metrics.add_errors(1);
+                                this.quarantine(&path)
+                            }
+                        };
+                        if let Err(err) = result {
+                            eprintln!("flowc run: {name}: cannot finish {}: {err}", path.display());
+                            metrics.add_errors(1);
+                        }
+                        if let Ok(mut b) = busy.lock() {
+                            b.remove(&path);
+                        }
+                    });
+                }
+            }
+            // Let what was sent drain, then finish the files whose lines were all written.
+            let SourceContext { output, .. } = ctx;
+            drop(output);
+            while finishing.join_next().await.is_some() {}
+            Ok(())
+        })
+    }
+}
