@@ -82,8 +82,6 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
         }
         let inputs = graph.edges_directed(index, Direction::Incoming).count();
         let outputs = graph.edges_directed(index, Direction::Outgoing).count();
-        let member_of_group =
-            graph.edges_directed(index, Direction::Incoming).any(|e| e.weight().kind == EdgeKind::GroupMember);
         match &node.kind {
             NodeKind::Source { connector, .. } => {
                 if outputs == 0 {
@@ -125,18 +123,23 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
                 }
             }
             NodeKind::Sink { .. } => {
-                if member_of_group
-                    && graph
-                        .edges_directed(index, Direction::Incoming)
-                        .any(|e| e.weight().kind != EdgeKind::GroupMember)
-                {
+                let direct = graph
+                    .edges_directed(index, Direction::Incoming)
+                    .find(|e| e.weight().kind != EdgeKind::GroupMember)
+                    .map(|e| e.weight().span);
+                let group = graph
+                    .edges_directed(index, Direction::Incoming)
+                    .find(|e| e.weight().kind == EdgeKind::GroupMember)
+                    .map(|e| (e.weight().span, graph[petgraph::visit::EdgeRef::source(&e)].name.clone()));
+                if let (Some(direct), Some((member_span, group))) = (direct, group) {
                     ctx.diags.push(
                         Diagnostic::error(
                             "E0316",
-                            format!("sink `{}` belongs to a sink group and is also fed directly", node.name),
+                            format!("sink `{}` belongs to sink group `{group}` and is also fed directly", node.name),
                         )
-                        .at(node.span, "a member of a sink group")
-                        .help("feed the sink group instead; it hands each batch to one of its members"),
+                        .at(direct, "fed directly here")
+                        .also(member_span, format!("a member of `{group}` here"))
+                        .help(format!("feed `{group}` instead; it hands each batch to one of its members")),
                     );
                 } else if inputs == 0 {
                     ctx.diags.push(

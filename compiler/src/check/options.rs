@@ -256,7 +256,16 @@ fn enum_word(
     if words.contains(&word) {
         return Some(OptionValue::Word(word.to_string()));
     }
-    let help = match did_you_mean(word, words.iter().copied()) {
+    // Kafka's and Flume's words for the same choices.
+    let synonym = match word {
+        "latest" => Some("end"),
+        "earliest" => Some("beginning"),
+        "inode" => Some("descriptor"),
+        "roundrobin" | "round-robin" => Some("round_robin"),
+        _ => None,
+    }
+    .filter(|s| words.contains(s));
+    let help = match did_you_mean(word, words.iter().copied()).or(synonym) {
         Some(close) => format!("did you mean `{close}`? The choices are {}", words.join(", ")),
         None => format!("the choices are {}", words.join(", ")),
     };
