@@ -243,13 +243,15 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
 }
 
 pub(crate) fn unknown_field(name: &str, span: crate::span::Span, record: &RecordType) -> Diagnostic {
-    let help = match did_you_mean(name, record.field_names()) {
+    // Fields whose own errors were reported (`select { pth }`) are not offered.
+    let known = || record.fields.iter().filter(|f| !f.ty.is_error()).map(|f| f.name.as_str());
+    let help = match did_you_mean(name, known()) {
         Some(close) => format!("did you mean `{close}`?"),
-        None if record.fields.is_empty() => "the record has no fields".to_string(),
-        None if record.field_names().eq(["line"]) => {
+        None if known().next().is_none() => "the record has no fields".to_string(),
+        None if known().eq(["line"]) => {
             "the records are untyped lines, with only `line`: parse them into a record type first, e.g. `| parse json as MyType`".to_string()
         }
-        None => format!("the fields are: {}", record.field_names().collect::<Vec<_>>().join(", ")),
+        None => format!("the fields are: {}", known().collect::<Vec<_>>().join(", ")),
     };
     Diagnostic::error("E0401", format!("the record has no field `{name}`")).at(span, "unknown field").help(help)
 }
