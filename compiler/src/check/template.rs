@@ -42,8 +42,11 @@ pub fn parse(template: &str) -> Result<Vec<Part>, (usize, String)> {
             Some((_, '%')) => literal.push('%'),
             Some((j, '{')) => {
                 let rest = &template[j + 1..];
-                let Some(end) = rest.find('}') else {
-                    return Err((i, template[i..].to_string()));
+                let Some(end) = rest.find('}').filter(|end| *end > 0) else {
+                    return Err((
+                        i,
+                        template[i..(j + 2 + rest.find('}').unwrap_or(rest.len())).min(template.len())].to_string(),
+                    ));
                 };
                 if !literal.is_empty() {
                     parts.push(Part::Literal(std::mem::take(&mut literal)));
@@ -74,12 +77,18 @@ pub(crate) fn check_escapes(ctx: &mut Ctx, template: &str, span: Span) -> bool {
     match parse(template) {
         Ok(_) => true,
         Err((offset, text)) => {
-            let at = Span::new(span.start + 1 + offset, span.start + 1 + offset + text.len())
-                .to(Span::new(span.start + 1 + offset, span.start + 1 + offset));
+            let at = within(template, span, offset, text.len());
             let escapes: Vec<String> = TIME_ESCAPES.iter().map(|(c, _)| format!("%{c}")).collect();
+            let (message, label) = if text == "%{}" {
+                ("`%{}` names no field".to_string(), "a field name belongs between the braces".to_string())
+            } else if text.starts_with("%{") {
+                (format!("`{text}` is never closed"), "this `%{` has no `}`".to_string())
+            } else {
+                (format!("`{text}` is not a path escape"), format!("`{text}` is not known"))
+            };
             ctx.diags.push(
-                Diagnostic::error("E0312", format!("`{text}` is not a path escape"))
-                    .at(at.min_within(span), format!("`{text}` is not known"))
+                Diagnostic::error("E0312", message)
+                    .at(at, label)
                     .help(format!("the escapes are {}, %{{field}} and %% for a literal %", escapes.join(" "))),
             );
             false
@@ -100,7 +109,7 @@ pub(crate) fn check_fields(
     for part in &parts {
         if let Part::Field(name, offset) = part {
             if input.record.field(name).is_none() {
-                let at = Span::new(span.start + 1 + offset, span.start + 1 + offset + name.len());
+                let at = within(template, span, *offset, name.len());
                 let mut diag = exprs::unknown_field(name, at, &input.record);
                 diag.code = "E0313";
                 diag.message = format!("the path uses `%{{{name}}}`, but records have no field `{name}`");
@@ -157,6 +166,15 @@ pub(crate) fn check_fields(
             .at(span, "time escapes used here")
             .help(help),
     );
+}
+
+/// The source span of `len` bytes at `offset` in the decoded `template` written as the string at `span`.
+/// When escapes make the decoded text shorter than the source, offsets do not line up: the whole string.
+fn within(template: &str, span: Span, offset: usize, len: usize) -> Span {
+    if span.len() != template.len() + 2 {
+        return span;
+    }
+    Span::new(span.start + 1 + offset, span.start + 1 + offset + len).min_within(span)
 }
 
 trait MinWithin {
