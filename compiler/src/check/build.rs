@@ -141,6 +141,11 @@ impl<'a> Builder<'a> {
                 (ParamType::List(ParamType::SinkRef), ast::ValueKind::List(items)) => {
                     (DeclKind::Sink, items.iter().collect())
                 }
+                (ParamType::List(ParamType::SinkRef), ast::ValueKind::Ident(name)) => {
+                    // `sinks = a` was reported as not a list (E0304); `a` is not also "without input".
+                    self.excused.insert(name.clone());
+                    continue;
+                }
                 _ => continue,
             };
             for value in values {
@@ -158,6 +163,13 @@ impl<'a> Builder<'a> {
                     (DeclKind::Topic, _) => {
                         self.graph.add_edge(index, target, Edge { kind: EdgeKind::Data, ty: None, span: value.span });
                     }
+                    _ if target == index => {
+                        ctx.diags.push(
+                            Diagnostic::error("E0316", format!("sink group `{}` lists itself", ident.name))
+                                .at(value.span, "a group cannot be its own member")
+                                .help("list the sinks the group sends to; a sink group is fed, it is not a member"),
+                        );
+                    }
                     _ => {
                         let first = self
                             .graph
@@ -165,6 +177,18 @@ impl<'a> Builder<'a> {
                             .find(|e| e.weight().kind == EdgeKind::GroupMember)
                             .map(|e| (e.weight().span, self.graph[petgraph::visit::EdgeRef::source(&e)].name.clone()));
                         if let Some((first_span, first_group)) = first {
+                            if first_group == decl.name.name {
+                                ctx.diags.push(
+                                    Diagnostic::error(
+                                        "E0316",
+                                        format!("sink `{}` is listed twice in `{first_group}`", ident.name),
+                                    )
+                                    .at(value.span, "listed again here")
+                                    .also(first_span, "first listed here")
+                                    .help("list each member once; to weight a member, give it its own sink"),
+                                );
+                                continue;
+                            }
                             ctx.diags.push(
                                 Diagnostic::error("E0316", format!("sink `{}` is in two sink groups", ident.name))
                                     .at(value.span, "listed again here")
