@@ -35,7 +35,7 @@ pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset:
     if found == "=" && tokens.iter().any(|t| t == "==") {
         expected = vec!["`==`".to_string()];
     }
-    if found == ";" {
+    if found == ";" || found == "#" {
         expected.clear();
     }
     let span = Span::new(pos, (pos + found.len()).max(pos));
@@ -189,6 +189,11 @@ fn help_for(found: &str, expected: &[String], tokens: &[String]) -> String {
             "compare with `==`; `=` only assigns".to_string()
         }
         ";" => "statements end at the line break; remove the `;`".to_string(),
+        "“" | "”" | "‘" | "’" | "„" => {
+            "this is a typographic quote (pasted from a document or web page); write a straight `\"`".to_string()
+        }
+        "→" | "⇒" => "write the arrow as `->`".to_string(),
+        "#" => "comments start with `//` (`#` starts a comment in Flume's properties files, not here)".to_string(),
         word if word.starts_with(|c: char| c.is_alphabetic() || c == '_') && expected.iter().any(|w| w == "`,`") => {
             "separate the items of a block or list with `,`".to_string()
         }
