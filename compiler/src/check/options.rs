@@ -37,7 +37,14 @@ pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], 
         if !options.entries.iter().any(|e| e.key.name == param.name) {
             ctx.diags.push(
                 Diagnostic::error("E0303", format!("{owner} needs option `{}`", param.name))
-                    .at(options.span, format!("`{}` is missing from this block", param.name))
+                    .at(
+                        options.span,
+                        if options.span.is_empty() {
+                            format!("no option block: `{{ {} = … }}` belongs here", param.name)
+                        } else {
+                            format!("`{}` is missing from this block", param.name)
+                        },
+                    )
                     .help(format!("add `{} = …` ({}): {}", param.name, param.ty.describe(), param.doc)),
             );
         }
