@@ -21,6 +21,8 @@ enum Command {
     Graph(flowc::commands::graph::Args),
     /// Explain a diagnostic code: what it means, a wrong example, the fix.
     Explain(flowc::commands::explain::Args),
+    /// Run a .flow file: check it, then move events until the finite sources drain or SIGINT/SIGTERM.
+    Run(flowc::commands::run::Args),
     #[command(flatten)]
     Log(log_cli::LogCommand),
 }
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Command::Check(args) => flowc::commands::check::run(&args),
         Command::Graph(args) => flowc::commands::graph::run(&args),
         Command::Explain(args) => flowc::commands::explain::run(&args),
+        Command::Run(args) => flowc::commands::run::run(&args),
         Command::Log(command) => log_cli::run(command),
     };
     ExitCode::from(code as u8)

@@ -1,3 +1,4 @@
-//! flowc's runtime: the embedded partitioned log, and (later) the executor that runs compiled graphs.
+//! flowc's runtime: the embedded partitioned log, and the executor that runs compiled graphs.
 
+pub mod exec;
 pub mod log;

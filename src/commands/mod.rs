@@ -1,8 +1,9 @@
-//! The language commands: `check`, `graph`, `explain`.
+//! The language commands: `check`, `graph`, `explain`, `run`.
 
 pub mod check;
 pub mod explain;
 pub mod graph;
+pub mod run;
 
 use flowc_compiler::FileId;
 

@@ -1,4 +1,4 @@
-//! flowc's standard library: the connector catalogue (signatures) and, later, their implementations.
+//! flowc's standard library: the connector catalogue (signatures) and the connectors `flowc run` runs ([`connectors`]).
 //!
 //! [`registry`] is the one source of truth for every connector's parameters, types, defaults, docs and
 //! delivery guarantee: `flowc check`, the language server and the generated reference

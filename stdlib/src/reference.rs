@@ -112,13 +112,8 @@ fn connector(out: &mut String, sig: &ConnectorSig) {
     let _ = writeln!(out, "- **Guarantee:** {} — {}", sig.guarantee.as_str(), sig.guarantee_note);
     for weakening in sig.weaker_when {
         let values: Vec<String> = weakening.values.iter().map(|v| format!("`{} = {v}`", weakening.param)).collect();
-        let _ = writeln!(
-            out,
-            "- **With {}:** {} — {}",
-            values.join(" or "),
-            weakening.guarantee.as_str(),
-            weakening.note
-        );
+        let _ =
+            writeln!(out, "- **With {}:** {} — {}", values.join(" or "), weakening.guarantee.as_str(), weakening.note);
     }
     match sig.role {
         Role::Source => {

@@ -25,7 +25,9 @@ fn a_memory_channel_loses_what_it_holds_on_a_crash() {
 
 #[test]
 fn exec_is_best_effort() {
-    let got = paths("source e = exec { command = \"tail -F a.log\" }\nchannel c = file {}\nsink s = logger {}\ne -> c -> s\n");
+    let got = paths(
+        "source e = exec { command = \"tail -F a.log\" }\nchannel c = file {}\nsink s = logger {}\ne -> c -> s\n",
+    );
     assert_eq!(got[0].1, Guarantee::BestEffort);
 }
 
@@ -43,6 +45,8 @@ fn options_that_weaken_a_connector_weaken_the_path() {
     assert!(by_path["n -> c -> k"].1.contains("acks = 0"), "{got:?}");
     assert_eq!(by_path["n -> c -> l"].0, Guarantee::AtMostOnceOnCrash, "{got:?}");
     assert!(by_path["n -> c -> l"].1.contains("ack = false"), "{got:?}");
-    let fsync_never = paths("source t = tail { path = \"a.log\" }\nchannel c = file { fsync = never }\nsink s = logger {}\nt -> c -> s\n");
+    let fsync_never = paths(
+        "source t = tail { path = \"a.log\" }\nchannel c = file { fsync = never }\nsink s = logger {}\nt -> c -> s\n",
+    );
     assert_eq!(fsync_never[0].1, Guarantee::AtMostOnceOnCrash);
 }

@@ -167,11 +167,10 @@ impl Spooldir {
                     }
                 }
             }
-            if lines.len() >= self.batch_size || (n == 0 && !lines.is_empty()) {
-                if ctx.shutdown.is_set() || !self.flush(&mut lines, &ack, ctx).await {
-                    ack.fail();
-                    return Ok(Read::Stopped);
-                }
+            let full = lines.len() >= self.batch_size || (n == 0 && !lines.is_empty());
+            if full && (ctx.shutdown.is_set() || !self.flush(&mut lines, &ack, ctx).await) {
+                ack.fail();
+                return Ok(Read::Stopped);
             }
             if n == 0 {
                 break;

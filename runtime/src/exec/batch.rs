@@ -1,0 +1,180 @@
+//! Batches: the Arrow schema of a checked stream type, building batches of lines, and rendering rows
+//! as text (`line`, or `field=value` pairs) and as JSON.
+
+use super::RunError;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{DurationMillisecondType, Float64Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use flowc_compiler::types::{StreamType, Type};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// The time zone every timestamp column carries.
+pub const UTC: &str = "UTC";
+
+/// The Arrow type of a checked value type (`None` for types batches cannot carry yet).
+pub fn data_type(ty: &Type) -> Option<DataType> {
+    Some(match ty.base() {
+        Type::String => DataType::Utf8,
+        Type::Int => DataType::Int64,
+        Type::Float => DataType::Float64,
+        Type::Bool => DataType::Boolean,
+        Type::Timestamp => DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into())),
+        Type::Bytes => DataType::Binary,
+        Type::Duration => DataType::Duration(TimeUnit::Millisecond),
+        Type::Null => DataType::Null,
+        Type::List(_) | Type::Record(_) | Type::Optional(_) | Type::Error => return None,
+    })
+}
+
+/// The Arrow schema of a stream: one column per field, nullable when the field is optional.
+pub fn schema(stream: &StreamType) -> Result<SchemaRef, RunError> {
+    let mut fields = Vec::with_capacity(stream.record.fields.len());
+    for field in &stream.record.fields {
+        let Some(dt) = data_type(&field.ty) else {
+            return Err(RunError::unsupported(format!(
+                "field `{}: {}`: lists and nested records do not run yet",
+                field.name, field.ty
+            )));
+        };
+        let nullable = matches!(field.ty, Type::Optional(_) | Type::Null);
+        fields.push(Field::new(&field.name, dt, nullable));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The schema of untyped lines: `{ line: string }`.
+pub fn lines_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("line", DataType::Utf8, false)]))
+}
+
+/// A batch of untyped lines.
+pub fn lines_batch<S: AsRef<str>>(lines: &[S]) -> RecordBatch {
+    let column: ArrayRef = Arc::new(StringArray::from_iter_values(lines.iter().map(|s| s.as_ref())));
+    RecordBatch::try_new(lines_schema(), vec![column]).expect("a string column matches the lines schema")
+}
+
+/// Whether a batch is plain lines (one string field `line`): such rows render as the line itself.
+pub fn is_lines(schema: &Schema) -> bool {
+    schema.fields().len() == 1 && schema.field(0).name() == "line" && schema.field(0).data_type() == &DataType::Utf8
+}
+
+/// Milliseconds since the epoch as RFC 3339 in UTC (`2026-11-25T11:00:00.000Z`).
+pub fn rfc3339(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+/// One value as text; `None` for null.
+pub fn value_text(column: &dyn Array, row: usize) -> Option<String> {
+    if column.is_null(row) {
+        return None;
+    }
+    Some(match column.data_type() {
+        DataType::Utf8 => column.as_string::<i32>().value(row).to_string(),
+        DataType::Int64 => column.as_primitive::<Int64Type>().value(row).to_string(),
+        DataType::Float64 => column.as_primitive::<Float64Type>().value(row).to_string(),
+        DataType::Boolean => column.as_boolean().value(row).to_string(),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            rfc3339(column.as_primitive::<TimestampMillisecondType>().value(row))
+        }
+        DataType::Duration(TimeUnit::Millisecond) => {
+            format!("{}ms", column.as_primitive::<DurationMillisecondType>().value(row))
+        }
+        DataType::Binary => String::from_utf8_lossy(column.as_binary::<i32>().value(row)).into_owned(),
+        DataType::Null => return None,
+        other => format!("<{other}>"),
+    })
+}
+
+/// One row as a readable line: the line itself for plain lines, else `field=value` pairs (strings
+/// with spaces, quotes or `=` are quoted, nulls are `null`).
+pub fn row_text(batch: &RecordBatch, row: usize, out: &mut String) {
+    let schema = batch.schema();
+    if is_lines(&schema) {
+        out.push_str(batch.column(0).as_string::<i32>().value(row));
+        return;
+    }
+    for (i, field) in schema.fields().iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(field.name());
+        out.push('=');
+        match value_text(batch.column(i).as_ref(), row) {
+            None => out.push_str("null"),
+            Some(text) => {
+                let quote = matches!(field.data_type(), DataType::Utf8 | DataType::Binary)
+                    && (text.is_empty() || text.contains([' ', '"', '=', '\t', '\n']));
+                if quote {
+                    let _ = write!(out, "{text:?}");
+                } else {
+                    out.push_str(&text);
+                }
+            }
+        }
+    }
+}
+
+/// One row as a JSON object (timestamps as RFC 3339 strings, durations in milliseconds).
+pub fn row_json(batch: &RecordBatch, row: usize) -> serde_json::Value {
+    let schema = batch.schema();
+    let mut map = serde_json::Map::with_capacity(schema.fields().len());
+    for (i, field) in schema.fields().iter().enumerate() {
+        let column = batch.column(i);
+        let value = if column.is_null(row) {
+            serde_json::Value::Null
+        } else {
+            match column.data_type() {
+                DataType::Int64 => column.as_primitive::<Int64Type>().value(row).into(),
+                DataType::Float64 => serde_json::Number::from_f64(column.as_primitive::<Float64Type>().value(row))
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                DataType::Boolean => column.as_boolean().value(row).into(),
+                DataType::Duration(TimeUnit::Millisecond) => {
+                    column.as_primitive::<DurationMillisecondType>().value(row).into()
+                }
+                _ => value_text(column.as_ref(), row).map_or(serde_json::Value::Null, serde_json::Value::String),
+            }
+        };
+        map.insert(field.name().clone(), value);
+    }
+    serde_json::Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowc_compiler::types::{Field as TField, RecordType};
+
+    #[test]
+    fn stream_types_map_to_arrow() {
+        let stream = StreamType::typed(
+            RecordType {
+                fields: vec![
+                    TField { name: "host".into(), ty: Type::String },
+                    TField { name: "ts".into(), ty: Type::Timestamp },
+                    TField { name: "n".into(), ty: Type::Optional(Box::new(Type::Int)) },
+                ],
+            },
+            None,
+        );
+        let schema = schema(&stream).unwrap();
+        assert_eq!(schema.field(0).data_type(), &DataType::Utf8);
+        assert_eq!(schema.field(1).data_type(), &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())));
+        assert!(!schema.field(1).is_nullable());
+        assert!(schema.field(2).is_nullable());
+    }
+
+    #[test]
+    fn rows_render_as_lines_or_pairs() {
+        let batch = lines_batch(&["a b", "c"]);
+        let mut out = String::new();
+        row_text(&batch, 0, &mut out);
+        assert_eq!(out, "a b");
+        assert_eq!(row_json(&batch, 1), serde_json::json!({"line": "c"}));
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+    }
+}

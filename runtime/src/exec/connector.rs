@@ -1,0 +1,183 @@
+//! What connectors see of the executor: the `Source` and `Sink` traits, the handle a source emits
+//! batches into, delivery acknowledgements, the shutdown signal and per-node counters.
+
+use super::RunError;
+use arrow_array::RecordBatch;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// A boxed, sendable future: keeps the connector traits object-safe without `async-trait`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A source of events. `run` emits batches into [`SourceContext::output`] until its input ends
+/// (a finite source) or [`SourceContext::shutdown`] is set; then it returns and the run drains.
+pub trait Source: Send + 'static {
+    fn run(self: Box<Self>, ctx: SourceContext) -> BoxFuture<'static, Result<(), RunError>>;
+}
+
+/// A sink: writes batches. A batch counts as delivered once `write` returned `Ok` (its data is
+/// written and flushed); only then is the batch's [`Ack`] released towards its source.
+pub trait Sink: Send + 'static {
+    fn write<'a>(&'a mut self, batch: &'a RecordBatch) -> BoxFuture<'a, Result<(), RunError>>;
+    /// How often [`Sink::tick`] wants to be called while no batch arrives (rolling files by time).
+    fn tick_interval(&self) -> Option<Duration> {
+        None
+    }
+    fn tick(&mut self) -> BoxFuture<'_, Result<(), RunError>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Called once when the input has ended: finish and close everything.
+    fn close(&mut self) -> BoxFuture<'_, Result<(), RunError>>;
+}
+
+/// What a source is given to run.
+pub struct SourceContext {
+    pub name: String,
+    pub output: Output,
+    pub shutdown: Shutdown,
+    pub metrics: Arc<NodeMetrics>,
+    /// Directory relative paths in options are resolved against (the `.flow` file's directory).
+    pub base_dir: PathBuf,
+}
+
+/// A batch on its way, with the acknowledgement its source waits for.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub batch: RecordBatch,
+    pub ack: Ack,
+}
+
+/// A delivery token. Every copy of an envelope holds a clone; when the last clone is dropped the
+/// source learns whether every sink that got the batch wrote it ([`Ack::fail`] marks a failure).
+/// Batches a transform filtered away count as delivered.
+#[derive(Debug, Clone, Default)]
+pub struct Ack(Option<Arc<AckInner>>);
+
+#[derive(Debug)]
+struct AckInner {
+    failed: AtomicBool,
+    done: Mutex<Option<oneshot::Sender<bool>>>,
+}
+
+impl Drop for AckInner {
+    fn drop(&mut self) {
+        let ok = !self.failed.load(Ordering::SeqCst);
+        if let Some(tx) = self.done.get_mut().ok().and_then(Option::take) {
+            let _ = tx.send(ok);
+        }
+    }
+}
+
+impl Ack {
+    /// A token nobody waits for.
+    pub fn none() -> Ack {
+        Ack(None)
+    }
+
+    /// A token and the handle that resolves once every clone of it is gone.
+    pub fn new() -> (Ack, AckWait) {
+        let (tx, rx) = oneshot::channel();
+        (Ack(Some(Arc::new(AckInner { failed: AtomicBool::new(false), done: Mutex::new(Some(tx)) }))), AckWait(rx))
+    }
+
+    /// Marks the batch as not delivered: the source must not advance past it.
+    pub fn fail(&self) {
+        if let Some(inner) = &self.0 {
+            inner.failed.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Resolves when every clone of an [`Ack`] is dropped: `true` when all were delivered.
+#[derive(Debug)]
+pub struct AckWait(oneshot::Receiver<bool>);
+
+impl AckWait {
+    pub async fn wait(self) -> bool {
+        self.0.await.unwrap_or(false)
+    }
+}
+
+/// Where a node sends its batches: one bounded queue per downstream node (fan-out replicates).
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub(crate) targets: Vec<mpsc::Sender<Envelope>>,
+    pub(crate) metrics: Arc<NodeMetrics>,
+}
+
+/// The downstream side went away (the run is failing); the sender should stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl Output {
+    /// Sends a batch to every downstream node, waiting while any queue is full (backpressure).
+    pub async fn send(&self, batch: RecordBatch, ack: Ack) -> Result<(), Closed> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let rows = batch.num_rows() as u64;
+        for tx in &self.targets {
+            tx.send(Envelope { batch: batch.clone(), ack: ack.clone() }).await.map_err(|_| Closed)?;
+        }
+        self.metrics.add_out(rows);
+        Ok(())
+    }
+
+    /// Space in every downstream queue, reserved at once (cancel-safe: dropped permits free it).
+    pub(crate) async fn reserve(&self) -> Result<Vec<mpsc::Permit<'_, Envelope>>, Closed> {
+        let mut permits = Vec::with_capacity(self.targets.len());
+        for tx in &self.targets {
+            permits.push(tx.reserve().await.map_err(|_| Closed)?);
+        }
+        Ok(permits)
+    }
+}
+
+/// Set when the run should stop reading (SIGINT/SIGTERM, or a failure): sources return, the rest drains.
+#[derive(Debug, Clone)]
+pub struct Shutdown(pub(crate) watch::Receiver<bool>);
+
+impl Shutdown {
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once shutdown is requested (at once if it already was).
+    pub async fn wait(&mut self) {
+        let _ = self.0.wait_for(|set| *set).await;
+    }
+}
+
+/// Counters of one node, shown in the run's summary.
+#[derive(Debug, Default)]
+pub struct NodeMetrics {
+    events_in: AtomicU64,
+    events_out: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl NodeMetrics {
+    pub fn add_in(&self, n: u64) {
+        self.events_in.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn add_out(&self, n: u64) {
+        self.events_out.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn add_errors(&self, n: u64) {
+        self.errors.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn events_in(&self) -> u64 {
+        self.events_in.load(Ordering::Relaxed)
+    }
+    pub fn events_out(&self) -> u64 {
+        self.events_out.load(Ordering::Relaxed)
+    }
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,460 @@
+//! The executor: runs a checked [`Program`] on tokio.
+//!
+//! Every node is a task; every node with inputs owns one bounded queue of Arrow [`RecordBatch`]es
+//! that all its upstream nodes send into, so a slow sink slows everything before it (backpressure,
+//! never a silent drop). A node with several outputs sends each batch to all of them (fan-out
+//! replicates). Batches carry an [`Ack`]: once every sink that got a batch has written it, the
+//! source learns so and may advance its position (rename a spooled file, …).
+//!
+//! A run ends when every source has ended and everything in flight has drained, or, on
+//! SIGINT/SIGTERM (or a failure), once the sources have stopped and what they emitted has drained.
+//!
+//! [`RecordBatch`]: arrow_array::RecordBatch
+
+pub mod batch;
+pub mod connector;
+pub mod expr;
+pub mod options;
+pub mod transform;
+
+pub use connector::{Ack, AckWait, BoxFuture, Envelope, NodeMetrics, Output, Shutdown, Sink, Source, SourceContext};
+pub use options::Opts;
+
+use flowc_compiler::builtins::ConnectorSig;
+use flowc_compiler::graph::{EdgeKind, NodeKind, Program};
+use flowc_compiler::types::StreamType;
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use transform::Transform;
+
+/// Batches a node's input queue holds before its senders wait.
+const QUEUE_BATCHES: usize = 2;
+
+/// Why a run could not start or did not finish cleanly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The program uses something `flowc run` does not execute yet.
+    Unsupported,
+    /// An option value that cannot be used (an unset `${VAR}`, a bad regex).
+    Config,
+    /// Reading or writing failed.
+    Io,
+    /// An expression could not be evaluated on some records (they are counted and dropped).
+    Eval,
+    /// A broken invariant: a bug in flowc.
+    Internal,
+}
+
+impl RunError {
+    pub fn unsupported(what: impl fmt::Display) -> RunError {
+        RunError { kind: ErrorKind::Unsupported, message: format!("{what} cannot run yet") }
+    }
+    pub fn config(message: impl fmt::Display) -> RunError {
+        RunError { kind: ErrorKind::Config, message: message.to_string() }
+    }
+    pub fn io(message: impl fmt::Display) -> RunError {
+        RunError { kind: ErrorKind::Io, message: message.to_string() }
+    }
+    pub fn eval(err: impl fmt::Display) -> RunError {
+        RunError { kind: ErrorKind::Eval, message: err.to_string() }
+    }
+    pub fn internal(message: impl fmt::Display) -> RunError {
+        RunError { kind: ErrorKind::Internal, message: message.to_string() }
+    }
+    fn in_node(mut self, node: &str) -> RunError {
+        self.message = format!("{node}: {}", self.message);
+        self
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// What the executor needs from the standard library: the source or sink behind a node.
+pub trait Connectors: Sync {
+    fn source(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Source>, RunError>;
+    fn sink(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Sink>, RunError>;
+}
+
+/// A source or sink node, as a connector implementation sees it.
+pub struct NodeSpec<'a> {
+    pub name: &'a str,
+    pub connector: &'static ConnectorSig,
+    pub options: Opts<'a>,
+    /// The type of the records fed to a sink.
+    pub input: Option<&'a StreamType>,
+    /// Relative paths in options are relative to this directory (the `.flow` file's).
+    pub base_dir: &'a Path,
+}
+
+enum Task {
+    Source(Box<dyn Source>),
+    Memory { capacity: u64 },
+    Transform(Transform),
+    Sink(Box<dyn Sink>),
+}
+
+struct Planned {
+    name: String,
+    /// `source spooldir`, `channel memory`, `where`, …
+    what: String,
+    task: Task,
+    outputs: Vec<usize>,
+    has_input: bool,
+    metrics: Arc<NodeMetrics>,
+}
+
+/// A program turned into runnable tasks; nothing has started yet.
+pub struct Plan {
+    nodes: Vec<Planned>,
+    base_dir: PathBuf,
+}
+
+/// Turns a checked program into tasks: every connector is built and every option read, so anything
+/// `flowc run` cannot do yet is reported before a single event moves.
+pub fn plan(program: &Program, connectors: &dyn Connectors, base_dir: &Path) -> Result<Plan, RunError> {
+    let graph = &program.graph;
+    let mut nodes = Vec::with_capacity(graph.node_count());
+    for index in graph.node_indices() {
+        let node = &graph[index];
+        for edge in graph.edges_directed(index, Direction::Outgoing) {
+            if edge.weight().kind != EdgeKind::Data {
+                return Err(RunError::unsupported(format!("{}: routes, dead letters and sink groups", node.name)));
+            }
+        }
+        let input = graph.edges_directed(index, Direction::Incoming).find_map(|e| e.weight().ty.as_ref());
+        let spec = |connector: &'static ConnectorSig, options| NodeSpec {
+            name: &node.name,
+            connector,
+            options: Opts::new(&node.name, options, connector.params),
+            input,
+            base_dir,
+        };
+        let (what, task) = match &node.kind {
+            NodeKind::Source { connector, options } => {
+                let task = connectors.source(&spec(connector, options)).map_err(|e| e.in_node(&node.name))?;
+                (format!("source {}", connector.kind), Task::Source(task))
+            }
+            NodeKind::Sink { connector, options } => {
+                if matches!(connector.kind, "failover" | "load_balance") {
+                    return Err(RunError::unsupported(format!("{}: sink group `{}`", node.name, connector.kind)));
+                }
+                let task = connectors.sink(&spec(connector, options)).map_err(|e| e.in_node(&node.name))?;
+                (format!("sink {}", connector.kind), Task::Sink(task))
+            }
+            NodeKind::Channel { connector, options } => {
+                if connector.kind != "memory" {
+                    return Err(RunError::unsupported(format!("{}: the `{}` channel", node.name, connector.kind)));
+                }
+                let opts = Opts::new(&node.name, options, connector.params);
+                let capacity = opts.int("capacity")?.unwrap_or(10_000).max(1) as u64;
+                (format!("channel {}", connector.kind), Task::Memory { capacity })
+            }
+            NodeKind::Transform(t) => {
+                let task = Transform::build(node, t).map_err(|e| e.in_node(&node.name))?;
+                (node.kind.role().to_string(), Task::Transform(task))
+            }
+            NodeKind::Topic { .. } | NodeKind::Group { .. } | NodeKind::Route(_) => {
+                return Err(RunError::unsupported(format!(
+                    "{}: {}s (the embedded log in a pipeline)",
+                    node.name,
+                    node.kind.role()
+                )))
+            }
+        };
+        let outputs = graph.edges_directed(index, Direction::Outgoing).map(|e| e.target().index()).collect();
+        let has_input = graph.edges_directed(index, Direction::Incoming).next().is_some();
+        nodes.push(Planned {
+            name: node.name.clone(),
+            what,
+            task,
+            outputs,
+            has_input,
+            metrics: Arc::new(NodeMetrics::default()),
+        });
+    }
+    Ok(Plan { nodes, base_dir: base_dir.to_path_buf() })
+}
+
+/// How a run went: per-node counters, and what failed.
+#[derive(Debug)]
+pub struct RunReport {
+    pub nodes: Vec<NodeReport>,
+    pub errors: Vec<RunError>,
+    /// The signal that stopped the run, when one did.
+    pub stopped_by: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeReport {
+    pub name: String,
+    pub what: String,
+    pub events_in: u64,
+    pub events_out: u64,
+    pub errors: u64,
+}
+
+/// Resolves when SIGINT or SIGTERM arrives, with the signal's name. The handlers are installed when
+/// this is called (inside a tokio runtime), so call it before the run starts.
+pub fn signals() -> std::io::Result<impl Future<Output = &'static str> + Send> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    })
+}
+
+impl Plan {
+    /// Runs every node until the sources end and everything drained, or `stop` resolves (then the
+    /// sources stop and what is in flight drains).
+    pub async fn run(self, stop: impl Future<Output = &'static str> + Send + 'static) -> RunReport {
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let shutdown_tx = Arc::new(shutdown_tx);
+        let mut senders = Vec::with_capacity(self.nodes.len());
+        let mut receivers = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            if node.has_input {
+                let (tx, rx) = mpsc::channel::<Envelope>(QUEUE_BATCHES);
+                senders.push(Some(tx));
+                receivers.push(Some(rx));
+            } else {
+                senders.push(None);
+                receivers.push(None);
+            }
+        }
+        let reports: Vec<(String, String, Arc<NodeMetrics>)> =
+            self.nodes.iter().map(|n| (n.name.clone(), n.what.clone(), n.metrics.clone())).collect();
+        let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
+        for (i, node) in self.nodes.into_iter().enumerate() {
+            let output = Output {
+                targets: node.outputs.iter().filter_map(|t| senders[*t].clone()).collect(),
+                metrics: node.metrics.clone(),
+            };
+            let input = receivers[i].take();
+            let metrics = node.metrics.clone();
+            let name = node.name.clone();
+            let shutdown = Shutdown(shutdown_rx.clone());
+            let trigger = shutdown_tx.clone();
+            match node.task {
+                Task::Source(source) => {
+                    let ctx = SourceContext {
+                        name: name.clone(),
+                        output,
+                        shutdown,
+                        metrics,
+                        base_dir: self.base_dir.clone(),
+                    };
+                    tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
+                }
+                Task::Memory { capacity } => {
+                    let input = input.expect("a channel has an input");
+                    tasks.spawn(memory_channel(input, output, capacity, metrics));
+                }
+                Task::Transform(t) => {
+                    let input = input.expect("a transform has an input");
+                    tasks.spawn(
+                        async move { run_transform(t, input, output, metrics).await.map_err(|e| e.in_node(&name)) },
+                    );
+                }
+                Task::Sink(sink) => {
+                    let input = input.expect("a sink has an input");
+                    tasks.spawn(
+                        async move { run_sink(sink, input, metrics, trigger).await.map_err(|e| e.in_node(&name)) },
+                    );
+                }
+            }
+        }
+        // Only the nodes hold senders now: a queue closes once everything upstream of it is done.
+        drop(senders);
+        let (signal_tx, mut signal_rx) = mpsc::channel::<&'static str>(1);
+        let stop_trigger = shutdown_tx.clone();
+        let watcher = tokio::spawn(async move {
+            let name = stop.await;
+            let _ = signal_tx.send(name).await;
+            let _ = stop_trigger.send(true);
+        });
+        let mut errors = Vec::new();
+        while let Some(result) = tasks.join_next().await {
+            let failure = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(err)) => Some(err),
+                Err(join) => Some(RunError::internal(format!("a task failed: {join}"))),
+            };
+            if let Some(err) = failure {
+                errors.push(err);
+                let _ = shutdown_tx.send(true);
+            }
+        }
+        watcher.abort();
+        let stopped_by = signal_rx.try_recv().ok();
+        let nodes = reports
+            .into_iter()
+            .map(|(name, what, m)| NodeReport {
+                name,
+                what,
+                events_in: m.events_in(),
+                events_out: m.events_out(),
+                errors: m.errors(),
+            })
+            .collect();
+        RunReport { nodes, errors, stopped_by }
+    }
+}
+
+/// A memory channel: holds up to `capacity` events (a batch is admitted while it holds fewer),
+/// hands them on in order, and stops taking input while full.
+async fn memory_channel(
+    mut input: mpsc::Receiver<Envelope>,
+    output: Output,
+    capacity: u64,
+    metrics: Arc<NodeMetrics>,
+) -> Result<(), RunError> {
+    let mut queue: VecDeque<Envelope> = VecDeque::new();
+    let mut held: u64 = 0;
+    let mut open = true;
+    loop {
+        if queue.is_empty() && !open {
+            return Ok(());
+        }
+        tokio::select! {
+            biased;
+            permits = output.reserve(), if !queue.is_empty() => {
+                let Ok(permits) = permits else {
+                    // Everything downstream is gone (the run is failing): nothing can be delivered.
+                    for env in queue.drain(..) {
+                        env.ack.fail();
+                    }
+                    return Ok(());
+                };
+                let env = queue.pop_front().expect("the queue is not empty");
+                let rows = env.batch.num_rows() as u64;
+                held -= rows;
+                for permit in permits {
+                    permit.send(env.clone());
+                }
+                metrics.add_out(rows);
+            }
+            next = input.recv(), if open && held < capacity => match next {
+                Some(env) => {
+                    let rows = env.batch.num_rows() as u64;
+                    held += rows;
+                    metrics.add_in(rows);
+                    queue.push_back(env);
+                }
+                None => open = false,
+            },
+        }
+    }
+}
+
+async fn run_transform(
+    transform: Transform,
+    mut input: mpsc::Receiver<Envelope>,
+    output: Output,
+    metrics: Arc<NodeMetrics>,
+) -> Result<(), RunError> {
+    let mut warned = false;
+    while let Some(env) = input.recv().await {
+        let rows = env.batch.num_rows() as u64;
+        metrics.add_in(rows);
+        match transform.apply(&env.batch) {
+            Ok(applied) => {
+                metrics.add_errors(applied.rejected);
+                if output.send(applied.batch, env.ack).await.is_err() {
+                    return Ok(());
+                }
+            }
+            // `parse … else fail`: the run stops.
+            Err(err) if err.kind == ErrorKind::Io => {
+                env.ack.fail();
+                return Err(err);
+            }
+            Err(err) => {
+                // Records an expression cannot be evaluated on are counted and dropped.
+                metrics.add_errors(rows);
+                if !warned {
+                    eprintln!("flowc run: warning: {rows} record(s) dropped: {err}");
+                    warned = true;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_sink(
+    mut sink: Box<dyn Sink>,
+    mut input: mpsc::Receiver<Envelope>,
+    metrics: Arc<NodeMetrics>,
+    shutdown: Arc<watch::Sender<bool>>,
+) -> Result<(), RunError> {
+    let mut failed: Option<RunError> = None;
+    let mut ticker = sink.tick_interval().map(|d| {
+        let mut t = tokio::time::interval(d.max(Duration::from_millis(10)));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        let next = match ticker.as_mut() {
+            Some(ticker) => tokio::select! {
+                next = input.recv() => next,
+                _ = ticker.tick() => {
+                    if failed.is_none() {
+                        if let Err(err) = sink.tick().await {
+                            failed = Some(err);
+                            let _ = shutdown.send(true);
+                        }
+                    }
+                    continue;
+                }
+            },
+            None => input.recv().await,
+        };
+        let Some(env) = next else { break };
+        let rows = env.batch.num_rows() as u64;
+        metrics.add_in(rows);
+        if failed.is_some() {
+            // After a failure nothing more is written; the sources are stopping and must not advance.
+            env.ack.fail();
+            metrics.add_errors(rows);
+            continue;
+        }
+        match sink.write(&env.batch).await {
+            Ok(()) => metrics.add_out(rows),
+            Err(err) => {
+                env.ack.fail();
+                metrics.add_errors(rows);
+                failed = Some(err);
+                let _ = shutdown.send(true);
+            }
+        }
+    }
+    let closed = sink.close().await;
+    match (failed, closed) {
+        (Some(err), _) | (None, Err(err)) => Err(err),
+        (None, Ok(())) => Ok(()),
+    }
+}

@@ -1,0 +1,104 @@
+//! `flowc run FILE`: check the file, build its graph into tasks and run them until the finite sources
+//! have drained, or SIGINT/SIGTERM stops the sources and what is in flight has drained.
+
+use super::{load, use_color, Loaded, EXIT_INPUT, EXIT_USAGE};
+use crate::render;
+use flowc_compiler::{FileId, Severity};
+use flowc_runtime::exec::{self, ErrorKind, RunReport};
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The `.flow` file to run.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+}
+
+pub fn run(args: &Args) -> i32 {
+    let path = &args.file;
+    let file = FileId(0);
+    let source = match load(path, file) {
+        Loaded::Failed(message) => {
+            eprintln!("{message}");
+            return EXIT_USAGE;
+        }
+        Loaded::NotUtf8(diag, lossy) => {
+            eprint!("{}", render::human(&diag, path, &lossy, use_color(), 100));
+            return EXIT_INPUT;
+        }
+        Loaded::Text(text) => text,
+    };
+    let (program, diagnostics) = flowc_compiler::check(file, &source, flowc_stdlib::registry());
+    let color = use_color();
+    for diag in &diagnostics {
+        eprint!("{}", render::human(diag, path, &source, color, 100));
+    }
+    let Some(program) = program else {
+        let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        eprintln!("flowc run: {path} has {errors} error{}; nothing ran", if errors == 1 { "" } else { "s" });
+        return EXIT_INPUT;
+    };
+    // Relative paths in options are relative to the `.flow` file.
+    let base = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let plan = match exec::plan(&program, &flowc_stdlib::connectors::Stdlib, base) {
+        Ok(plan) => plan,
+        Err(err) => {
+            let why = if err.kind == ErrorKind::Unsupported { "flowc run" } else { "error" };
+            eprintln!("{why}: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    let report = runtime.block_on(async move {
+        let stop = match exec::signals() {
+            Ok(stop) => stop,
+            Err(err) => return Err(format!("cannot install signal handlers: {err}")),
+        };
+        Ok(plan.run(stop).await)
+    });
+    // Threads blocked reading standard input must not keep the process alive.
+    runtime.shutdown_background();
+    match report {
+        Err(message) => {
+            eprintln!("error: {message}");
+            EXIT_USAGE
+        }
+        Ok(report) => summarize(&report),
+    }
+}
+
+/// One line per node on standard error; the exit code.
+fn summarize(report: &RunReport) -> i32 {
+    let width = report.nodes.iter().map(|n| n.name.len()).max().unwrap_or(0);
+    let what = report.nodes.iter().map(|n| n.what.len()).max().unwrap_or(0);
+    for node in &report.nodes {
+        eprintln!(
+            "  {:width$}  {:what$}  in {:>9}  out {:>9}  errors {}",
+            node.name, node.what, node.events_in, node.events_out, node.errors
+        );
+    }
+    for err in &report.errors {
+        eprintln!("error: {err}");
+    }
+    let how = match report.stopped_by {
+        Some(signal) => format!("stopped by {signal}, in-flight events drained"),
+        None => "every source ended and its events drained".to_string(),
+    };
+    if report.errors.is_empty() {
+        eprintln!("flowc run: {how}");
+        0
+    } else {
+        eprintln!(
+            "flowc run: failed ({} error{})",
+            report.errors.len(),
+            if report.errors.len() == 1 { "" } else { "s" }
+        );
+        EXIT_USAGE
+    }
+}

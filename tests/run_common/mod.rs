@@ -1,0 +1,168 @@
+//! Helpers for the `flowc run` tests: a scratch directory holding a `.flow` file, and the real binary
+//! run in it (its working directory), fed on stdin, stopped with SIGTERM when a test needs that.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Longest wait for one expected line before a test gives up (a hang guard, not a timing assertion).
+pub const PATIENCE: Duration = Duration::from_secs(120);
+
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch { dir: tempfile::tempdir().expect("a temporary directory") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowc"));
+        cmd.args(args).current_dir(self.path()).env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs `flowc run FILE` to its end with `input` on stdin.
+    pub fn run(&self, file: &str, input: &str) -> Output {
+        let mut child = self
+            .command(&["run", file])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("flowc starts");
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_string();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+        });
+        let out = child.wait_with_output().expect("flowc runs");
+        writer.join().unwrap();
+        out
+    }
+
+    /// Starts `flowc run FILE` in the background; its stdout lines arrive on the returned channel.
+    pub fn start(&self, file: &str) -> Running {
+        let mut child = self
+            .command(&["run", file])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("flowc starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines: rx }
+    }
+}
+
+pub struct Running {
+    pub child: Child,
+    pub lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// The next `n` lines of stdout.
+    pub fn take(&mut self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| match self.lines.recv_timeout(PATIENCE) {
+                Ok(line) => line,
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let out = self.child.wait_with_output_text();
+                    panic!("flowc printed only {i} of {n} expected lines; stderr:\n{out}");
+                }
+            })
+            .collect()
+    }
+
+    /// Sends SIGTERM and waits: exit status, the rest of stdout, stderr.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        let status = self.child.wait().expect("flowc exits");
+        let rest: Vec<String> = self.lines.iter().collect();
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        (status, rest, stderr)
+    }
+}
+
+trait ChildText {
+    fn wait_with_output_text(&mut self) -> String;
+}
+
+impl ChildText for Child {
+    fn wait_with_output_text(&mut self) -> String {
+        let _ = self.wait();
+        let mut stderr = String::new();
+        if let Some(mut e) = self.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        stderr
+    }
+}
+
+/// The summary line of node `name` on stderr: (events in, events out, errors).
+pub fn node_counts(stderr: &str, name: &str) -> (u64, u64, u64) {
+    for line in stderr.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() == Some(&name) {
+            let num = |key: &str| -> u64 {
+                let at = words.iter().position(|w| *w == key).unwrap_or_else(|| panic!("no `{key}` in {line}"));
+                words[at + 1].parse().unwrap()
+            };
+            return (num("in"), num("out"), num("errors"));
+        }
+    }
+    panic!("no summary line for node {name} in:\n{stderr}");
+}
+
+/// Every file under `dir`, relative to it, sorted.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}

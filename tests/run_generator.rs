@@ -1,0 +1,105 @@
+//! Finite sources end the run: a generator with a count into a logger and into a null sink (fan-out
+//! replicates), standard input into a logger; a file with errors does not run; what cannot run yet
+//! says so.
+
+mod run_common;
+
+use run_common::*;
+
+#[test]
+fn a_counted_generator_ends_the_run_after_every_event_is_delivered() {
+    let s = Scratch::new();
+    s.write(
+        "gen.flow",
+        r#"
+source g = generator { count = 2_500, batch_size = 64 }
+channel c = memory { capacity = 100 }
+sink shown = logger {}
+sink gone = null {}
+g -> c -> [shown, gone]
+"#,
+    );
+    let out = s.run("gen.flow", "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let want: Vec<String> = (0..2_500).map(|i| i.to_string()).collect();
+    assert_eq!(lines, want, "0..2500 in order, each once");
+    assert_eq!(node_counts(&stderr, "g"), (0, 2_500, 0));
+    assert_eq!(node_counts(&stderr, "c"), (2_500, 2_500, 0));
+    assert_eq!(node_counts(&stderr, "gone"), (2_500, 2_500, 0));
+    assert!(stderr.contains("every source ended"), "{stderr}");
+}
+
+#[test]
+fn a_large_generator_through_null_drains_completely() {
+    let s = Scratch::new();
+    s.write("gen.flow", "source g = generator { count = 200_000, batch_size = 1_000 }\nsink k = null {}\ng -> k\n");
+    let out = s.run("gen.flow", "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(node_counts(&stderr, "k"), (200_000, 200_000, 0));
+}
+
+#[test]
+fn stdin_lines_are_logged_whole_and_the_run_ends_at_eof() {
+    let s = Scratch::new();
+    s.write(
+        "cat.flow",
+        "source i = stdin {}\nsink o = logger {}\ni | set host = hostname(), at = now() | select { line, host } -> o\n",
+    );
+    let out = s.run("cat.flow", "hello world\nsecond=line\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("line=\"hello world\" host="), "{stdout}");
+    assert!(lines[1].starts_with("line=\"second=line\" host="), "{stdout}");
+}
+
+#[test]
+fn sigterm_stops_an_endless_source_after_draining() {
+    let s = Scratch::new();
+    s.write(
+        "cat.flow",
+        "source i = stdin { batch_size = 1 }\nchannel c = memory {}\nsink o = logger {}\ni -> c -> o\n",
+    );
+    let mut run = s.start("cat.flow");
+    {
+        use std::io::Write;
+        let stdin = run.child.stdin.as_mut().unwrap();
+        stdin.write_all(b"one\ntwo\n").unwrap();
+        stdin.flush().unwrap();
+    }
+    assert_eq!(run.take(2), ["one", "two"]);
+    // Standard input stays open: only the signal ends the run.
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+}
+
+#[test]
+fn a_file_with_errors_does_not_run() {
+    let s = Scratch::new();
+    s.write("bad.flow", "source g = generator { count = 1 }\nsink k = loger {}\ng -> k\n");
+    let out = s.run("bad.flow", "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("E0301"), "{stderr}");
+    assert!(stderr.contains("nothing ran"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn what_cannot_run_yet_is_reported_before_anything_runs() {
+    let s = Scratch::new();
+    s.write("exec.flow", "source r = exec { command = \"echo hi\" }\nsink k = logger {}\nr -> k\n");
+    let out = s.run("exec.flow", "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`exec` source cannot run yet"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
