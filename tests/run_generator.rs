@@ -96,10 +96,46 @@ fn a_file_with_errors_does_not_run() {
 #[test]
 fn what_cannot_run_yet_is_reported_before_anything_runs() {
     let s = Scratch::new();
-    s.write("exec.flow", "source r = exec { command = \"echo hi\" }\nsink k = logger {}\nr -> k\n");
-    let out = s.run("exec.flow", "");
+    s.write("tail.flow", "source r = tail { path = \"a.log\" }\nsink k = logger {}\nr -> k\n");
+    let out = s.run("tail.flow", "");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("`exec` source cannot run yet"), "{stderr}");
+    assert!(stderr.contains("`tail` source cannot run yet"), "{stderr}");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_second_signal_exits_at_once_when_draining_is_stuck() {
+    use std::io::{BufRead, BufReader, Read};
+    let s = Scratch::new();
+    // Each batch is 100 lines of 64 KiB: far more than a pipe holds, so a batch cannot drain unread.
+    s.write("gen.flow", "source g = generator { mode = stress, size = 100KiB }\nsink k = logger {}\ng -> k\n");
+    let mut child = s
+        .command(&["run", "gen.flow"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One line shows the run has started; nobody reads the rest, so the logger blocks on a full pipe.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("0123456789abcdef") && first.ends_with("more bytes]\n"), "{}", &first[..40]);
+    let pid = child.id().to_string();
+    let kill = |sig: &str| assert!(std::process::Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    kill("-TERM");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("draining") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "flowc ended before draining: {seen}");
+        seen.push_str(&line);
+    }
+    kill("-TERM");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(rest.contains("again: exiting without draining"), "{rest}");
 }

@@ -56,10 +56,25 @@ pub fn run(args: &Args) -> i32 {
         }
     };
     let report = runtime.block_on(async move {
-        let stop = match exec::signals() {
-            Ok(stop) => stop,
+        let mut signals = match exec::signals() {
+            Ok(signals) => signals,
             Err(err) => return Err(format!("cannot install signal handlers: {err}")),
         };
+        // The first signal stops the sources and drains; a second one, while draining, exits at once.
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<exec::Signals>();
+        let stop = async move {
+            let name = signals.next().await;
+            eprintln!("flowc run: {name}: stopping the sources and draining what is in flight (again to exit at once)");
+            let _ = stopping.send(signals);
+            name
+        };
+        tokio::spawn(async move {
+            if let Ok(mut signals) = stopped.await {
+                let name = signals.next().await;
+                eprintln!("flowc run: {name} again: exiting without draining");
+                std::process::exit(130);
+            }
+        });
         Ok(plan.run(stop).await)
     });
     // Threads blocked reading standard input must not keep the process alive.

@@ -126,6 +126,8 @@ struct Planned {
 /// A program turned into runnable tasks; nothing has started yet.
 pub struct Plan {
     nodes: Vec<Planned>,
+    /// Node positions in flow order (sources first), for the report.
+    order: Vec<usize>,
     base_dir: PathBuf,
 }
 
@@ -192,7 +194,11 @@ pub fn plan(program: &Program, connectors: &dyn Connectors, base_dir: &Path) -> 
             metrics: Arc::new(NodeMetrics::default()),
         });
     }
-    Ok(Plan { nodes, base_dir: base_dir.to_path_buf() })
+    let order = match petgraph::algo::toposort(graph, None) {
+        Ok(sorted) => sorted.into_iter().map(|i| i.index()).collect(),
+        Err(_) => (0..nodes.len()).collect(),
+    };
+    Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf() })
 }
 
 /// How a run went: per-node counters, and what failed.
@@ -213,18 +219,28 @@ pub struct NodeReport {
     pub errors: u64,
 }
 
-/// Resolves when SIGINT or SIGTERM arrives, with the signal's name. The handlers are installed when
-/// this is called (inside a tokio runtime), so call it before the run starts.
-pub fn signals() -> std::io::Result<impl Future<Output = &'static str> + Send> {
+/// SIGINT and SIGTERM, as they arrive. The handlers are installed when this is called (inside a tokio
+/// runtime), so call it before the run starts.
+pub fn signals() -> std::io::Result<Signals> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    Ok(async move {
+    Ok(Signals { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+}
+
+/// The stop signals a run listens to.
+#[derive(Debug)]
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Resolves with the next signal's name.
+    pub async fn next(&mut self) -> &'static str {
         tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
         }
-    })
+    }
 }
 
 impl Plan {
@@ -245,8 +261,11 @@ impl Plan {
                 receivers.push(None);
             }
         }
-        let reports: Vec<(String, String, Arc<NodeMetrics>)> =
-            self.nodes.iter().map(|n| (n.name.clone(), n.what.clone(), n.metrics.clone())).collect();
+        let reports: Vec<(String, String, Arc<NodeMetrics>)> = self
+            .order
+            .iter()
+            .map(|&i| (self.nodes[i].name.clone(), self.nodes[i].what.clone(), self.nodes[i].metrics.clone()))
+            .collect();
         let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
         for (i, node) in self.nodes.into_iter().enumerate() {
             let output = Output {

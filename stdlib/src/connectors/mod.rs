@@ -1,5 +1,6 @@
 //! Connector implementations for `flowc run`: the sources and sinks behind the catalogue's signatures.
 
+mod exec;
 mod files;
 mod generator;
 mod logger;
@@ -18,6 +19,7 @@ impl Connectors for Stdlib {
             "stdin" => Box::new(stdin::Stdin::new(spec)?),
             "generator" => Box::new(generator::Generator::new(spec)?),
             "spooldir" => Box::new(spooldir::Spooldir::new(spec)?),
+            "exec" => Box::new(exec::Exec::new(spec)?),
             other => return Err(RunError::unsupported(format!("the `{other}` source"))),
         })
     }

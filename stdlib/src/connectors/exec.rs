@@ -1,0 +1,150 @@
+//! `exec`: Flume's exec source. Runs `command` (split on white space, or given to `shell` as one
+//! argument) in the `.flow` file's directory and turns each line of its standard output into an
+//! event. A partial batch is handed on after `batch_timeout`. When the command exits the source ends,
+//! or with `restart = true` starts it again after `restart_throttle`. On shutdown the command is
+//! killed and what it printed is delivered. Best effort: a command cannot replay what it printed.
+
+use flowc_runtime::exec::batch::lines_batch;
+use flowc_runtime::exec::{Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+
+pub(crate) struct Exec {
+    program: String,
+    args: Vec<String>,
+    dir: PathBuf,
+    restart: bool,
+    restart_throttle: Duration,
+    log_stderr: bool,
+    batch_size: usize,
+    batch_timeout: Duration,
+}
+
+impl Exec {
+    pub(crate) fn new(spec: &NodeSpec<'_>) -> Result<Exec, RunError> {
+        let o = &spec.options;
+        let command = o.string("command")?.ok_or_else(|| RunError::config("`command` is required"))?;
+        let (program, args) = match o.string("shell")? {
+            Some(shell) => {
+                let mut words = shell.split_whitespace().map(str::to_string);
+                let program = words.next().ok_or_else(|| RunError::config("`shell` is empty"))?;
+                let mut args: Vec<String> = words.collect();
+                args.push(command);
+                (program, args)
+            }
+            None => {
+                let mut words = command.split_whitespace().map(str::to_string);
+                let program = words.next().ok_or_else(|| RunError::config("`command` is empty"))?;
+                (program, words.collect())
+            }
+        };
+        Ok(Exec {
+            program,
+            args,
+            dir: spec.base_dir.to_path_buf(),
+            restart: o.bool("restart")?.unwrap_or(false),
+            restart_throttle: o.duration("restart_throttle")?.unwrap_or(Duration::from_secs(10)),
+            log_stderr: o.bool("log_stderr")?.unwrap_or(false),
+            batch_size: super::batch_size(spec)?,
+            batch_timeout: o.duration("batch_timeout")?.unwrap_or(Duration::from_secs(3)),
+        })
+    }
+
+    /// Runs the command once; `Ok(false)` when the run is stopping or the pipeline is gone.
+    async fn run_once(&self, ctx: &SourceContext) -> Result<bool, RunError> {
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(if self.log_stderr { Stdio::piped() } else { Stdio::null() })
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| RunError::io(format!("cannot start `{}`: {e}", self.program)))?;
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(log_lines(stderr, ctx.name.clone()));
+        }
+        let stdout = child.stdout.take().ok_or_else(|| RunError::internal("no stdout pipe"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut batch: Vec<String> = Vec::with_capacity(self.batch_size);
+        let mut shutdown = ctx.shutdown.clone();
+        let mut deadline: Option<tokio::time::Instant> = None;
+        let go_on = loop {
+            let timeout = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.wait() => break false,
+                _ = timeout => {
+                    if !self.flush(&mut batch, ctx).await {
+                        break false;
+                    }
+                    deadline = None;
+                }
+                line = lines.next_line() => match line {
+                    Ok(Some(line)) => {
+                        batch.push(line);
+                        deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.batch_timeout);
+                        if batch.len() >= self.batch_size {
+                            if !self.flush(&mut batch, ctx).await {
+                                break false;
+                            }
+                            deadline = None;
+                        }
+                    }
+                    Ok(None) => break true,
+                    Err(err) => {
+                        eprintln!("flowc run: {}: reading `{}`: {err}", ctx.name, self.program);
+                        ctx.metrics.add_errors(1);
+                        break true;
+                    }
+                },
+            }
+        };
+        // Lines already read are delivered even when stopping.
+        let delivered = self.flush(&mut batch, ctx).await;
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        Ok(go_on && delivered)
+    }
+
+    async fn flush(&self, batch: &mut Vec<String>, ctx: &SourceContext) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let b = lines_batch(batch);
+        batch.clear();
+        ctx.output.send(b, Ack::none()).await.is_ok()
+    }
+}
+
+async fn log_lines(stream: impl AsyncRead + Unpin, name: String) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        eprintln!("flowc run: {name}: stderr: {line}");
+    }
+}
+
+impl Source for Exec {
+    fn run(self: Box<Self>, ctx: SourceContext) -> BoxFuture<'static, Result<(), RunError>> {
+        Box::pin(async move {
+            loop {
+                if !self.run_once(&ctx).await? || !self.restart || ctx.shutdown.is_set() {
+                    return Ok(());
+                }
+                let mut shutdown = ctx.shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(self.restart_throttle) => {}
+                    _ = shutdown.wait() => return Ok(()),
+                }
+            }
+        })
+    }
+}
