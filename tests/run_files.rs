@@ -155,3 +155,24 @@ input
     let (p_in, p_out, p_errors) = node_counts(&stderr, "input|parse#1");
     assert_eq!((p_in, p_out, p_errors), (62, 60, 2), "{stderr}");
 }
+
+#[test]
+fn in_use_files_left_by_a_crash_are_finished_and_numbering_goes_on() {
+    let s = Scratch::new();
+    s.write("agent.flow", "source i = stdin {}\nsink k = files { path = \"out/logs/\", prefix = \"p-\" }\ni -> k\n");
+    // What a killed run leaves: a finished file and the one it was writing.
+    s.write("out/logs/p-0.log", "old 1\n");
+    s.write("out/logs/p-1.log.tmp", "old 2\n");
+    let out = s.run("agent.flow", "new 1\nnew 2\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("finished 1 in-use file(s)"), "{stderr}");
+    assert_eq!(
+        files(&s.path().join("out")).into_iter().collect::<Vec<_>>(),
+        [
+            ("logs/p-0.log".to_string(), vec!["old 1".to_string()]),
+            ("logs/p-1.log".to_string(), vec!["old 2".to_string()]),
+            ("logs/p-2.log".to_string(), vec!["new 1".to_string(), "new 2".to_string()]),
+        ]
+    );
+}

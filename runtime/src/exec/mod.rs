@@ -108,8 +108,13 @@ pub struct NodeSpec<'a> {
 
 enum Task {
     Source(Box<dyn Source>),
-    Memory { capacity: u64 },
+    Memory {
+        capacity: u64,
+        byte_capacity: u64,
+    },
     Transform(Transform),
+    /// Conditions of a route's arms in order (`None`: `else`).
+    Route(Vec<Option<expr::Compiled>>),
     Sink(Box<dyn Sink>),
 }
 
@@ -118,7 +123,8 @@ struct Planned {
     /// `source spooldir`, `channel memory`, `where`, …
     what: String,
     task: Task,
-    outputs: Vec<usize>,
+    /// Downstream nodes, with the route arm an edge belongs to (`None` for plain edges).
+    outputs: Vec<(usize, Option<usize>)>,
     has_input: bool,
     metrics: Arc<NodeMetrics>,
 }
@@ -139,8 +145,8 @@ pub fn plan(program: &Program, connectors: &dyn Connectors, base_dir: &Path) -> 
     for index in graph.node_indices() {
         let node = &graph[index];
         for edge in graph.edges_directed(index, Direction::Outgoing) {
-            if edge.weight().kind != EdgeKind::Data {
-                return Err(RunError::unsupported(format!("{}: routes, dead letters and sink groups", node.name)));
+            if !matches!(edge.weight().kind, EdgeKind::Data | EdgeKind::RouteArm(_)) {
+                return Err(RunError::unsupported(format!("{}: dead-letter targets and sink groups", node.name)));
             }
         }
         let input = graph.edges_directed(index, Direction::Incoming).find_map(|e| e.weight().ty.as_ref());
@@ -169,13 +175,22 @@ pub fn plan(program: &Program, connectors: &dyn Connectors, base_dir: &Path) -> 
                 }
                 let opts = Opts::new(&node.name, options, connector.params);
                 let capacity = opts.int("capacity")?.unwrap_or(10_000).max(1) as u64;
-                (format!("channel {}", connector.kind), Task::Memory { capacity })
+                let byte_capacity = opts.size("byte_capacity")?.unwrap_or(64 << 20).max(1);
+                (format!("channel {}", connector.kind), Task::Memory { capacity, byte_capacity })
             }
             NodeKind::Transform(t) => {
                 let task = Transform::build(node, t).map_err(|e| e.in_node(&node.name))?;
                 (node.kind.role().to_string(), Task::Transform(task))
             }
-            NodeKind::Topic { .. } | NodeKind::Group { .. } | NodeKind::Route(_) => {
+            NodeKind::Route(arms) => {
+                let arms = arms
+                    .iter()
+                    .map(|arm| arm.condition.as_ref().map(expr::compile).transpose())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.in_node(&node.name))?;
+                ("route".to_string(), Task::Route(arms))
+            }
+            NodeKind::Topic { .. } | NodeKind::Group { .. } => {
                 return Err(RunError::unsupported(format!(
                     "{}: {}s (the embedded log in a pipeline)",
                     node.name,
@@ -183,7 +198,16 @@ pub fn plan(program: &Program, connectors: &dyn Connectors, base_dir: &Path) -> 
                 )))
             }
         };
-        let outputs = graph.edges_directed(index, Direction::Outgoing).map(|e| e.target().index()).collect();
+        let outputs = graph
+            .edges_directed(index, Direction::Outgoing)
+            .map(|e| {
+                let arm = match e.weight().kind {
+                    EdgeKind::RouteArm(i) => Some(i),
+                    _ => None,
+                };
+                (e.target().index(), arm)
+            })
+            .collect();
         let has_input = graph.edges_directed(index, Direction::Incoming).next().is_some();
         nodes.push(Planned {
             name: node.name.clone(),
@@ -269,7 +293,7 @@ impl Plan {
         let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
         for (i, node) in self.nodes.into_iter().enumerate() {
             let output = Output {
-                targets: node.outputs.iter().filter_map(|t| senders[*t].clone()).collect(),
+                targets: node.outputs.iter().filter_map(|(t, _)| senders[*t].clone()).collect(),
                 metrics: node.metrics.clone(),
             };
             let input = receivers[i].take();
@@ -288,14 +312,31 @@ impl Plan {
                     };
                     tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
                 }
-                Task::Memory { capacity } => {
+                Task::Memory { capacity, byte_capacity } => {
                     let input = input.expect("a channel has an input");
-                    tasks.spawn(memory_channel(input, output, capacity, metrics));
+                    tasks.spawn(memory_channel(input, output, (capacity, byte_capacity), metrics));
                 }
                 Task::Transform(t) => {
                     let input = input.expect("a transform has an input");
                     tasks.spawn(
                         async move { run_transform(t, input, output, metrics).await.map_err(|e| e.in_node(&name)) },
+                    );
+                }
+                Task::Route(arms) => {
+                    let input = input.expect("a route has an input");
+                    let mut targets: Vec<(usize, Vec<usize>)> = Vec::new();
+                    for (t, arm) in &node.outputs {
+                        let Some(arm) = arm else { continue };
+                        match targets.iter_mut().find(|(n, _)| n == t) {
+                            Some((_, arms)) => arms.push(*arm),
+                            None => targets.push((*t, vec![*arm])),
+                        }
+                    }
+                    let targets =
+                        targets.into_iter().filter_map(|(t, arms)| Some((senders[t].clone()?, arms))).collect();
+                    drop(output);
+                    tasks.spawn(
+                        async move { run_route(arms, targets, input, metrics).await.map_err(|e| e.in_node(&name)) },
                     );
                 }
                 Task::Sink(sink) => {
@@ -343,16 +384,17 @@ impl Plan {
     }
 }
 
-/// A memory channel: holds up to `capacity` events (a batch is admitted while it holds fewer),
-/// hands them on in order, and stops taking input while full.
+/// A memory channel: holds up to `capacity` events and `byte_capacity` bytes of Arrow buffers (a
+/// batch is admitted while it holds less), hands them on in order, and stops taking input while full.
 async fn memory_channel(
     mut input: mpsc::Receiver<Envelope>,
     output: Output,
-    capacity: u64,
+    (capacity, byte_capacity): (u64, u64),
     metrics: Arc<NodeMetrics>,
 ) -> Result<(), RunError> {
     let mut queue: VecDeque<Envelope> = VecDeque::new();
     let mut held: u64 = 0;
+    let mut held_bytes: u64 = 0;
     let mut open = true;
     loop {
         if queue.is_empty() && !open {
@@ -371,15 +413,17 @@ async fn memory_channel(
                 let env = queue.pop_front().expect("the queue is not empty");
                 let rows = env.batch.num_rows() as u64;
                 held -= rows;
+                held_bytes -= env.batch.get_array_memory_size() as u64;
                 for permit in permits {
                     permit.send(env.clone());
                 }
                 metrics.add_out(rows);
             }
-            next = input.recv(), if open && held < capacity => match next {
+            next = input.recv(), if open && held < capacity && held_bytes < byte_capacity => match next {
                 Some(env) => {
                     let rows = env.batch.num_rows() as u64;
                     held += rows;
+                    held_bytes += env.batch.get_array_memory_size() as u64;
                     metrics.add_in(rows);
                     queue.push_back(env);
                 }
@@ -422,6 +466,72 @@ async fn run_transform(
         }
     }
     Ok(())
+}
+
+/// A route: each record goes to the targets of the first arm whose condition holds (`else` takes
+/// the rest; without one, what matches nothing is dropped). Each target gets its records in input
+/// order, once per batch, even when several arms lead to it.
+async fn run_route(
+    arms: Vec<Option<expr::Compiled>>,
+    targets: Vec<(mpsc::Sender<Envelope>, Vec<usize>)>,
+    mut input: mpsc::Receiver<Envelope>,
+    metrics: Arc<NodeMetrics>,
+) -> Result<(), RunError> {
+    let mut warned = false;
+    while let Some(env) = input.recv().await {
+        let rows = env.batch.num_rows();
+        metrics.add_in(rows as u64);
+        let sends = match route_batch(&arms, &targets, &env.batch) {
+            Ok(sends) => sends,
+            Err(err) => {
+                metrics.add_errors(rows as u64);
+                if !warned {
+                    eprintln!("flowc run: warning: {rows} record(s) dropped: {err}");
+                    warned = true;
+                }
+                continue;
+            }
+        };
+        let (batches, routed) = sends;
+        for ((tx, _), batch) in targets.iter().zip(batches) {
+            if batch.num_rows() > 0 && tx.send(Envelope { batch, ack: env.ack.clone() }).await.is_err() {
+                return Ok(());
+            }
+        }
+        metrics.add_out(routed);
+    }
+    Ok(())
+}
+
+/// The batch each target gets, and how many records were routed anywhere.
+fn route_batch(
+    arms: &[Option<expr::Compiled>],
+    targets: &[(mpsc::Sender<Envelope>, Vec<usize>)],
+    batch: &arrow_array::RecordBatch,
+) -> Result<(Vec<arrow_array::RecordBatch>, u64), RunError> {
+    use arrow_arith::boolean::{and, not, or};
+    use arrow_array::BooleanArray;
+    let rows = batch.num_rows();
+    let mut left = BooleanArray::from(vec![true; rows]);
+    let mut picked = Vec::with_capacity(arms.len());
+    for arm in arms {
+        let mask = match arm {
+            None => left.clone(),
+            Some(cond) => and(&left, &expr::eval_predicate(cond, batch)?).map_err(RunError::eval)?,
+        };
+        left = and(&left, &not(&mask).map_err(RunError::eval)?).map_err(RunError::eval)?;
+        picked.push(mask);
+    }
+    let routed = rows - left.true_count();
+    let mut out = Vec::with_capacity(targets.len());
+    for (_, arms_of_target) in targets {
+        let mut mask = BooleanArray::from(vec![false; rows]);
+        for arm in arms_of_target {
+            mask = or(&mask, &picked[*arm]).map_err(RunError::eval)?;
+        }
+        out.push(arrow_select::filter::filter_record_batch(batch, &mask).map_err(RunError::eval)?);
+    }
+    Ok((out, routed as u64))
 }
 
 async fn run_sink(

@@ -108,7 +108,7 @@ impl Files {
             }
         };
         let json = format == "json";
-        Ok(Files {
+        let files = Files {
             base: spec.base_dir.to_path_buf(),
             dir: parse(&path)?,
             prefix: parse(&o.string("prefix")?.unwrap_or_default())?,
@@ -127,7 +127,22 @@ impl Files {
             max_open: o.int("max_open_files")?.unwrap_or(1_000).max(1) as usize,
             open: HashMap::new(),
             next: HashMap::new(),
-        })
+        };
+        // Only under a fixed directory of the path: never a walk of the whole working directory.
+        let root = literal_root(&files.dir);
+        if !root.is_empty() {
+            let root = super::resolve(&files.base, &root);
+            match finish_leftovers(&root, &literal_start(&files.prefix), &files.suffix, &files.in_use) {
+                Ok(0) => {}
+                Ok(n) => eprintln!("flowc run: {}: finished {n} in-use file(s) an earlier run left", spec.name),
+                Err(err) => eprintln!(
+                    "flowc run: {}: warning: looking for in-use files left in {}: {err}",
+                    spec.name,
+                    root.display()
+                ),
+            }
+        }
+        Ok(files)
     }
 
     /// A template expanded for one event.
@@ -288,6 +303,61 @@ fn encode_component(value: Option<&str>, out: &mut String) {
     }
 }
 
+/// The directory every expansion of a path template lies under: its text up to the last `/` before
+/// the first escape.
+fn literal_root(parts: &[Part]) -> String {
+    let mut root = String::new();
+    for part in parts {
+        match part {
+            Part::Literal(text) => root.push_str(text),
+            _ => {
+                root.truncate(root.rfind('/').map_or(0, |i| i + 1));
+                return root;
+            }
+        }
+    }
+    root
+}
+
+/// The fixed start of a template (`hello-` of `hello-%H`).
+fn literal_start(parts: &[Part]) -> String {
+    match parts.first() {
+        Some(Part::Literal(text)) => text.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Gives in-use files an earlier run left behind (it crashed or was killed) their final names: every
+/// `<prefix>…<suffix><in_use>` under `root`, unless the final name is taken. Returns how many.
+fn finish_leftovers(root: &Path, prefix: &str, suffix: &str, in_use: &str) -> std::io::Result<usize> {
+    if in_use.is_empty() || !root.is_dir() {
+        return Ok(0);
+    }
+    let mut finished = 0;
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(done) = name.strip_suffix(in_use) else { continue };
+            if !done.starts_with(prefix) || !done.ends_with(suffix) {
+                continue;
+            }
+            let target = dir.join(done);
+            if !target.exists() {
+                std::fs::rename(&path, &target)?;
+                finished += 1;
+            }
+        }
+    }
+    Ok(finished)
+}
+
 /// The first number `n` after every `<prefix><n><suffix>` (finished or in use) already in `dir`.
 fn first_free(dir: &Path, prefix: &str, suffix: &str, in_use: &str) -> std::io::Result<u64> {
     let mut next = 0;
@@ -350,6 +420,23 @@ mod tests {
         out.clear();
         encode_component(None, &mut out);
         assert_eq!(out, "_");
+    }
+
+    #[test]
+    fn leftover_in_use_files_get_their_final_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = dir.path().join("out/26-11-25/1050");
+        std::fs::create_dir_all(&bucket).unwrap();
+        std::fs::write(bucket.join("hello-3.log.tmp"), "a\n").unwrap();
+        std::fs::write(bucket.join("other-1.log.tmp"), "b\n").unwrap();
+        let parts = template::parse("out/%y-%m-%d/%H%M/").unwrap();
+        assert_eq!(literal_root(&parts), "out/");
+        let root = dir.path().join(literal_root(&parts));
+        assert_eq!(finish_leftovers(&root, "hello-", ".log", ".tmp").unwrap(), 1);
+        assert_eq!(std::fs::read_to_string(bucket.join("hello-3.log")).unwrap(), "a\n");
+        assert!(bucket.join("other-1.log.tmp").exists());
+        assert_eq!(literal_root(&template::parse("logs/%{host}").unwrap()), "logs/");
+        assert_eq!(literal_root(&template::parse("x%Y").unwrap()), "");
     }
 
     #[test]
