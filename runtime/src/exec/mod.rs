@@ -37,6 +37,9 @@ use transform::Transform;
 
 /// Batches a node's input queue holds before its senders wait.
 const QUEUE_BATCHES: usize = 2;
+/// How often a sink tries to write one batch before the run fails, and the first pause between tries.
+const WRITE_ATTEMPTS: u32 = 5;
+const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(200);
 
 /// Why a run could not start or did not finish cleanly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,9 +344,9 @@ impl Plan {
                 }
                 Task::Sink(sink) => {
                     let input = input.expect("a sink has an input");
-                    tasks.spawn(
-                        async move { run_sink(sink, input, metrics, trigger).await.map_err(|e| e.in_node(&name)) },
-                    );
+                    tasks.spawn(async move {
+                        run_sink(name.clone(), sink, input, metrics, trigger).await.map_err(|e| e.in_node(&name))
+                    });
                 }
             }
         }
@@ -534,7 +537,26 @@ fn route_batch(
     Ok((out, routed as u64))
 }
 
+/// Writes a batch, retrying a failed write with a doubling pause; after the last attempt the error
+/// stands (the run then stops: a sink that keeps failing is reported, not spun on forever).
+async fn write_with_retries(sink: &mut dyn Sink, batch: &arrow_array::RecordBatch, name: &str) -> Result<(), RunError> {
+    let mut pause = RETRY_FIRST_PAUSE;
+    for attempt in 1.. {
+        match sink.write(batch).await {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt >= WRITE_ATTEMPTS || err.kind == ErrorKind::Internal => return Err(err),
+            Err(err) => {
+                eprintln!("flowc run: {name}: write failed (attempt {attempt} of {WRITE_ATTEMPTS}, again in {pause:?}): {err}");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+    }
+    unreachable!("the loop returns")
+}
+
 async fn run_sink(
+    name: String,
     mut sink: Box<dyn Sink>,
     mut input: mpsc::Receiver<Envelope>,
     metrics: Arc<NodeMetrics>,
@@ -571,7 +593,7 @@ async fn run_sink(
             metrics.add_errors(rows);
             continue;
         }
-        match sink.write(&env.batch).await {
+        match write_with_retries(sink.as_mut(), &env.batch, &name).await {
             Ok(()) => metrics.add_out(rows),
             Err(err) => {
                 env.ack.fail();
