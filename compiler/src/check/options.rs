@@ -244,6 +244,7 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
         (ParamType::Bool, ValueKind::Str(s)) if matches!(s.value.as_str(), "true" | "false") => {
             wrong(ctx, format!("remove the quotes: `{name} = {}`", s.value))
         }
+        (ParamType::List(_), ValueKind::Ident(w)) => wrong(ctx, format!("write a list in brackets: `{name} = [{w}]`")),
         (ParamType::List(_), _) => wrong(ctx, format!("write a list in brackets: `{name} = [ … ]`")),
         (ParamType::Record(params), _) => {
             wrong(ctx, format!("write a block: `{name} = {{ {} = … }}`", params.first().map_or("option", |p| p.name)))
