@@ -181,3 +181,12 @@ impl NodeMetrics {
         self.errors.load(Ordering::Relaxed)
     }
 }
+
+/// Runs blocking I/O (a write to a full pipe, a disk flush) without holding up the other tasks: on a
+/// multi-threaded runtime the worker hands its tasks to another thread first.
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}

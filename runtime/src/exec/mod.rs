@@ -17,7 +17,9 @@ pub mod expr;
 pub mod options;
 pub mod transform;
 
-pub use connector::{Ack, AckWait, BoxFuture, Envelope, NodeMetrics, Output, Shutdown, Sink, Source, SourceContext};
+pub use connector::{
+    blocking, Ack, AckWait, BoxFuture, Envelope, NodeMetrics, Output, Shutdown, Sink, Source, SourceContext,
+};
 pub use options::Opts;
 
 use flowc_compiler::builtins::ConnectorSig;

@@ -11,7 +11,7 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{Local, TimeZone, Utc};
 use flowc_compiler::check::template::{self, Part};
 use flowc_runtime::exec::batch::{row_json, row_text, value_text};
-use flowc_runtime::exec::{BoxFuture, NodeSpec, Opts, RunError, Sink};
+use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, Opts, RunError, Sink};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -374,7 +374,7 @@ fn first_free(dir: &Path, prefix: &str, suffix: &str, in_use: &str) -> std::io::
 
 impl Sink for Files {
     fn write<'a>(&'a mut self, batch: &'a RecordBatch) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(async move { self.write_batch(batch) })
+        Box::pin(async move { blocking(|| self.write_batch(batch)) })
     }
 
     fn tick_interval(&self) -> Option<Duration> {
@@ -387,10 +387,7 @@ impl Sink for Files {
             let now = Instant::now();
             let due: Vec<Key> =
                 self.open.iter().filter(|(_, f)| self.expired(f, now)).map(|(k, _)| k.clone()).collect();
-            for key in due {
-                self.close_file(&key)?;
-            }
-            Ok(())
+            blocking(|| due.iter().try_for_each(|key| self.close_file(key)))
         })
     }
 
@@ -398,11 +395,13 @@ impl Sink for Files {
         Box::pin(async move {
             let keys: Vec<Key> = self.open.keys().cloned().collect();
             let mut first_error = None;
-            for key in keys {
-                if let Err(err) = self.close_file(&key) {
-                    first_error.get_or_insert(err);
+            blocking(|| {
+                for key in keys {
+                    if let Err(err) = self.close_file(&key) {
+                        first_error.get_or_insert(err);
+                    }
                 }
-            }
+            });
             first_error.map_or(Ok(()), Err)
         })
     }

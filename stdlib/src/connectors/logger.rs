@@ -3,7 +3,7 @@
 
 use arrow_array::RecordBatch;
 use flowc_runtime::exec::batch::{row_json, row_text};
-use flowc_runtime::exec::{BoxFuture, NodeSpec, RunError, Sink};
+use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, RunError, Sink};
 use std::io::Write;
 
 pub(crate) struct Logger {
@@ -50,16 +50,18 @@ impl Sink for Logger {
                 out.push_str(&line);
                 out.push('\n');
             }
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(out.as_bytes())
-                .and_then(|()| stdout.flush())
-                .map_err(|e| RunError::io(format!("writing to standard output: {e}")))
+            blocking(|| {
+                let mut stdout = std::io::stdout().lock();
+                stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush())
+            })
+            .map_err(|e| RunError::io(format!("writing to standard output: {e}")))
         })
     }
 
     fn close(&mut self) -> BoxFuture<'_, Result<(), RunError>> {
-        Box::pin(async { std::io::stdout().flush().map_err(|e| RunError::io(format!("standard output: {e}"))) })
+        Box::pin(async {
+            blocking(|| std::io::stdout().flush()).map_err(|e| RunError::io(format!("standard output: {e}")))
+        })
     }
 }
 
