@@ -23,6 +23,8 @@ enum Command {
     Explain(flowc::commands::explain::Args),
     /// Run a .flow file: check it, then move events until the finite sources drain or SIGINT/SIGTERM.
     Run(flowc::commands::run::Args),
+    /// Format .flow files in the one canonical layout (comments kept); `--check` only reports.
+    Fmt(flowc::commands::fmt::Args),
     #[command(flatten)]
     Log(log_cli::LogCommand),
 }
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => flowc::commands::graph::run(&args),
         Command::Explain(args) => flowc::commands::explain::run(&args),
         Command::Run(args) => flowc::commands::run::run(&args),
+        Command::Fmt(args) => flowc::commands::fmt::run(&args),
         Command::Log(command) => log_cli::run(command),
     };
     ExitCode::from(code as u8)

@@ -275,9 +275,14 @@ fn a_read_only_data_dir_is_a_clear_error_and_loses_nothing() {
     let d = DataDir::new();
     d.ok(&["topic", "create", "ro", "--partitions", "2"]);
     d.ok_with(&["produce", "ro"], "a\nb\nc\n");
-    // as root, permissions do not bind: run the tools as an unprivileged user
+    // as root, permissions do not bind: run the tools as an unprivileged user, from a copy of the
+    // binary that user can surely reach
+    let bin_dir = DataDir::new();
+    let bin = bin_dir.path().join("flowc");
+    std::fs::copy(env!("CARGO_BIN_EXE_flowc"), &bin).unwrap();
     let as_user = |args: &[&str], input: &str| -> std::process::Output {
-        let mut c = d.cmd(args);
+        let mut c = Command::new(&bin);
+        c.args(args).arg("--data-dir").arg(d.path()).env_remove("FLOWC_DATA_DIR");
         if is_root() {
             use std::os::unix::process::CommandExt;
             c.uid(65534).gid(65534);

@@ -14,6 +14,7 @@ pub use diagnostic::{Diagnostic, Label, Severity};
 pub use span::{FileId, Span};
 pub mod ast;
 pub mod check;
+pub mod format;
 pub mod graph;
 pub mod suggest;
 pub mod syntax;
