@@ -77,7 +77,7 @@ pub fn run(args: &Args) -> i32 {
     match args.format {
         Format::Json => {
             let text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| "{}".into());
-            println!("{text}");
+            super::out(&format!("{text}\n"));
         }
         Format::Human => {
             let mut stdout = std::io::stdout().lock();

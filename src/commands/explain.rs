@@ -16,17 +16,16 @@ pub struct Args {
 
 pub fn run(args: &Args) -> i32 {
     if args.list {
-        for info in CODES {
-            println!("{}  {}", info.code, info.title);
-        }
+        let list: String = CODES.iter().map(|info| format!("{}  {}\n", info.code, info.title)).collect();
+        super::out(&list);
         return 0;
     }
     let code = args.code.as_deref().unwrap_or_default();
     match lookup(code.trim()) {
         Some(info) => {
-            print!("{}", info.page);
+            super::out(info.page);
             if !info.page.ends_with('\n') {
-                println!();
+                super::out("\n");
             }
             0
         }

@@ -46,7 +46,7 @@ pub fn run(args: &Args) -> i32 {
         Format::Dot => dot(&program),
         Format::Mermaid => mermaid(&program),
     };
-    print!("{out}");
+    super::out(&out);
     0
 }
 
