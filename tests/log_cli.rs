@@ -329,3 +329,22 @@ fn the_data_dir_comes_from_the_environment_or_defaults_to_dot_flow() {
     assert!(out.status.success());
     assert!(cwd.path().join(".flow/here/topic.json").is_file());
 }
+
+#[test]
+fn a_live_consumer_follows_the_producer_across_segment_rolls() {
+    let d = DataDir::new();
+    d.ok(&["topic", "create", "rolling", "--segment-bytes", "4KiB", "--retention", "forever"]);
+    let consumer = d
+        .cmd(&["consume", "rolling", "--from-beginning", "--max-messages", "20000", "--timeout", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let input: String = (0..20_000).map(|i| format!("roll-{i:05}\n")).collect();
+    d.ok_with(&["produce", "rolling", "--batch", "10"], &input);
+    let out = consumer.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), input, "every record, in order, across many segments");
+    let row = &describe_rows(&d.ok(&["topic", "describe", "rolling"]))[0];
+    assert!(row["SEGMENTS"].parse::<u32>().unwrap() > 50, "{row:?}");
+}
