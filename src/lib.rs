@@ -1,4 +1,5 @@
 //! The `flowc` command-line tools as a library: rendering diagnostics and the language commands.
 
 pub mod commands;
+pub mod import;
 pub mod render;

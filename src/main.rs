@@ -25,6 +25,8 @@ enum Command {
     Run(flowc::commands::run::Args),
     /// Format .flow files in the one canonical layout (comments kept); `--check` only reports.
     Fmt(flowc::commands::fmt::Args),
+    /// Translate a Flume agent's properties file into a .flow file (notes for what does not carry over).
+    Import(flowc::commands::import::Args),
     #[command(flatten)]
     Log(log_cli::LogCommand),
 }
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => flowc::commands::explain::run(&args),
         Command::Run(args) => flowc::commands::run::run(&args),
         Command::Fmt(args) => flowc::commands::fmt::run(&args),
+        Command::Import(args) => flowc::commands::import::run(&args),
         Command::Log(command) => log_cli::run(command),
     };
     ExitCode::from(code as u8)

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod explain;
 pub mod fmt;
+pub mod import;
 pub mod graph;
 pub mod run;
 
