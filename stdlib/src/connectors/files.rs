@@ -10,7 +10,7 @@ use arrow_array::{Array, PrimitiveArray, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use chrono::{Local, TimeZone, Utc};
 use flowc_compiler::check::template::{self, Part};
-use flowc_runtime::exec::batch::{row_json, row_text, value_text};
+use flowc_runtime::exec::batch::{is_lines, row_json, row_text, value_text};
 use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, Opts, RunError, Sink};
 use std::collections::HashMap;
 use std::fs::File;
@@ -230,7 +230,11 @@ impl Files {
             },
         };
         let per_row_path = self.dir.iter().chain(&self.prefix).any(|p| matches!(p, Part::Field(..)));
-        let mut cached: Option<(i64, Key)> = None;
+        // Plain lines are written as they are, without rendering each row.
+        let lines = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>().clone());
+        let now = Instant::now();
+        // The bucket of the previous row, and the second it was computed for.
+        let mut bucket: Option<(i64, Key)> = None;
         let mut line = String::new();
         for row in 0..batch.num_rows() {
             let mut ms = match &stamps {
@@ -240,44 +244,39 @@ impl Files {
             if self.round_ms > 0 {
                 ms -= ms.rem_euclid(self.round_ms);
             }
-            let key = match &cached {
-                Some((sec, key)) if !per_row_path && *sec == ms.div_euclid(1000) => key.clone(),
-                _ => {
-                    let mut dir = String::new();
-                    self.expand(&self.dir, ms, batch, row, &mut dir);
-                    let mut prefix = String::new();
-                    self.expand(&self.prefix, ms, batch, row, &mut prefix);
-                    let key = (super::resolve(&self.base, &dir), prefix);
-                    cached = Some((ms.div_euclid(1000), key.clone()));
-                    key
-                }
-            };
+            let second = ms.div_euclid(1000);
+            if per_row_path || bucket.as_ref().is_none_or(|(s, _)| *s != second) {
+                let mut dir = String::new();
+                self.expand(&self.dir, ms, batch, row, &mut dir);
+                let mut prefix = String::new();
+                self.expand(&self.prefix, ms, batch, row, &mut prefix);
+                let key = (super::resolve(&self.base, &dir), prefix);
+                bucket = Some((second, key));
+            }
+            let key = &bucket.as_ref().expect("computed above").1;
             line.clear();
-            if self.json {
-                line.push_str(&row_json(batch, row).to_string());
-            } else {
-                row_text(batch, row, &mut line);
+            match &lines {
+                Some(column) => line.push_str(column.value(row)),
+                None if self.json => line.push_str(&row_json(batch, row).to_string()),
+                None => row_text(batch, row, &mut line),
             }
             line.push('\n');
-            let now = Instant::now();
-            if self
-                .open
-                .get(&key)
-                .is_some_and(|f| self.roll.interval.is_some_and(|d| now.duration_since(f.opened) >= d))
-            {
-                self.close_file(&key)?;
+            let fresh = match self.open.get(key) {
+                None => true,
+                Some(f) => self.roll.interval.is_some_and(|d| now.duration_since(f.opened) >= d),
+            };
+            if fresh {
+                self.close_file(key)?;
+                self.open_file(key)?;
             }
-            if !self.open.contains_key(&key) {
-                self.open_file(&key)?;
-            }
-            let f = self.open.get_mut(&key).expect("just opened");
+            let f = self.open.get_mut(key).expect("just opened");
             f.out.write_all(line.as_bytes()).map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))?;
             f.count += 1;
             f.bytes += line.len() as u64;
             f.last = now;
             if (self.roll.count > 0 && f.count >= self.roll.count) || (self.roll.size > 0 && f.bytes >= self.roll.size)
             {
-                self.close_file(&key)?;
+                self.close_file(key)?;
             }
         }
         // The take is committed only once its events are flushed.

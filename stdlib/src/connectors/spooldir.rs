@@ -3,8 +3,10 @@
 //! sink that got its lines has written them. A file that changed while it was read, or is not UTF-8,
 //! is quarantined instead, and the others go on. The source ends only when the run is stopped.
 
-use flowc_runtime::exec::batch::lines_batch;
-use flowc_runtime::exec::{Ack, AckWait, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{Array, RecordBatch, StringArray};
+use flowc_runtime::exec::batch::lines_schema;
+use flowc_runtime::exec::{blocking, Ack, AckWait, BoxFuture, NodeSpec, RunError, Source, SourceContext};
 use regex::Regex;
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -150,30 +152,22 @@ impl Spooldir {
         let file = std::fs::File::open(path).map_err(io)?;
         let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
         let (ack, wait) = Ack::new();
-        let mut lines: Vec<String> = Vec::with_capacity(self.batch_size);
         let mut buf = Vec::new();
         loop {
-            buf.clear();
-            let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
-            if n > 0 {
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                }
-                match String::from_utf8(std::mem::take(&mut buf)) {
-                    Ok(line) => lines.push(line),
-                    Err(_) => {
-                        self.flush(&mut lines, &ack, ctx).await;
-                        return Ok(Read::Bad(wait, "it is not UTF-8 text".into()));
-                    }
+            // Up to one batch of lines, read off the async workers.
+            let (lines, status) = blocking(|| read_lines(&mut reader, &mut buf, self.batch_size)).map_err(io)?;
+            if !lines.is_empty() {
+                let batch = RecordBatch::try_new(lines_schema(), vec![Arc::new(lines)])
+                    .map_err(|e| RunError::internal(e.to_string()))?;
+                if ctx.shutdown.is_set() || ctx.output.send(batch, ack.clone()).await.is_err() {
+                    ack.fail();
+                    return Ok(Read::Stopped);
                 }
             }
-            let full = lines.len() >= self.batch_size || (n == 0 && !lines.is_empty());
-            if full && (ctx.shutdown.is_set() || !self.flush(&mut lines, &ack, ctx).await) {
-                ack.fail();
-                return Ok(Read::Stopped);
-            }
-            if n == 0 {
-                break;
+            match status {
+                Chunk::More => {}
+                Chunk::End => break,
+                Chunk::NotText => return Ok(Read::Bad(wait, "it is not UTF-8 text".into())),
             }
         }
         drop(ack);
@@ -182,16 +176,32 @@ impl Spooldir {
         }
         Ok(Read::Whole(wait))
     }
+}
 
-    /// Sends the lines gathered so far; `false` when the pipeline is gone.
-    async fn flush(&self, lines: &mut Vec<String>, ack: &Ack, ctx: &SourceContext) -> bool {
-        if lines.is_empty() {
-            return true;
+/// How a chunk of lines ended.
+enum Chunk {
+    More,
+    End,
+    NotText,
+}
+
+/// Reads up to `max` lines (a last line without a newline counts).
+fn read_lines(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(StringArray, Chunk)> {
+    let mut lines = StringBuilder::with_capacity(max, max * 64);
+    for _ in 0..max {
+        buf.clear();
+        if reader.read_until(b'\n', buf)? == 0 {
+            return Ok((lines.finish(), Chunk::End));
         }
-        let batch = lines_batch(lines);
-        lines.clear();
-        ctx.output.send(batch, ack.clone()).await.is_ok()
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        match std::str::from_utf8(buf) {
+            Ok(line) => lines.append_value(line),
+            Err(_) => return Ok((lines.finish(), Chunk::NotText)),
+        }
     }
+    Ok((lines.finish(), Chunk::More))
 }
 
 impl Source for Spooldir {

@@ -1,8 +1,11 @@
 //! `stdin`: one event per line of standard input; end of input ends the source.
 
-use flowc_runtime::exec::batch::lines_batch;
+use arrow_array::builder::StringBuilder;
+use arrow_array::RecordBatch;
+use flowc_runtime::exec::batch::lines_schema;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
 use std::io::BufRead;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub(crate) struct Stdin {
@@ -15,60 +18,73 @@ impl Stdin {
     }
 }
 
+/// Reads standard input into batches of up to `batch_size` lines; a batch is handed on as soon as
+/// the next read would wait, so a slow writer's lines are not held back.
+fn read_batches(batch_size: usize, tx: mpsc::Sender<Result<RecordBatch, String>>) {
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
+    let mut buf = Vec::new();
+    let mut lines = StringBuilder::new();
+    let mut count = 0;
+    let send = |lines: &mut StringBuilder, count: &mut usize| -> bool {
+        if *count == 0 {
+            return true;
+        }
+        *count = 0;
+        let batch = RecordBatch::try_new(lines_schema(), vec![Arc::new(lines.finish())]).map_err(|e| e.to_string());
+        tx.blocking_send(batch).is_ok()
+    };
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => {
+                send(&mut lines, &mut count);
+                return;
+            }
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                match std::str::from_utf8(&buf) {
+                    Ok(line) => lines.append_value(line),
+                    Err(_) => lines.append_value(String::from_utf8_lossy(&buf)),
+                }
+                count += 1;
+                if (count >= batch_size || reader.buffer().is_empty()) && !send(&mut lines, &mut count) {
+                    return;
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                send(&mut lines, &mut count);
+                let _ = tx.blocking_send(Err(format!("reading standard input: {err}")));
+                return;
+            }
+        }
+    }
+}
+
 impl Source for Stdin {
     fn run(self: Box<Self>, mut ctx: SourceContext) -> BoxFuture<'static, Result<(), RunError>> {
         Box::pin(async move {
             // A plain thread reads (a blocking read cannot be cancelled; the process exit ends it);
             // the bounded queue stops it reading while the pipeline is full.
-            let (tx, mut rx) = mpsc::channel::<std::io::Result<String>>(self.batch_size * 2);
+            let (tx, mut rx) = mpsc::channel(2);
+            let batch_size = self.batch_size;
             std::thread::Builder::new()
                 .name("flowc-stdin".into())
-                .spawn(move || {
-                    let stdin = std::io::stdin();
-                    let mut reader = stdin.lock();
-                    let mut buf = Vec::new();
-                    loop {
-                        buf.clear();
-                        match reader.read_until(b'\n', &mut buf) {
-                            Ok(0) => return,
-                            Ok(_) => {
-                                if buf.last() == Some(&b'\n') {
-                                    buf.pop();
-                                }
-                                let line = String::from_utf8_lossy(&buf).into_owned();
-                                if tx.blocking_send(Ok(line)).is_err() {
-                                    return;
-                                }
-                            }
-                            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                            Err(err) => {
-                                let _ = tx.blocking_send(Err(err));
-                                return;
-                            }
-                        }
-                    }
-                })
+                .spawn(move || read_batches(batch_size, tx))
                 .map_err(|e| RunError::io(format!("cannot start reading standard input: {e}")))?;
-            let mut lines: Vec<String> = Vec::with_capacity(self.batch_size);
             loop {
-                // Wait for one line (or shutdown), then take whatever else is already there.
-                let first = tokio::select! {
+                let next = tokio::select! {
                     biased;
                     _ = ctx.shutdown.wait() => break,
-                    line = rx.recv() => line,
+                    next = rx.recv() => next,
                 };
-                let Some(first) = first else { break };
-                lines.push(first.map_err(|e| RunError::io(format!("reading standard input: {e}")))?);
-                while lines.len() < self.batch_size {
-                    match rx.try_recv() {
-                        Ok(line) => lines.push(line.map_err(|e| RunError::io(format!("reading standard input: {e}")))?),
-                        Err(_) => break,
-                    }
-                }
-                if ctx.output.send(lines_batch(&lines), Ack::none()).await.is_err() {
+                let Some(batch) = next else { break };
+                let batch = batch.map_err(RunError::io)?;
+                if ctx.output.send(batch, Ack::none()).await.is_err() {
                     break;
                 }
-                lines.clear();
             }
             Ok(())
         })
