@@ -161,3 +161,61 @@ fn a_missing_file_is_an_io_error() {
     let out = flowc(&["fmt", "/nonexistent/x.flow"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The ```flow blocks of the docs: a second corpus, written by hand in many styles.
+fn doc_blocks() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    if let Ok(codes) = std::fs::read_dir(dir.join("diagnostics")) {
+        pages.extend(codes.map(|e| e.unwrap().path()));
+    }
+    pages.sort();
+    for page in pages.iter().filter(|p| p.extension().is_some_and(|e| e == "md")) {
+        let text = std::fs::read_to_string(page).unwrap();
+        for (i, block) in text.split("```flow\n").skip(1).enumerate() {
+            if let Some((code, _)) = block.split_once("```") {
+                out.push((format!("{}#{i}", page.display()), code.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn doc_examples_format_idempotently_and_check_the_same() {
+    let blocks = doc_blocks();
+    assert!(blocks.len() > 50, "only {} flow blocks in docs/", blocks.len());
+    for (name, source) in blocks {
+        let Ok(once) = format(&source) else { continue };
+        assert_eq!(format(&once).ok().as_deref(), Some(once.as_str()), "{name}: not idempotent");
+        assert_eq!(codes(&once), codes(&source), "{name}: formatting changed the diagnostics\n{once}");
+        assert_eq!(comments(&once), comments(&source), "{name}: comments changed");
+    }
+}
+
+/// Every file with one line left out: half-broken files are formatted as safely as whole ones.
+#[test]
+fn files_missing_a_line_format_idempotently_and_check_the_same() {
+    let mut tried = 0;
+    for (path, source) in corpus() {
+        let lines: Vec<&str> = source.lines().collect();
+        for skip in 0..lines.len() {
+            let variant: String =
+                lines.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, l)| format!("{l}\n")).collect();
+            let Ok(once) = format(&variant) else { continue };
+            tried += 1;
+            let twice =
+                format(&once).unwrap_or_else(|e| panic!("{} -{skip}: output does not parse: {e:?}", path.display()));
+            assert_eq!(twice, once, "{} without line {}: not idempotent", path.display(), skip + 1);
+            assert_eq!(
+                codes(&once),
+                codes(&variant),
+                "{} without line {}: codes changed\n{once}",
+                path.display(),
+                skip + 1
+            );
+        }
+    }
+    assert!(tried > 200, "only {tried} variants formatted");
+}
