@@ -306,3 +306,51 @@ a1.sinks.k1.channel = c1
     assert!(flow.contains("command = \"tail -F /var/log/abc.log\""), "{flow}");
     assert_eq!(check_codes(&flow).0, Vec::<&str>::new(), "{flow}");
 }
+
+fn upstream(name: &str) -> String {
+    agent_file(&format!("upstream/{name}"))
+}
+
+#[test]
+fn flumes_template_imports_and_checks_clean() {
+    let (flow, diags) = import(&upstream("flume-conf.properties.template"));
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(flow.contains("source seqGenSrc = generator { mode = sequence }"), "{flow}");
+    assert!(flow.contains("seqGenSrc -> memoryChannel -> loggerSink"), "{flow}");
+    assert_eq!(check_codes(&flow).0, Vec::<&str>::new(), "{flow}");
+}
+
+#[test]
+fn flumes_broken_agents_are_reported_line_by_line() {
+    let text = upstream("flume-conf.properties");
+    let err = translate(&text, None).unwrap_err();
+    assert!(err.contains("host1, host2, host3, host4, host5"), "{err}");
+
+    // host1: seq -> memory -> null; flowc cannot declare a `null` sink yet.
+    let (flow, diags) = translate(&text, Some("host1")).unwrap();
+    assert_eq!(lines(&diags), vec![40], "{diags:#?}");
+    assert!(flow.contains("source source1 = generator { mode = sequence }"), "{flow}");
+
+    // host4: src1 configured but not listed, ch2 of an unknown type, ch3 not listed.
+    let (_, diags) = translate(&text, Some("host4")).unwrap();
+    assert!([78, 79, 81, 86, 87].iter().all(|l| lines(&diags).contains(l)), "{diags:#?}");
+
+    // host5: a sink group whose keys say `policy` where Flume reads `processor`.
+    let (_, diags) = translate(&text, Some("host5")).unwrap();
+    for line in [98, 101, 103, 106, 108, 111, 112, 113, 114] {
+        assert!(lines(&diags).contains(&line), "line {line} not reported: {diags:#?}");
+    }
+    assert!(diags.iter().any(|d| d.line == 112 && d.message.contains("processor")), "{diags:#?}");
+}
+
+#[test]
+fn environment_variables_and_duplicate_keys() {
+    let (flow, diags) = import(&upstream("flume-conf-with-envvars.properties"));
+    assert!(flow.contains("address = \"0.0.0.0:${NC_PORT}\""), "{flow}");
+    assert!(flow.contains("byte_capacity        = 800000B"), "{flow}");
+    // The address from the environment, an option with no equivalent, `a1.channels` given twice.
+    assert_eq!(lines(&diags), vec![22, 29, 32], "{diags:#?}");
+    let (_, diags) = import(&upstream("flume-conf-init.properties"));
+    // Two sources and a sink of test-only classes; their two channels are left unconnected and removed.
+    assert_eq!(lines(&diags), vec![31, 36, 40, 43, 46], "{diags:#?}");
+}

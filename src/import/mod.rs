@@ -652,7 +652,11 @@ impl Translator {
             let Some(kind) = channel_kind(ty.value.trim()) else {
                 self.warn(
                     ty.line,
-                    format!("channel `{ch}`: Flume channel type `{}` has no flowc equivalent; not imported", ty.value),
+                    format!(
+                        "channel `{ch}`: Flume channel type `{}` has no flowc equivalent{}; not imported",
+                        ty.value,
+                        hint(ty.value.trim())
+                    ),
                 );
                 self.skipped.push(format!("channel {ch} (Flume type {}, line {})", ty.value, ty.line));
                 continue;
@@ -695,7 +699,7 @@ impl Translator {
                 let why = if ty.value.trim() == "null" {
                     "flowc's `null` sink cannot be declared yet (`null` is a keyword; docs/language.md §13)".to_string()
                 } else {
-                    format!("Flume sink type `{}` has no flowc equivalent", ty.value)
+                    format!("Flume sink type `{}` has no flowc equivalent{}", ty.value, hint(ty.value.trim()))
                 };
                 self.warn(ty.line, format!("sink `{sk}`: {why}; not imported"));
                 self.skipped.push(format!("sink {sk} (Flume type {}, line {})", ty.value, ty.line));
@@ -880,7 +884,11 @@ impl Translator {
             let Some(kind) = source_kind(ty.value.trim()) else {
                 self.warn(
                     ty.line,
-                    format!("source `{src}`: Flume source type `{}` has no flowc equivalent; not imported", ty.value),
+                    format!(
+                        "source `{src}`: Flume source type `{}` has no flowc equivalent{}; not imported",
+                        ty.value,
+                        hint(ty.value.trim())
+                    ),
                 );
                 self.skipped.push(format!("source {src} (Flume type {}, line {})", ty.value, ty.line));
                 continue;
@@ -905,14 +913,33 @@ impl Translator {
                 if let Some(c) = &single {
                     *fed.entry(c.clone()).or_default() += 1;
                 } else {
+                    let words: HashSet<&str> =
+                        target.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).collect();
                     for c in live_channels.values() {
-                        if target.contains(c.as_str()) {
+                        if words.contains(c.as_str()) {
                             *fed.entry(c.clone()).or_default() += 2;
                         }
                     }
                 }
                 source_stmts.push((format!("{name}{stages}"), target, single));
             }
+        }
+
+        // ---- channels nothing uses any more are removed, as Flume removes them
+        let unused: Vec<String> =
+            live_channels.values().filter(|c| !fed.contains_key(*c) && !consumers.contains_key(*c)).cloned().collect();
+        for c in unused {
+            let line = self.comp("channels", &c).map_or(ch_line, |comp| comp.line);
+            self.warn(line, format!("channel `{c}` is connected to no imported source or sink; Flume removes such a channel, and so does the import"));
+            self.decls.retain(|d| !(d.role == "channel" && d.name == c));
+        }
+        if live_channels.is_empty() {
+            self.warn(
+                ch_line,
+                format!(
+                    "agent `{agent}` has no channel flowc could import; Flume rejects an agent without a valid channel"
+                ),
+            );
         }
 
         // ---- pipelines: `r -> c -> k` when a channel joins exactly one source to one consumer
@@ -957,7 +984,18 @@ impl Translator {
         let port = keys.get("port").and_then(|v| self.checked_value(full, "port", v, decl));
         match (bind, port) {
             (Some(b), Some(p)) => {
-                decl.options.push(("address".into(), flow_string(&format!("{}:{}", b.trim(), p.trim()))))
+                let address = format!("{}:{}", b.trim(), p.trim());
+                if address.contains("${") {
+                    let line = keys.get("port").or(keys.get("bind")).map_or(0, |v| v.line);
+                    self.warn(
+                        line,
+                        format!(
+                            "`{full}`: `{address}` takes part of the address from the environment; `flowc check` \
+                             does not accept `${{…}}` in an address yet (E0315): write the value"
+                        ),
+                    );
+                }
+                decl.options.push(("address".into(), flow_string(&address)))
             }
             _ => {
                 let line = keys.get("type").map_or(0, |v| v.line);
@@ -1339,6 +1377,19 @@ impl Translator {
             out.push('\n');
         }
         flowc_compiler::format::format(&out).unwrap_or(out)
+    }
+}
+
+/// Why a Flume component type has no flowc equivalent, and what to use instead.
+fn hint(flume_type: &str) -> &'static str {
+    match flume_type {
+        "avro" | "thrift" => " (flowc agents share topics instead of Avro/Thrift RPC: declare a topic with `brokers`)",
+        "org.apache.flume.channel.kafka.KafkaChannel" => " (declare a topic, or use a `file` channel)",
+        "SPILLABLEMEMORY" | "jdbc" => " (use a `file` channel: durable, and as fast as the disk)",
+        "syslogtcp" | "multiport_syslogtcp" | "syslogudp" => {
+            " (read the lines with `netcat` and `| parse syslog as T`)"
+        }
+        _ => "",
     }
 }
 
