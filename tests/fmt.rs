@@ -219,3 +219,18 @@ fn files_missing_a_line_format_idempotently_and_check_the_same() {
     }
     assert!(tried > 200, "only {tried} variants formatted");
 }
+
+#[test]
+fn standard_input_is_formatted_to_standard_output() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["fmt", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"source a=stdin\nsink b=logger\na->b // go\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "source a = stdin\nsink b = logger\na -> b  // go\n");
+}

@@ -10,7 +10,7 @@ use std::io::Write;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The `.flow` files to format (rewritten in place).
+    /// The `.flow` files to format (rewritten in place); `-` formats standard input to standard output.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
     /// Change nothing: list the files that are not formatted and exit 1 if there is any.
@@ -26,7 +26,19 @@ pub fn run(args: &Args) -> i32 {
     let mut stderr = std::io::stderr().lock();
     for (i, path) in args.files.iter().enumerate() {
         let file = FileId(i as u32);
-        let source = match load(path, file) {
+        let loaded = if path == "-" {
+            let mut bytes = Vec::new();
+            match std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes) {
+                Ok(_) => match flowc_compiler::syntax::decode(file, &bytes) {
+                    Ok(text) => Loaded::Text(text.to_string()),
+                    Err(diag) => Loaded::NotUtf8(diag, String::from_utf8_lossy(&bytes).into_owned()),
+                },
+                Err(err) => Loaded::Failed(format!("error: cannot read standard input: {err}")),
+            }
+        } else {
+            load(path, file)
+        };
+        let source = match loaded {
             Loaded::Failed(message) => {
                 let _ = writeln!(stderr, "{message}");
                 io_failed = true;
@@ -50,6 +62,10 @@ pub fn run(args: &Args) -> i32 {
                 continue;
             }
         };
+        if path == "-" && !args.check {
+            let _ = write!(stdout, "{formatted}");
+            continue;
+        }
         if formatted == source {
             continue;
         }
