@@ -354,3 +354,72 @@ fn environment_variables_and_duplicate_keys() {
     // Two sources and a sink of test-only classes; their two channels are left unconnected and removed.
     assert_eq!(lines(&diags), vec![31, 36, 40, 43, 46], "{diags:#?}");
 }
+
+#[test]
+fn taildir_http_kafka_compressed_hdfs_and_a_regex_filter() {
+    let text = "\
+a1.sources = r1 r2 r3
+a1.channels = c1
+a1.sinks = k1 k2 k3
+a1.sinkgroups = g1
+a1.sources.r1.type = TAILDIR
+a1.sources.r1.filegroups = f1
+a1.sources.r1.filegroups.f1 = /var/log/test1/example.log
+a1.sources.r1.positionFile = /var/log/flume/taildir_position.json
+a1.sources.r1.channels = c1
+a1.sources.r1.interceptors = i1
+a1.sources.r1.interceptors.i1.type = regex_filter
+a1.sources.r1.interceptors.i1.regex = ^DEBUG\\\\s
+a1.sources.r1.interceptors.i1.excludeEvents = true
+a1.sources.r2.type = http
+a1.sources.r2.port = 5140
+a1.sources.r2.channels = c1
+a1.sources.r3.type = org.apache.flume.source.kafka.KafkaSource
+a1.sources.r3.kafka.bootstrap.servers = localhost:9092
+a1.sources.r3.kafka.topics = test1
+a1.sources.r3.kafka.consumer.group.id = custom.g.id
+a1.sources.r3.channels = c1
+a1.channels.c1.type = file
+a1.channels.c1.checkpointDir = /mnt/flume/checkpoint
+a1.channels.c1.dataDirs = /mnt/flume/data
+a1.sinks.k1.type = hdfs
+a1.sinks.k1.channel = c1
+a1.sinks.k1.hdfs.path = /flume/events/%y-%m-%d/%H%M/%S
+a1.sinks.k1.hdfs.round = true
+a1.sinks.k1.hdfs.roundValue = 10
+a1.sinks.k1.hdfs.roundUnit = minute
+a1.sinks.k1.hdfs.fileType = CompressedStream
+a1.sinks.k1.hdfs.codeC = gzip
+a1.sinks.k1.hdfs.useLocalTimeStamp = true
+a1.sinks.k2.type = org.apache.flume.sink.kafka.KafkaSink
+a1.sinks.k2.kafka.topic = mytopic
+a1.sinks.k2.kafka.bootstrap.servers = localhost:9092
+a1.sinks.k2.kafka.producer.acks = -1
+a1.sinks.k2.channel = c1
+a1.sinks.k3.type = logger
+a1.sinks.k3.maxBytesToLog = 1024
+a1.sinks.k3.channel = c1
+a1.sinkgroups.g1.sinks = k1 k2 k3
+a1.sinkgroups.g1.processor.type = load_balance
+a1.sinkgroups.g1.processor.selector.maxTimeOut = 30000
+";
+    let (flow, diags) = import(text);
+    assert_eq!(lines(&diags), vec![8, 23], "{diags:#?}");
+    assert!(diags[0].message.contains("positions") && diags[1].message.contains("`dir`"), "{diags:#?}");
+    for expected in [
+        "path = \"/var/log/test1/example.log\"",
+        "| where line !~ \"^DEBUG\\\\s\"",
+        "source r2 = http { address = \"0.0.0.0:5140\" }",
+        "source r3 = kafka { brokers = \"localhost:9092\", topic = \"test1\", group = \"custom.g.id\" }",
+        "dir = \"/mnt/flume/data\"",
+        "round          = 10m",
+        "compression    = gzip",
+        "sink k2 = kafka { brokers = \"localhost:9092\", topic = \"mytopic\", acks = all }",
+        "sink k3 = logger { max_bytes = 1KiB }",
+        "sink g1 = load_balance { sinks = [k1, k2, k3], max_backoff = 30s }",
+        "c1 -> g1",
+    ] {
+        assert!(flow.contains(expected), "missing `{expected}` in\n{flow}");
+    }
+    assert_eq!(check_codes(&flow), (Vec::new(), 0), "{flow}");
+}

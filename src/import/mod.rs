@@ -619,13 +619,14 @@ impl Translator {
             if used.contains(key) || key == "type" {
                 continue;
             }
-            self.warn(
-                val.line,
-                format!(
+            let message = match known_without_equivalent(key) {
+                Some(why) => format!("`{full}.{key}`: {why}; not imported"),
+                None => format!(
                     "`{full}.{key}`: no flowc equivalent for this option of Flume's `{flume_type}` (or not an option \
                      Flume knows: Flume ignores keys it does not read); not imported"
                 ),
-            );
+            };
+            self.warn(val.line, message);
             decl.notes.push(format!("line {}: {key} = {} (not imported)", val.line, val.value));
         }
     }
@@ -1378,6 +1379,30 @@ impl Translator {
         }
         flowc_compiler::format::format(&out).unwrap_or(out)
     }
+}
+
+/// Flume options that flowc does without, and why.
+fn known_without_equivalent(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "positionFile" | "writePosInterval" => {
+            "flowc keeps `tail` positions in its data directory and commits them with each batch"
+        }
+        "checkpointDir" | "backupCheckpointDir" | "useDualCheckpoints" | "checkpointInterval" => {
+            "flowc's `file` channel keeps its log and its checkpoints in one `dir`"
+        }
+        "byteCapacityBufferPercentage" => "flowc's `byte_capacity` counts event bytes only, with no header allowance",
+        "charset" | "inputCharset" | "deserializer" => "flowc reads UTF-8 lines; no setting needed",
+        "selector.optional" => "flowc has no optional channels: every target is required",
+        "hdfs.writeFormat"
+        | "hdfs.callTimeout"
+        | "hdfs.threadsPoolSize"
+        | "hdfs.rollTimerPoolSize"
+        | "hdfs.closeTries"
+        | "hdfs.retryInterval"
+        | "hdfs.minBlockReplicas"
+        | "hdfs.inUsePrefix" => "an HDFS client setting; flowc has no HDFS client",
+        _ => return None,
+    })
 }
 
 /// Why a Flume component type has no flowc equivalent, and what to use instead.
