@@ -3,8 +3,8 @@
 pub mod check;
 pub mod explain;
 pub mod fmt;
-pub mod import;
 pub mod graph;
+pub mod import;
 pub mod run;
 
 use flowc_compiler::FileId;

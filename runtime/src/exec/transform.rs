@@ -27,9 +27,10 @@ enum Op {
     Where(Compiled),
     /// Computed fields; every other output field is copied from the input by name.
     Compute(Vec<(String, Compiled)>),
-    ParseJson {
+    Parse {
         field: String,
         fail: bool,
+        format: Format,
     },
 }
 
@@ -61,12 +62,22 @@ impl Transform {
                     .collect::<Result<_, RunError>>()?,
             ),
             TransformKind::Parse(parse) => {
-                if parse.format.name != "json" {
-                    return Err(RunError::unsupported(format!(
-                        "`parse {}` (only `parse json` runs yet)",
-                        parse.format.name
-                    )));
-                }
+                let format = match parse.format.name.as_str() {
+                    "json" => Format::Json,
+                    "regex" => {
+                        let pattern = parse.pattern.as_ref().map(|(p, _)| p.value.as_str()).unwrap_or_default();
+                        let regex =
+                            regex::Regex::new(pattern).map_err(|e| RunError::config(format!("invalid regex: {e}")))?;
+                        Format::Regex { regex, log: false }
+                    }
+                    "combined" => Format::Regex { regex: log_regex(true), log: true },
+                    "common" => Format::Regex { regex: log_regex(false), log: true },
+                    other => {
+                        return Err(RunError::unsupported(format!(
+                            "`parse {other}` (json, regex, combined and common run today)"
+                        )))
+                    }
+                };
                 let fail = match &parse.policy {
                     ParsePolicy::Drop => false,
                     ParsePolicy::Fail => true,
@@ -85,7 +96,7 @@ impl Transform {
                         _ => None,
                     })
                     .unwrap_or_else(|| "line".to_string());
-                Op::ParseJson { field, fail }
+                Op::Parse { field, fail, format }
             }
         };
         Ok(Transform { op, schema })
@@ -117,10 +128,10 @@ impl Transform {
                 let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(RunError::eval)?;
                 Ok(Applied { batch, rejected: 0 })
             }
-            Op::ParseJson { field, fail } => {
-                let (batch, rejected) = parse_json(input, field, &self.schema)?;
+            Op::Parse { field, fail, format } => {
+                let (batch, rejected) = parse(input, field, &self.schema, format)?;
                 if *fail && rejected > 0 {
-                    return Err(RunError::io(format!("{rejected} record(s) did not parse as JSON (`else fail`)")));
+                    return Err(RunError::io(format!("{rejected} record(s) did not parse (`else fail`)")));
                 }
                 Ok(Applied { batch, rejected })
             }
@@ -156,6 +167,61 @@ enum Col {
     Ts(TimestampMillisecondBuilder),
 }
 
+/// How `parse` reads a string.
+#[derive(Debug)]
+enum Format {
+    /// One JSON object; its keys fill the fields of the same name.
+    Json,
+    /// Named capture groups fill the fields of the same name. `log`: the Apache formats, where `-`
+    /// means absent (null for an optional field, 0 for a number).
+    Regex { regex: regex::Regex, log: bool },
+}
+
+/// The Apache common log format, and with `combined` the referer and user agent after it.
+fn log_regex(combined: bool) -> regex::Regex {
+    let common = r#"^(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<ts>[^\]]+)\] "(?P<method>\S+) (?P<path>\S+)(?: (?P<protocol>[^"]*))?" (?P<status>\d{3}) (?P<bytes>\d+|-)"#;
+    let pattern = if combined {
+        format!(r#"{common} "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)""#)
+    } else {
+        common.to_string()
+    };
+    regex::Regex::new(&pattern).expect("the log format patterns are valid")
+}
+
+/// A time as written in logs: RFC 3339, Apache's `10/Oct/2000:13:55:36 -0700`, or epoch milliseconds.
+fn parse_time(text: &str) -> Option<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_str(text, "%d/%b/%Y:%H:%M:%S %z") {
+        return Some(t.timestamp_millis());
+    }
+    text.parse().ok()
+}
+
+/// Text (a capture group) converted to a column's type; `Err(())` when it does not fit.
+fn convert_text(v: Option<&str>, dt: &DataType, nullable: bool, log: bool) -> Result<Val, ()> {
+    let v = match v {
+        Some("-") if log && dt != &DataType::Utf8 => {
+            return match (nullable, dt) {
+                (true, _) => Ok(Val::Null),
+                (false, DataType::Int64) => Ok(Val::Int(0)),
+                _ => Err(()),
+            }
+        }
+        None => return if nullable { Ok(Val::Null) } else { Err(()) },
+        Some(v) => v,
+    };
+    match dt {
+        DataType::Utf8 => Ok(Val::Str(v.to_string())),
+        DataType::Int64 => v.parse().map(Val::Int).map_err(|_| ()),
+        DataType::Float64 => v.parse().map(Val::Float).map_err(|_| ()),
+        DataType::Boolean => v.parse().map(Val::Bool).map_err(|_| ()),
+        DataType::Timestamp(..) => parse_time(v).map(Val::Int).ok_or(()),
+        _ => Err(()),
+    }
+}
+
 /// A JSON value converted to a column's type; `Err(())` when it does not fit.
 enum Val {
     Null,
@@ -177,16 +243,19 @@ fn convert(v: Option<&serde_json::Value>, dt: &DataType, nullable: bool) -> Resu
         (DataType::Float64, J::Number(n)) => n.as_f64().map(Val::Float).ok_or(()),
         (DataType::Boolean, J::Bool(b)) => Ok(Val::Bool(*b)),
         (DataType::Timestamp(..), J::Number(n)) => n.as_i64().map(Val::Int).ok_or(()),
-        (DataType::Timestamp(..), J::String(s)) => {
-            chrono::DateTime::parse_from_rfc3339(s).map(|t| Val::Int(t.timestamp_millis())).map_err(|_| ())
-        }
+        (DataType::Timestamp(..), J::String(s)) => parse_time(s).map(Val::Int).ok_or(()),
         _ => Err(()),
     }
 }
 
-/// Parses the string field of every record as one JSON object of the target type. Records that are
-/// not JSON objects, lack a required field or have a value of the wrong type are rejected.
-fn parse_json(input: &RecordBatch, field: &str, schema: &SchemaRef) -> Result<(RecordBatch, u64), RunError> {
+/// Parses the string field of every record into the target type. Records that do not match the
+/// format, lack a required field or have a value of the wrong type are rejected (and counted).
+fn parse(
+    input: &RecordBatch,
+    field: &str,
+    schema: &SchemaRef,
+    format: &Format,
+) -> Result<(RecordBatch, u64), RunError> {
     let source = input
         .column_by_name(field)
         .and_then(|c| c.as_string_opt::<i32>().cloned())
@@ -199,22 +268,31 @@ fn parse_json(input: &RecordBatch, field: &str, schema: &SchemaRef) -> Result<(R
             DataType::Float64 => Col::Float(Float64Builder::new()),
             DataType::Boolean => Col::Bool(BooleanBuilder::new()),
             DataType::Timestamp(TimeUnit::Millisecond, _) => Col::Ts(TimestampMillisecondBuilder::new()),
-            other => return Err(RunError::unsupported(format!("`parse json` into a field of type {other}"))),
+            other => return Err(RunError::unsupported(format!("`parse` into a field of type {other}"))),
         });
     }
     let mut rejected = 0;
     let mut row: Vec<Val> = Vec::with_capacity(cols.len());
     for text in source.iter() {
         row.clear();
-        let parsed = text.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
-        let Some(serde_json::Value::Object(object)) = parsed else {
-            rejected += 1;
-            continue;
+        let ok = match (format, text) {
+            (_, None) => Err(()),
+            (Format::Json, Some(text)) => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(object)) => schema.fields().iter().try_for_each(|f| {
+                    row.push(convert(object.get(f.name()), f.data_type(), f.is_nullable())?);
+                    Ok(())
+                }),
+                _ => Err(()),
+            },
+            (Format::Regex { regex, log }, Some(text)) => match regex.captures(text) {
+                Some(caps) => schema.fields().iter().try_for_each(|f| {
+                    let value = caps.name(f.name()).map(|m| m.as_str());
+                    row.push(convert_text(value, f.data_type(), f.is_nullable(), *log)?);
+                    Ok(())
+                }),
+                None => Err(()),
+            },
         };
-        let ok = schema.fields().iter().try_for_each(|f| {
-            row.push(convert(object.get(f.name()), f.data_type(), f.is_nullable())?);
-            Ok::<(), ()>(())
-        });
         if ok.is_err() {
             rejected += 1;
             continue;
@@ -268,7 +346,7 @@ mod tests {
             "not json",
             r#"{"host":"c","status":500}"#,
         ]);
-        let (out, rejected) = parse_json(&input, "line", &schema).unwrap();
+        let (out, rejected) = parse(&input, "line", &schema, &Format::Json).unwrap();
         assert_eq!(rejected, 2);
         assert_eq!(out.num_rows(), 2);
         assert_eq!(out.column(1).as_primitive::<Int64Type>().values().to_vec(), vec![200, 500]);
