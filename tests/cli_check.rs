@@ -171,3 +171,15 @@ fn a_closed_stdout_pipe_is_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(status.code(), Some(101), "{stderr}");
 }
+
+#[test]
+fn env_interpolation_in_an_address_is_left_for_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "env.flow",
+        "source n = netcat { address = \"127.0.0.1:${NC_PORT}\" }\nchannel c = file {}\nsink s = null {}\nn -> c -> s\n",
+    );
+    let out = flowc(&["check", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
