@@ -29,7 +29,7 @@ pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset:
     } else if furthest == pos && expected.is_empty() {
         expected = tokens.iter().map(|t| format!("`{t}`")).collect();
     }
-    let statement_end = offset + code_end(&source[offset..end]);
+    let statement_end = offset + super::scan::code_len(&source[offset..end]);
     let pos = floor_char_boundary(source, pos.min(statement_end));
     let found = if pos >= statement_end { String::new() } else { found_at(source, pos) };
     if found == "=" && tokens.iter().any(|t| t == "==") {
@@ -49,36 +49,6 @@ pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset:
         )
     };
     Diagnostic::error("E0101", message).at(span, label).help(help_for(&found, &expected, &tokens))
-}
-
-/// Where the last token of `text` ends: trailing white space and comments are not part of it.
-fn code_end(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let (mut i, mut end) = (0, 0);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i = (i + 1).min(bytes.len());
-                end = i;
-            }
-            b if b.is_ascii_whitespace() => i += 1,
-            _ => {
-                i += text[i..].chars().next().map_or(1, char::len_utf8);
-                end = i;
-            }
-        }
-    }
-    end
 }
 
 /// The punctuation among pest's expected tokens (not white space, comments, letters or ranges).

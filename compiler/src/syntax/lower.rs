@@ -20,7 +20,7 @@ impl<'s> Lowerer<'s> {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
         let start = s.start() + self.offset;
-        Span::new(start, start + content_len(pair.as_str()))
+        Span::new(start, start + super::scan::code_len(pair.as_str()))
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -380,55 +380,5 @@ fn binary_op(text: &str) -> BinaryOp {
         "*" => BinaryOp::Mul,
         "/" => BinaryOp::Div,
         _ => BinaryOp::Rem,
-    }
-}
-
-/// Length of `text` up to the end of its last character that is neither white space nor in a comment.
-fn content_len(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let (mut i, mut end) = (0, 0);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i = (i + 1).min(bytes.len());
-                end = i;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..].find("*/").map_or(bytes.len(), |at| i + 2 + at + 2);
-            }
-            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
-            _ => {
-                i += 1;
-                end = i;
-            }
-        }
-    }
-    // Never cut inside a character (the loop steps over UTF-8 continuation bytes one by one).
-    while !text.is_char_boundary(end) {
-        end += 1;
-    }
-    end
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_len;
-
-    #[test]
-    fn trailing_trivia_is_not_content() {
-        assert_eq!(content_len("where status >= 500\n\n// next\n"), 19);
-        assert_eq!(content_len("a /* x */ b /* y */\n"), 11);
-        assert_eq!(content_len("set s = \"// not a comment\"  "), 26);
-        assert_eq!(content_len("set s = \"caf\u{e9}\""), 15);
-        assert_eq!(content_len(""), 0);
     }
 }

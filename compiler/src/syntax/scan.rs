@@ -198,6 +198,36 @@ fn too_deep(span: Span) -> Diagnostic {
         .help("flatten the expression or block; no pipeline needs this depth")
 }
 
+/// Where the last token of `text` ends: trailing white space and comments are not part of it.
+pub(crate) fn code_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut end) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(bytes.len());
+                end = i;
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            _ => {
+                i += text[i..].chars().next().map_or(1, char::len_utf8);
+                end = i;
+            }
+        }
+    }
+    end.min(bytes.len())
+}
+
 /// Whether `type|topic|source|channel|sink NAME` starts at `i`.
 fn starts_declaration(source: &str, i: usize) -> bool {
     let rest = &source[i..];
@@ -253,6 +283,15 @@ mod tests {
     fn an_unclosed_block_does_not_swallow_the_next_declaration() {
         let src = "source a = stdin {\nchannel c = file {}\nsource t = topic {\n  topic = x\n}\n";
         assert_eq!(split(src), vec!["source a = stdin {", "channel c = file {}", "source t = topic {\n  topic = x\n}"]);
+    }
+
+    #[test]
+    fn trailing_trivia_is_not_code() {
+        assert_eq!(code_len("where status >= 500\n\n// next\n"), 19);
+        assert_eq!(code_len("a /* x */ b /* y */\n"), 11);
+        assert_eq!(code_len("set s = \"// not a comment\"  "), 26);
+        assert_eq!(code_len("set s = \"caf\u{e9}\""), 15);
+        assert_eq!(code_len(""), 0);
     }
 
     #[test]
