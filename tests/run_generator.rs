@@ -96,11 +96,11 @@ fn a_file_with_errors_does_not_run() {
 #[test]
 fn what_cannot_run_yet_is_reported_before_anything_runs() {
     let s = Scratch::new();
-    s.write("tail.flow", "source r = tail { path = \"a.log\" }\nsink k = logger {}\nr -> k\n");
-    let out = s.run("tail.flow", "");
+    s.write("nc.flow", "source r = netcat { address = \"127.0.0.1:44444\" }\nsink k = logger {}\nr -> k\n");
+    let out = s.run("nc.flow", "");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("`tail` source cannot run yet"), "{stderr}");
+    assert!(stderr.contains("`netcat` source cannot run yet"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
 

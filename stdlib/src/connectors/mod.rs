@@ -6,6 +6,7 @@ mod generator;
 mod logger;
 mod spooldir;
 mod stdin;
+mod tail;
 
 use flowc_runtime::exec::{BoxFuture, Connectors, NodeSpec, RunError, Sink, Source};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ impl Connectors for Stdlib {
             "generator" => Box::new(generator::Generator::new(spec)?),
             "spooldir" => Box::new(spooldir::Spooldir::new(spec)?),
             "exec" => Box::new(exec::Exec::new(spec)?),
+            "tail" => Box::new(tail::Tail::new(spec)?),
             other => return Err(RunError::unsupported(format!("the `{other}` source"))),
         })
     }
