@@ -139,3 +139,23 @@ fn a_second_signal_exits_at_once_when_draining_is_stuck() {
     assert_eq!(status.code(), Some(130), "{seen}{rest}");
     assert!(rest.contains("again: exiting without draining"), "{rest}");
 }
+
+#[test]
+fn uuid_and_to_string_fill_fields() {
+    let s = Scratch::new();
+    s.write(
+        "ids.flow",
+        "source g = generator { count = 50 }\nsink k = logger { format = json }\ng | set id = uuid(), n = to_string(2 * 3) -> k\n",
+    );
+    let out = s.run("ids.flow", "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for line in stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["n"], "6");
+        assert!(ids.insert(v["id"].as_str().unwrap().to_string()), "repeated id in {line}");
+    }
+    assert_eq!(ids.len(), 50);
+}

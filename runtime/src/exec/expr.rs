@@ -30,6 +30,8 @@ pub enum Compiled {
     Field(String),
     Now,
     Hostname(String),
+    ToString(Box<Compiled>),
+    Uuid,
     Str1(StrFn, Box<Compiled>),
     Str2(StrFn2, Box<Compiled>, Box<Compiled>),
     Not(Box<Compiled>),
@@ -84,6 +86,8 @@ pub fn compile(expr: &Expr) -> Result<Compiled, RunError> {
                 "contains" => Compiled::Str2(StrFn2::Contains, arg(), arg()),
                 "starts_with" => Compiled::Str2(StrFn2::StartsWith, arg(), arg()),
                 "ends_with" => Compiled::Str2(StrFn2::EndsWith, arg(), arg()),
+                "to_string" => Compiled::ToString(arg()),
+                "uuid" => Compiled::Uuid,
                 other => return Err(RunError::unsupported(format!("the function `{other}()`"))),
             }
         }
@@ -126,6 +130,11 @@ pub fn eval(expr: &Compiled, batch: &RecordBatch) -> Result<ArrayRef, RunError> 
             Arc::new(TimestampMillisecondArray::from_value(now, n).with_timezone(UTC))
         }
         Compiled::Hostname(h) => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(h.as_str(), n))),
+        Compiled::ToString(a) => {
+            let a = eval(a, batch)?;
+            Arc::new((0..n).map(|row| super::batch::value_text(a.as_ref(), row)).collect::<StringArray>())
+        }
+        Compiled::Uuid => Arc::new(StringArray::from_iter_values((0..n).map(|_| uuid_v4()))),
         Compiled::Str1(f, a) => {
             let a = eval(a, batch)?;
             let a = strings(&a)?;
@@ -217,6 +226,31 @@ pub fn eval_predicate(expr: &Compiled, batch: &RecordBatch) -> Result<BooleanArr
     })
 }
 
+/// A random (version 4) UUID. The bits come from SipHash with per-process random keys over a counter
+/// and the clock: unique and unpredictable enough to tell events apart, not for secrets.
+fn uuid_v4() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let keys = KEYS.get_or_init(std::collections::hash_map::RandomState::new);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let half = |salt: u64| {
+        let mut h = keys.build_hasher();
+        h.write_u64(count);
+        h.write_u64(nanos);
+        h.write_u64(salt);
+        h.finish()
+    };
+    let mut bits = (u128::from(half(1)) << 64) | u128::from(half(2));
+    bits = (bits & !(0xf << 76)) | (0x4 << 76); // version 4
+    bits = (bits & !(0x3 << 62)) | (0x2 << 62); // variant 10
+    let hex = format!("{bits:032x}");
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
 fn compare(op: BinaryOp, a: &ArrayRef, b: &ArrayRef) -> Result<ArrayRef, RunError> {
     // `x == null` asks whether x is null.
     if a.data_type() == &DataType::Null || b.data_type() == &DataType::Null {
@@ -279,6 +313,16 @@ mod tests {
     }
     fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
         e(ExprKind::Binary(op, Box::new(a), Box::new(b)))
+    }
+
+    #[test]
+    fn uuids_are_version_4_and_distinct() {
+        let a = uuid_v4();
+        let b = uuid_v4();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
     }
 
     #[test]

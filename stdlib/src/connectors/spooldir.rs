@@ -25,6 +25,7 @@ pub(crate) struct Spooldir {
     poll_interval: Duration,
     settle: Duration,
     batch_size: usize,
+    max_line: usize,
     recursive: bool,
     quarantine_suffix: String,
     quarantine_dir: Option<PathBuf>,
@@ -58,6 +59,7 @@ impl Spooldir {
             poll_interval: o.duration("poll_interval")?.unwrap_or(Duration::from_millis(500)),
             settle: o.duration("settle")?.unwrap_or(Duration::from_secs(2)),
             batch_size: super::batch_size(spec)?,
+            max_line: o.size("max_line_length")?.unwrap_or(1 << 20).max(1) as usize,
             recursive: o.bool("recursive")?.unwrap_or(false),
             quarantine_suffix: o.string("quarantine_suffix")?.unwrap_or_else(|| ".QUARANTINED".into()),
             quarantine_dir: o.string("quarantine_dir")?.map(|d| super::resolve(spec.base_dir, &d)),
@@ -155,7 +157,8 @@ impl Spooldir {
         let mut buf = Vec::new();
         loop {
             // Up to one batch of lines, read off the async workers.
-            let (lines, status) = blocking(|| read_lines(&mut reader, &mut buf, self.batch_size)).map_err(io)?;
+            let (lines, status) =
+                blocking(|| read_lines(&mut reader, &mut buf, self.batch_size, self.max_line)).map_err(io)?;
             if !lines.is_empty() {
                 let batch = RecordBatch::try_new(lines_schema(), vec![Arc::new(lines)])
                     .map_err(|e| RunError::internal(e.to_string()))?;
@@ -186,7 +189,12 @@ enum Chunk {
 }
 
 /// Reads up to `max` lines (a last line without a newline counts).
-fn read_lines(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(StringArray, Chunk)> {
+fn read_lines(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+    max_line: usize,
+) -> std::io::Result<(StringArray, Chunk)> {
     let mut lines = StringBuilder::with_capacity(max, max * 64);
     for _ in 0..max {
         buf.clear();
@@ -197,7 +205,20 @@ fn read_lines(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::
             buf.pop();
         }
         match std::str::from_utf8(buf) {
-            Ok(line) => lines.append_value(line),
+            Ok(line) => {
+                // A line longer than `max_line_length` becomes several events.
+                let mut rest = line;
+                while rest.len() > max_line {
+                    let mut cut = max_line;
+                    while !rest.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    let cut = if cut == 0 { rest.chars().next().map_or(rest.len(), char::len_utf8) } else { cut };
+                    lines.append_value(&rest[..cut]);
+                    rest = &rest[cut..];
+                }
+                lines.append_value(rest);
+            }
             Err(_) => return Ok((lines.finish(), Chunk::NotText)),
         }
     }
@@ -276,5 +297,21 @@ impl Source for Spooldir {
             while finishing.join_next().await.is_some() {}
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_lines, Chunk};
+    use arrow_array::Array;
+
+    #[test]
+    fn long_lines_are_split_into_events_on_character_boundaries() {
+        let mut input: &[u8] = "abcdefgh\néé\nlast".as_bytes();
+        let mut buf = Vec::new();
+        let (lines, end) = read_lines(&mut input, &mut buf, 100, 3).unwrap();
+        assert!(matches!(end, Chunk::End));
+        let got: Vec<&str> = (0..lines.len()).map(|i| lines.value(i)).collect();
+        assert_eq!(got, ["abc", "def", "gh", "é", "é", "las", "t"]);
     }
 }
