@@ -1,0 +1,297 @@
+//! `flowc lsp`: the language server. The only module that knows LSP: it reads requests and
+//! notifications, converts positions at the edge (`from_proto`, `to_proto`) and calls the
+//! protocol-free features in [`crate::ide`].
+//!
+//! The loop is synchronous and owns its state (`HashMap<Uri, Document>`): messages are handled in the
+//! order they arrive, so a `didChange` is always seen before the request that follows it. Each open
+//! or changed document is checked in full (a 1,000-line file takes a few milliseconds) and its
+//! diagnostics published. A request that panics gets an error response; the server keeps running.
+
+mod from_proto;
+mod to_proto;
+
+use crate::ide::{self, Document};
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types as lsp;
+use lsp_types::notification::Notification as _;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves LSP over stdin/stdout until the client says `exit`. Returns the process exit code:
+/// 0 after `shutdown` then `exit`, 1 when the client exits or disappears without `shutdown`.
+pub fn run_stdio() -> i32 {
+    let (connection, io_threads) = Connection::stdio();
+    match run(connection) {
+        Ok(Ending::Shutdown) => match io_threads.join() {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("flowc lsp: {err}");
+                1
+            }
+        },
+        // The reader thread may still wait on stdin: leave without joining it.
+        Ok(Ending::Abrupt) => 1,
+        Err(err) => {
+            eprintln!("flowc lsp: {err}");
+            1
+        }
+    }
+}
+
+/// How the conversation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// `shutdown` then `exit`, as the protocol asks.
+    Shutdown,
+    /// `exit` without `shutdown`, or the client went away.
+    Abrupt,
+}
+
+/// Runs the server on a connection (stdio in production, `Connection::memory()` in tests and benches).
+pub fn run(connection: Connection) -> Result<Ending, Error> {
+    let capabilities = serde_json::to_value(capabilities())?;
+    connection.initialize(capabilities)?;
+    let mut server = Server { documents: HashMap::new() };
+    for message in &connection.receiver {
+        match message {
+            Message::Request(request) => {
+                if connection.handle_shutdown(&request)? {
+                    return Ok(Ending::Shutdown);
+                }
+                let response = server.request(request);
+                connection.sender.send(Message::Response(response))?;
+            }
+            Message::Notification(notification) => {
+                if notification.method == lsp::notification::Exit::METHOD {
+                    return Ok(Ending::Abrupt);
+                }
+                for outgoing in server.notification(notification) {
+                    connection.sender.send(Message::Notification(outgoing))?;
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+    Ok(Ending::Abrupt)
+}
+
+/// What `flowc lsp` can do, as told to the client in `initialize`.
+pub fn capabilities() -> lsp::ServerCapabilities {
+    lsp::ServerCapabilities {
+        position_encoding: Some(lsp::PositionEncodingKind::UTF16),
+        text_document_sync: Some(lsp::TextDocumentSyncCapability::Kind(lsp::TextDocumentSyncKind::FULL)),
+        hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
+        completion_provider: Some(lsp::CompletionOptions {
+            trigger_characters: Some([".", ">", "=", "|"].map(String::from).to_vec()),
+            ..Default::default()
+        }),
+        definition_provider: Some(lsp::OneOf::Left(true)),
+        references_provider: Some(lsp::OneOf::Left(true)),
+        rename_provider: Some(lsp::OneOf::Right(lsp::RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
+        document_symbol_provider: Some(lsp::OneOf::Left(true)),
+        code_action_provider: Some(lsp::CodeActionProviderCapability::Options(lsp::CodeActionOptions {
+            code_action_kinds: Some(vec![lsp::CodeActionKind::QUICKFIX]),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+/// The server's state: the open documents, each checked.
+struct Server {
+    documents: HashMap<lsp::Uri, Document>,
+}
+
+/// A failed request: an LSP error code and a message for the user.
+struct Failure(ErrorCode, String);
+
+impl Server {
+    fn request(&mut self, request: Request) -> Response {
+        let id = request.id.clone();
+        let method = request.method.clone();
+        match catch_unwind(AssertUnwindSafe(|| self.dispatch(request))) {
+            Ok(Ok(value)) => Response { id, response_result: Ok(value) },
+            Ok(Err(Failure(code, message))) => Response::new_err(id, code as i32, message),
+            Err(_) => internal_error(id, &method),
+        }
+    }
+
+    fn dispatch(&mut self, request: Request) -> Result<serde_json::Value, Failure> {
+        use lsp::request::*;
+        let method = request.method.clone();
+        let value = match method.as_str() {
+            HoverRequest::METHOD => {
+                let params: lsp::HoverParams = params(request)?;
+                let at = &params.text_document_position_params;
+                self.with_document(&at.text_document.uri, |doc| {
+                    let offset = from_proto::offset(doc, at.position);
+                    ide::hover(doc, offset).map(|h| to_proto::hover(doc, h))
+                })
+            }
+            Completion::METHOD => {
+                let params: lsp::CompletionParams = params(request)?;
+                let at = &params.text_document_position;
+                self.with_document(&at.text_document.uri, |doc| {
+                    let offset = from_proto::offset(doc, at.position);
+                    let items = ide::completions(doc, offset);
+                    lsp::CompletionResponse::Array(
+                        items.into_iter().map(|c| to_proto::completion_item(doc, c)).collect(),
+                    )
+                })
+            }
+            GotoDefinition::METHOD => {
+                let params: lsp::GotoDefinitionParams = params(request)?;
+                let at = &params.text_document_position_params;
+                let uri = &at.text_document.uri;
+                self.with_document(uri, |doc| {
+                    let offset = from_proto::offset(doc, at.position);
+                    ide::definition(doc, offset)
+                        .map(|span| lsp::GotoDefinitionResponse::Scalar(to_proto::location(doc, uri, span)))
+                })
+            }
+            References::METHOD => {
+                let params: lsp::ReferenceParams = params(request)?;
+                let at = &params.text_document_position;
+                let uri = &at.text_document.uri;
+                self.with_document(uri, |doc| {
+                    let offset = from_proto::offset(doc, at.position);
+                    let spans = ide::references(doc, offset, params.context.include_declaration);
+                    spans.into_iter().map(|span| to_proto::location(doc, uri, span)).collect::<Vec<_>>()
+                })
+            }
+            PrepareRenameRequest::METHOD => {
+                let params: lsp::TextDocumentPositionParams = params(request)?;
+                self.with_document(&params.text_document.uri, |doc| {
+                    let offset = from_proto::offset(doc, params.position);
+                    ide::prepare_rename(doc, offset)
+                        .map(|span| lsp::PrepareRenameResponse::Range(to_proto::range(doc, span)))
+                })
+            }
+            Rename::METHOD => {
+                let params: lsp::RenameParams = params(request)?;
+                let at = &params.text_document_position;
+                let uri = &at.text_document.uri;
+                let Some(doc) = self.documents.get(uri) else { return Ok(serde_json::Value::Null) };
+                let offset = from_proto::offset(doc, at.position);
+                let edits = ide::rename(doc, offset, &params.new_name)
+                    .map_err(|err| Failure(ErrorCode::RequestFailed, err.to_string()))?;
+                let edits = edits.into_iter().map(|e| (e.span, e.new_text)).collect();
+                Some(serde_json::to_value(to_proto::workspace_edit(doc, uri, edits)).unwrap_or_default())
+            }
+            DocumentSymbolRequest::METHOD => {
+                let params: lsp::DocumentSymbolParams = params(request)?;
+                self.with_document(&params.text_document.uri, |doc| {
+                    let symbols = ide::document_symbols(doc);
+                    lsp::DocumentSymbolResponse::Nested(
+                        symbols.into_iter().map(|s| to_proto::document_symbol(doc, s)).collect(),
+                    )
+                })
+            }
+            CodeActionRequest::METHOD => {
+                let params: lsp::CodeActionParams = params(request)?;
+                let uri = &params.text_document.uri;
+                self.with_document(uri, |doc| code_actions(doc, uri, params.range))
+            }
+            _ => return Err(Failure(ErrorCode::MethodNotFound, format!("flowc lsp does not handle `{method}`"))),
+        };
+        Ok(value.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Runs `f` on an open document and serializes its answer; `None` (JSON null) for an unknown document.
+    fn with_document<T: serde::Serialize>(
+        &self,
+        uri: &lsp::Uri,
+        f: impl FnOnce(&Document) -> T,
+    ) -> Option<serde_json::Value> {
+        let doc = self.documents.get(uri)?;
+        serde_json::to_value(f(doc)).ok()
+    }
+
+    /// Handles a notification; returns the notifications to send (diagnostics).
+    fn notification(&mut self, notification: Notification) -> Vec<Notification> {
+        use lsp::notification::*;
+        let method = notification.method.clone();
+        let outcome = catch_unwind(AssertUnwindSafe(|| match method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                let params: lsp::DidOpenTextDocumentParams = notification.extract(&method).ok()?;
+                let doc = params.text_document;
+                Some(self.update(doc.uri, doc.text, Some(doc.version)))
+            }
+            DidChangeTextDocument::METHOD => {
+                let params: lsp::DidChangeTextDocumentParams = notification.extract(&method).ok()?;
+                // Full sync: the last change holds the whole text.
+                let text = params.content_changes.into_iter().last()?.text;
+                let doc = params.text_document;
+                Some(self.update(doc.uri, text, Some(doc.version)))
+            }
+            DidCloseTextDocument::METHOD => {
+                let params: lsp::DidCloseTextDocumentParams = notification.extract(&method).ok()?;
+                let uri = params.text_document.uri;
+                self.documents.remove(&uri);
+                Some(publish(uri, Vec::new(), None))
+            }
+            _ => None,
+        }));
+        match outcome {
+            Ok(Some(outgoing)) => vec![outgoing],
+            Ok(None) => Vec::new(),
+            Err(_) => {
+                eprintln!("flowc lsp: handling `{method}` panicked");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Checks the new text and returns its diagnostics to publish.
+    fn update(&mut self, uri: lsp::Uri, text: String, version: Option<i32>) -> Notification {
+        let doc = Document::new(text);
+        let diagnostics = doc.diagnostics().iter().map(|d| to_proto::diagnostic(&doc, &uri, d)).collect();
+        self.documents.insert(uri.clone(), doc);
+        publish(uri, diagnostics, version)
+    }
+}
+
+fn publish(uri: lsp::Uri, diagnostics: Vec<lsp::Diagnostic>, version: Option<i32>) -> Notification {
+    Notification::new(
+        lsp::notification::PublishDiagnostics::METHOD.to_string(),
+        lsp::PublishDiagnosticsParams { uri, diagnostics, version },
+    )
+}
+
+/// "Did you mean" fixes for the diagnostics that touch `range`.
+fn code_actions(doc: &Document, uri: &lsp::Uri, range: lsp::Range) -> Vec<lsp::CodeActionOrCommand> {
+    let wanted = from_proto::span(doc, range);
+    doc.diagnostics()
+        .iter()
+        .filter(|d| d.primary.span.start <= wanted.end && wanted.start <= d.primary.span.end)
+        .filter_map(|d| {
+            let fix = ide::quick_fix(&doc.text, d)?;
+            Some(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+                title: fix.title,
+                kind: Some(lsp::CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![to_proto::diagnostic(doc, uri, d)]),
+                edit: Some(to_proto::workspace_edit(doc, uri, vec![(fix.span, fix.replacement)])),
+                is_preferred: Some(true),
+                ..Default::default()
+            }))
+        })
+        .collect()
+}
+
+fn params<P: serde::de::DeserializeOwned>(request: Request) -> Result<P, Failure> {
+    let method = request.method.clone();
+    request.extract(&method).map(|(_, params)| params).map_err(|err| Failure(ErrorCode::InvalidParams, err.to_string()))
+}
+
+fn internal_error(id: RequestId, method: &str) -> Response {
+    Response::new_err(
+        id,
+        ErrorCode::InternalError as i32,
+        format!("flowc lsp failed on `{method}` (a bug: please report it)"),
+    )
+}
