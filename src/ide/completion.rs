@@ -127,12 +127,20 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
         return out.finish();
     }
 
+    // `topic t: `: the declared types.
+    if matches!(words.as_slice(), ["topic", _, ":"] | ["topic", _]) && before_on_line.ends_with(':') {
+        for decl in doc.declarations().iter().filter(|d| d.kind == DeclKind::Type) {
+            out.push(&decl.name, CompletionKind::Type, Some("type".into()), decl.doc.as_deref(), None);
+        }
+        return out.finish();
+    }
+
     // Inside a block: an option, an option's value, a record's field type, or a `select`/`route` expression.
     if let Some(block) = scan.block(doc) {
         match block {
             Block::Options(params) => {
                 match scan.key_before_equals() {
-                    Some(key) => option_values(doc, &mut out, params.iter().find(|p| p.name == key)),
+                    Some(key) => option_values(doc, &scan, &mut out, params.iter().find(|p| p.name == key)),
                     None => {
                         let given = scan.keys_given();
                         for param in params.iter().filter(|p| !given.contains(&p.name)) {
@@ -247,7 +255,7 @@ fn option_detail(param: &ParamSig) -> String {
     out
 }
 
-fn option_values(doc: &Document, out: &mut Completions, param: Option<&'static ParamSig>) {
+fn option_values(doc: &Document, scan: &Scan, out: &mut Completions, param: Option<&'static ParamSig>) {
     let Some(param) = param else { return };
     let ty = match param.ty {
         ParamType::List(item) => *item,
@@ -268,6 +276,22 @@ fn option_values(doc: &Document, out: &mut Completions, param: Option<&'static P
             let wanted = if ty == ParamType::SinkRef { DeclKind::Sink } else { DeclKind::Topic };
             for decl in doc.declarations().iter().filter(|d| d.kind == wanted) {
                 out.push(&decl.name, CompletionKind::Name, Some(decl.kind.as_str().into()), decl.doc.as_deref(), None);
+            }
+        }
+        // `key = ` of a topic, `time_field = ` of a sink: the fields of the records it holds or receives.
+        ParamType::Field => {
+            let Some(owner) = scan.block_owner() else { return };
+            // The entry being written does not parse yet (`key = `): check the text without it.
+            let start = scan.offset - scan.current_entry().len();
+            let end = doc.text[scan.offset..].find([',', '}', '\n']).map_or(doc.text.len(), |i| scan.offset + i);
+            let analysis = flowc_compiler::analyze(FileId(0), &blanked(&doc.text, start, end), doc.registry);
+            let program = &analysis.program;
+            let Some(index) = program.node_by_name(owner) else { return };
+            let stream = program.graph[index].output.clone().or_else(|| {
+                program.graph.edges_directed(index, petgraph::Direction::Incoming).find_map(|e| e.weight().ty.clone())
+            });
+            if let Some(stream) = stream {
+                fields(out, &stream.record);
             }
         }
         _ => {}
@@ -341,16 +365,7 @@ fn stream_into_transform(doc: &Document, scan: &Scan) -> Option<StreamType> {
         }
         end = next_end;
     }
-    let mut repaired = String::with_capacity(text.len());
-    repaired.push_str(&text[..cut]);
-    // One space per byte, so every offset stays where it was (a Chinese comment is 3 bytes a character).
-    for ch in text[cut..end].chars() {
-        match ch {
-            '\n' => repaired.push('\n'),
-            other => repaired.extend(std::iter::repeat_n(' ', other.len_utf8())),
-        }
-    }
-    repaired.push_str(&text[end..]);
+    let repaired = blanked(text, cut, end);
     let analysis = flowc_compiler::analyze(FileId(0), &repaired, doc.registry);
     let program = &analysis.program;
     let by_name = |name: &str| program.node_by_name(name).and_then(|i| program.graph[i].output.clone());
@@ -383,6 +398,21 @@ fn stream_into_transform(doc: &Document, scan: &Scan) -> Option<StreamType> {
             .and_then(|n| n.output.clone()),
         Some(_) => None,
     }
+}
+
+/// `text` with `start..end` blanked: one space per byte, line breaks kept, so every offset stays where
+/// it was (a Chinese character is 3 bytes, 3 spaces).
+fn blanked(text: &str, start: usize, end: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..start]);
+    for ch in text[start..end].chars() {
+        match ch {
+            '\n' => out.push('\n'),
+            other => out.extend(std::iter::repeat_n(' ', other.len_utf8())),
+        }
+    }
+    out.push_str(&text[end..]);
+    out
 }
 
 /// What encloses the cursor, found by a lexical pass over the text before it.
@@ -511,6 +541,17 @@ impl<'t> Scan<'t> {
             };
         }
         Some(Block::Options(params))
+    }
+
+    /// The name declared by the statement whose option block holds the cursor (`k` in `sink k = files {`).
+    fn block_owner(&self) -> Option<&'t str> {
+        let &(_, outer) = self.open.first()?;
+        let header = self.text[self.stmt_start.min(outer)..outer].trim();
+        let mut words = header.split_whitespace();
+        match words.next()? {
+            "source" | "channel" | "sink" | "topic" => words.next().map(|w| w.trim_end_matches(':')),
+            _ => None,
+        }
     }
 
     /// The text of the innermost block's current entry up to the cursor.
@@ -645,6 +686,14 @@ mod tests {
     fn option_values() {
         has("sink k = files { format = $0 }\n", &["parquet", "json"]);
         has("sink a = logger\nsink g = failover { sinks = [$0] }\n", &["a"]);
+        // Field-valued options: the topic's own fields, the fields a sink receives.
+        has(&format!("{TYPED}topic t: Access {{ key = $0 }}\n"), &["host", "status"]);
+        has(
+            &format!("{TYPED}type T = {{ ts: timestamp }}\nsink f = files {{ path = \"o/%H/\", time_field = $0 }}\nweb | parse json as T -> f\n"),
+            &["ts"],
+        );
+        has(&format!("{TYPED}topic t: $0"), &["Access", "Geo"]);
+        has(&format!("{TYPED}topic t:$0 {{}}"), &["Access"]);
     }
 
     #[test]

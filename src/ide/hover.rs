@@ -4,7 +4,7 @@
 use super::{DeclKind, Document, Sym};
 use flowc_compiler::builtins::{ConnectorSig, ParamSig, Scalar};
 use flowc_compiler::graph::NodeKind;
-use flowc_compiler::types::StreamType;
+use flowc_compiler::types::{StreamType, Type};
 use flowc_compiler::Span;
 use petgraph::Direction;
 
@@ -30,6 +30,7 @@ pub fn hover(doc: &Document, offset: usize) -> Option<Hover> {
             }
             out
         }
+        Sym::Field { path, node } => field(doc, path, *node)?,
         Sym::Function(sig) => {
             let params: Vec<&str> = sig.params.iter().map(|s| scalar(*s)).collect();
             format!("```flow\n{}({}) -> {}\n```\n\n{}", sig.name, params.join(", "), scalar(sig.returns), sig.doc)
@@ -73,6 +74,25 @@ fn declared(doc: &Document, name: &str) -> Option<String> {
         out.push_str("\n\n(this statement does not parse yet)");
     }
     Some(out)
+}
+
+/// A field read by a transform: its type, from the stream entering that transform.
+fn field(doc: &Document, path: &[String], node: flowc_compiler::Span) -> Option<String> {
+    let program = &doc.analysis.program;
+    let index = program.graph.node_indices().find(|i| {
+        program.graph[*i].span == node && matches!(program.graph[*i].kind, NodeKind::Transform(_) | NodeKind::Route(_))
+    })?;
+    let stream = program.graph.edges_directed(index, Direction::Incoming).find_map(|e| e.weight().ty.as_ref())?;
+    let mut ty: Option<&Type> = None;
+    let mut record = &stream.record;
+    for part in path {
+        let found = record.field(part)?;
+        ty = Some(&found.ty);
+        if let Type::Record(inner) = found.ty.base() {
+            record = inner;
+        }
+    }
+    Some(format!("```flow\n{}: {}\n```\n\nfield of {}", path.join("."), ty?, stream_type(stream)))
 }
 
 /// `Access` `{ host: string, … }`, or untyped lines.
@@ -191,6 +211,17 @@ mod tests {
         let out = check("// 日志 收集\nsource web = tail {\nsink out = logger\nw$0eb -> out\n");
         assert!(out.starts_with("[web] ```flow\nsource web = tail {"), "{out}");
         assert!(out.contains("does not parse yet"), "{out}");
+    }
+
+    #[test]
+    fn a_field_shows_its_type() {
+        let file = "type Geo = { country: string }\ntype A = { host: string, geo: Geo }\nsource s = stdin\n\
+                    sink k = logger\ns | parse json as A | where geo.country == \"DE\" and host != \"\" -> k\n";
+        let out = check(&file.replace("geo.country", "geo.cou$0ntry"));
+        assert!(out.starts_with("[country] ```flow\ngeo.country: string\n```"), "{out}");
+        assert!(out.contains("field of `A`"), "{out}");
+        let out = check(&file.replace("and host", "and h$0ost"));
+        assert!(out.starts_with("[host] ```flow\nhost: string\n```"), "{out}");
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub(crate) enum Sym {
     Option(&'static ParamSig),
     Format(&'static FormatSig),
     Function(&'static FunctionSig),
+    /// A field read in an expression: the path up to and including it, and the span of the graph node
+    /// (transform or route) whose input it reads.
+    Field {
+        path: Vec<String>,
+        node: Span,
+    },
 }
 
 /// A declared name: a type, topic, source, channel or sink.
@@ -234,10 +240,10 @@ impl Walker {
                 }
             }
             Stage::Edge(Target::Group(..)) => {}
-            Stage::Edge(Target::Route(arms, _)) => {
+            Stage::Edge(Target::Route(arms, span)) => {
                 for arm in arms {
                     if let Some(condition) = &arm.condition {
-                        self.expr(condition);
+                        self.expr(condition, *span);
                     }
                     for ident in &arm.targets {
                         self.push(ident.span, Sym::Ref(ident.name.clone()));
@@ -245,17 +251,22 @@ impl Walker {
                 }
             }
             Stage::Pipe(transform) => match &transform.kind {
-                TransformKind::Where(expr) => self.expr(expr),
+                TransformKind::Where(expr) => self.expr(expr, transform.span),
                 TransformKind::Select(items) => {
                     for item in items {
-                        if let Some(expr) = &item.expr {
-                            self.expr(expr);
+                        match &item.expr {
+                            Some(expr) => self.expr(expr, transform.span),
+                            // `select { host }` keeps the input's field.
+                            None => self.push(
+                                item.name.span,
+                                Sym::Field { path: vec![item.name.name.clone()], node: transform.span },
+                            ),
                         }
                     }
                 }
                 TransformKind::Set(assignments) => {
                     for assignment in assignments {
-                        self.expr(&assignment.expr);
+                        self.expr(&assignment.expr, transform.span);
                     }
                 }
                 TransformKind::Drop(_) => {}
@@ -321,27 +332,34 @@ impl Walker {
         }
     }
 
-    fn expr(&mut self, expr: &Expr) {
+    /// An expression evaluated on the input of graph node `node` (a transform or route, by span).
+    fn expr(&mut self, expr: &Expr, node: Span) {
         match &expr.kind {
             ExprKind::Call(name, args) => {
                 if let Some(sig) = self.registry.function(&name.name) {
                     self.push(name.span, Sym::Function(sig));
                 }
                 for arg in args {
-                    self.expr(arg);
+                    self.expr(arg, node);
                 }
             }
-            ExprKind::Unary(_, inner) => self.expr(inner),
+            ExprKind::Unary(_, inner) => self.expr(inner, node),
             ExprKind::Binary(_, left, right) => {
-                self.expr(left);
-                self.expr(right);
+                self.expr(left, node);
+                self.expr(right, node);
             }
             ExprKind::List(items) => {
                 for item in items {
-                    self.expr(item);
+                    self.expr(item, node);
                 }
             }
-            ExprKind::Lit(_) | ExprKind::Path(_) => {}
+            ExprKind::Path(parts) => {
+                for (i, part) in parts.iter().enumerate() {
+                    let path = parts[..=i].iter().map(|p| p.name.clone()).collect();
+                    self.push(part.span, Sym::Field { path, node });
+                }
+            }
+            ExprKind::Lit(_) => {}
         }
     }
 }
@@ -463,6 +481,34 @@ mod tests {
         assert!(!is_valid_name("2web"));
         assert!(!is_valid_name("日志"));
         assert!(!is_valid_name(""));
+    }
+
+    /// Every feature at every offset of half-typed text (with Chinese comments and strings) answers
+    /// without panicking.
+    #[test]
+    fn every_feature_at_every_offset_of_half_typed_text() {
+        let texts = [
+            "// 访问日志\nsource web = tail { path = \"日志/a.log\" }\nsink out = logger {\n",
+            "type A = { host: string, 状态: int }\nsource s = \nweb | parse json as A | where host. -> \n",
+            "topic t: { partitions = 3 key = }\nt -> group \"组\" -> [a, \nsink a = files { roll = { size = 1",
+            "source r = stdin\nr -> route { line =~ \"x\" => , else => } -> \n/* 未结束的注释",
+            "sink k = failover { sinks = [k, k2, ] }\n| | -> -> [ ] { } ( \"",
+        ];
+        for text in texts {
+            let doc = Document::new(text);
+            for offset in 0..=text.len() + 1 {
+                let _ = hover(&doc, offset);
+                let _ = completions(&doc, offset);
+                let _ = definition(&doc, offset);
+                let _ = references(&doc, offset, true);
+                let _ = prepare_rename(&doc, offset);
+                let _ = rename(&doc, offset, "renamed");
+            }
+            let _ = document_symbols(&doc);
+            for diag in doc.diagnostics() {
+                let _ = quick_fix(text, diag);
+            }
+        }
     }
 
     #[test]
