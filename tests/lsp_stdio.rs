@@ -1,5 +1,5 @@
 //! Drives the real `flowc lsp` process over stdio as an editor would: Content-Length framed JSON-RPC,
-//! initialize, open a file with an error, fix it, hover, complete, jump, rename, shut down.
+//! initialize, open a file with an error, fix it, hover, complete, jump, rename, format, shut down.
 
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -216,6 +216,25 @@ fn an_editor_session_over_stdio() {
     params["newName"] = json!("where");
     let refused = client.request("textDocument/rename", params);
     assert!(refused["error"]["message"].as_str().unwrap().contains("not a valid name"), "{refused}");
+
+    // Formatting: the canonical layout, as edits (here: the spacing inside the sink's braces).
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": URI, "version": 5 }, "contentChanges": [{ "text": fixed().replace("logger {}", "logger {  }") }] }),
+    );
+    client.diagnostics();
+    let edits = client.result(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": URI }, "options": { "tabSize": 2, "insertSpaces": true } }),
+    );
+    let edits = edits.as_array().unwrap();
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    assert_eq!(edits[0]["range"]["start"]["line"], json!(2), "{edits:?}");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": URI, "version": 6 }, "contentChanges": [{ "text": fixed() }] }),
+    );
+    client.diagnostics();
 
     // Symbols, and an unknown method.
     let symbols = client.result("textDocument/documentSymbol", json!({ "textDocument": { "uri": URI } }));

@@ -8,12 +8,14 @@
 
 mod completion;
 mod definition;
+mod formatting;
 mod hover;
 mod line_index;
 mod symbols;
 
 pub use completion::{completions, Completion, CompletionKind};
 pub use definition::{definition, prepare_rename, references, rename, RenameError, TextEdit};
+pub use formatting::format;
 pub use hover::{hover, Hover};
 pub use line_index::{LineCol, LineIndex};
 pub use symbols::{document_symbols, Symbol, SymbolKind};

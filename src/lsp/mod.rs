@@ -94,6 +94,7 @@ pub fn capabilities() -> lsp::ServerCapabilities {
             work_done_progress_options: Default::default(),
         })),
         document_symbol_provider: Some(lsp::OneOf::Left(true)),
+        document_formatting_provider: Some(lsp::OneOf::Left(true)),
         code_action_provider: Some(lsp::CodeActionProviderCapability::Options(lsp::CodeActionOptions {
             code_action_kinds: Some(vec![lsp::CodeActionKind::QUICKFIX]),
             ..Default::default()
@@ -190,6 +191,18 @@ impl Server {
                     lsp::DocumentSymbolResponse::Nested(
                         symbols.into_iter().map(|s| to_proto::document_symbol(doc, s)).collect(),
                     )
+                })
+            }
+            Formatting::METHOD => {
+                let params: lsp::DocumentFormattingParams = params(request)?;
+                let uri = &params.text_document.uri;
+                self.with_document(uri, |doc| {
+                    ide::format(doc).map(|edits| {
+                        edits
+                            .into_iter()
+                            .map(|e| lsp::TextEdit { range: to_proto::range(doc, e.span), new_text: e.new_text })
+                            .collect::<Vec<_>>()
+                    })
                 })
             }
             CodeActionRequest::METHOD => {
