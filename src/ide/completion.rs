@@ -680,6 +680,8 @@ mod tests {
         has("sink k = files {\n  path = \"out/\"\n  ro$0\n}\n", &["roll", "round"]);
         has("sink k = files { roll = { $0 } }\n", &["interval", "size", "count"]);
         has("topic t { $0 }\n", &["partitions", "retention"]);
+        has(&format!("{TYPED}web | parse csv {{ $0 }} as Access -> show\n"), &["delimiter", "header"]);
+        has(&format!("{TYPED}web | parse csv {{ header = $0 }} as Access -> show\n"), &["true", "false"]);
     }
 
     #[test]

@@ -237,9 +237,11 @@ impl Server {
             }
             DidChangeTextDocument::METHOD => {
                 let params: lsp::DidChangeTextDocumentParams = notification.extract(&method).ok()?;
-                // Full sync: the last change holds the whole text.
-                let text = params.content_changes.into_iter().last()?.text;
                 let doc = params.text_document;
+                let mut text = self.documents.get(&doc.uri).map(|d| d.text.clone()).unwrap_or_default();
+                for change in params.content_changes {
+                    apply_change(&mut text, change);
+                }
                 Some(self.update(doc.uri, text, Some(doc.version)))
             }
             DidCloseTextDocument::METHOD => {
@@ -266,6 +268,20 @@ impl Server {
         let diagnostics = doc.diagnostics().iter().map(|d| to_proto::diagnostic(&doc, &uri, d)).collect();
         self.documents.insert(uri.clone(), doc);
         publish(uri, diagnostics, version)
+    }
+}
+
+/// Applies one content change: the whole text (full sync, what the server asks for), or a range of it
+/// (for clients that send incremental changes anyway).
+fn apply_change(text: &mut String, change: lsp::TextDocumentContentChangeEvent) {
+    match change.range {
+        None => *text = change.text,
+        Some(range) => {
+            let index = ide::LineIndex::new(text);
+            let at = |p: lsp::Position| index.offset(text, ide::LineCol { line: p.line, col: p.character });
+            let (start, end) = (at(range.start), at(range.end));
+            text.replace_range(start.min(end)..start.max(end), &change.text);
+        }
     }
 }
 
@@ -307,4 +323,31 @@ fn internal_error(id: RequestId, method: &str) -> Response {
         ErrorCode::InternalError as i32,
         format!("flowc lsp failed on `{method}` (a bug: please report it)"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(range: Option<((u32, u32), (u32, u32))>, text: &str) -> lsp::TextDocumentContentChangeEvent {
+        lsp::TextDocumentContentChangeEvent {
+            range: range.map(|((l1, c1), (l2, c2))| lsp::Range {
+                start: lsp::Position { line: l1, character: c1 },
+                end: lsp::Position { line: l2, character: c2 },
+            }),
+            range_length: None,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn full_and_incremental_changes_apply() {
+        let mut text = String::from("old");
+        apply_change(&mut text, change(None, "// 日志\nweb -> ot\n"));
+        assert_eq!(text, "// 日志\nweb -> ot\n");
+        // Columns are UTF-16 units: `// 日志` is 5 of them.
+        apply_change(&mut text, change(Some(((0, 5), (0, 5))), "!"));
+        apply_change(&mut text, change(Some(((1, 7), (1, 9))), "out"));
+        assert_eq!(text, "// 日志!\nweb -> out\n");
+    }
 }
