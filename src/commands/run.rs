@@ -12,6 +12,9 @@ pub struct Args {
     /// The `.flow` file to run.
     #[arg(value_name = "FILE")]
     pub file: String,
+    /// The embedded log's data directory, where the file's topics live (as for `flowc topic`).
+    #[arg(long = "data-dir", env = "FLOWC_DATA_DIR", default_value = ".flow", value_name = "DIR")]
+    pub data_dir: std::path::PathBuf,
 }
 
 pub fn run(args: &Args) -> i32 {
@@ -40,7 +43,7 @@ pub fn run(args: &Args) -> i32 {
     };
     // Relative paths in options are relative to the `.flow` file.
     let base = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let plan = match exec::plan(&program, &flowc_stdlib::connectors::Stdlib, base) {
+    let plan = match exec::plan(&program, &flowc_stdlib::connectors::Stdlib, base, &args.data_dir) {
         Ok(plan) => plan,
         Err(err) => {
             let why = if err.kind == ErrorKind::Unsupported { "flowc run" } else { "error" };

@@ -15,6 +15,7 @@ pub mod batch;
 pub mod connector;
 pub mod expr;
 pub mod options;
+mod topic;
 pub mod transform;
 
 pub use connector::{
@@ -98,6 +99,10 @@ impl std::error::Error for RunError {}
 pub trait Connectors: Sync {
     fn source(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Source>, RunError>;
     fn sink(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Sink>, RunError>;
+    /// The options a `topic` declaration takes, with their defaults.
+    fn topic_params(&self) -> &'static [flowc_compiler::builtins::ParamSig] {
+        &[]
+    }
 }
 
 /// A source or sink node, as a connector implementation sees it.
@@ -121,6 +126,13 @@ enum Task {
     /// Conditions of a route's arms in order (`None`: `else`).
     Route(Vec<Option<expr::Compiled>>),
     Sink(Box<dyn Sink>),
+    /// Appends to a topic of the embedded log; `done` is set once every writer has ended.
+    Topic {
+        key: Option<String>,
+        done: watch::Sender<bool>,
+    },
+    /// Consumes a topic as a consumer group.
+    Group(topic::GroupRead),
 }
 
 struct Planned {
@@ -140,13 +152,23 @@ pub struct Plan {
     /// Node positions in flow order (sources first), for the report.
     order: Vec<usize>,
     base_dir: PathBuf,
+    data_dir: PathBuf,
 }
 
 /// Turns a checked program into tasks: every connector is built and every option read, so anything
 /// `flowc run` cannot do yet is reported before a single event moves.
-pub fn plan(program: &Program, connectors: &dyn Connectors, base_dir: &Path) -> Result<Plan, RunError> {
+/// Topics live in the embedded log under `data_dir`; they are created from their declarations when
+/// they do not exist yet.
+pub fn plan(
+    program: &Program,
+    connectors: &dyn Connectors,
+    base_dir: &Path,
+    data_dir: &Path,
+) -> Result<Plan, RunError> {
     let graph = &program.graph;
     let mut nodes = Vec::with_capacity(graph.node_count());
+    // Each topic written in this program tells its groups when every writer has ended.
+    let mut topic_done: std::collections::HashMap<String, watch::Receiver<bool>> = Default::default();
     for index in graph.node_indices() {
         let node = &graph[index];
         for edge in graph.edges_directed(index, Direction::Outgoing) {
@@ -195,12 +217,37 @@ pub fn plan(program: &Program, connectors: &dyn Connectors, base_dir: &Path) -> 
                     .map_err(|e| e.in_node(&node.name))?;
                 ("route".to_string(), Task::Route(arms))
             }
-            NodeKind::Topic { .. } | NodeKind::Group { .. } => {
-                return Err(RunError::unsupported(format!(
-                    "{}: {}s (the embedded log in a pipeline)",
-                    node.name,
-                    node.kind.role()
-                )))
+            NodeKind::Topic { options } => {
+                for edge in graph.edges_directed(index, Direction::Outgoing) {
+                    if !matches!(graph[edge.target()].kind, NodeKind::Group { .. }) {
+                        return Err(RunError::unsupported(format!(
+                            "{}: reading a topic other than as a consumer group (`{} -> group \"G\" -> …`)",
+                            node.name, node.name
+                        )));
+                    }
+                }
+                let key = topic::ensure_topic(data_dir, &node.name, options, connectors.topic_params())
+                    .map_err(|e| e.in_node(&node.name))?;
+                let (done, done_rx) = watch::channel(false);
+                if graph.edges_directed(index, Direction::Incoming).next().is_some() {
+                    topic_done.insert(node.name.clone(), done_rx);
+                }
+                ("topic".to_string(), Task::Topic { key, done })
+            }
+            NodeKind::Group { topic, group } => {
+                let output = node
+                    .output
+                    .as_ref()
+                    .ok_or_else(|| RunError::internal(format!("{}: no checked output type", node.name)))?;
+                let read = topic::GroupRead {
+                    data_dir: data_dir.to_path_buf(),
+                    topic: topic.clone(),
+                    group: group.clone(),
+                    schema: batch::schema(output)?,
+                    writers_done: None,
+                    batch_size: 1_000,
+                };
+                (format!("group {group}"), Task::Group(read))
             }
         };
         let outputs = graph
@@ -223,11 +270,17 @@ pub fn plan(program: &Program, connectors: &dyn Connectors, base_dir: &Path) -> 
             metrics: Arc::new(NodeMetrics::default()),
         });
     }
+    // Groups learn about their topic's writers once every topic has been seen.
+    for node in &mut nodes {
+        if let Task::Group(read) = &mut node.task {
+            read.writers_done = topic_done.get(&read.topic).cloned();
+        }
+    }
     let order = match petgraph::algo::toposort(graph, None) {
         Ok(sorted) => sorted.into_iter().map(|i| i.index()).collect(),
         Err(_) => (0..nodes.len()).collect(),
     };
-    Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf() })
+    Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf(), data_dir: data_dir.to_path_buf() })
 }
 
 /// How a run went: per-node counters, and what failed.
@@ -343,6 +396,34 @@ impl Plan {
                     tasks.spawn(
                         async move { run_route(arms, targets, input, metrics).await.map_err(|e| e.in_node(&name)) },
                     );
+                }
+                Task::Topic { key, done } => {
+                    // A topic's readers are consumer groups reading the log, not its queue.
+                    drop(output);
+                    let data_dir = self.data_dir.clone();
+                    match input {
+                        Some(input) => {
+                            tasks.spawn(async move {
+                                topic::write_topic(data_dir, name.clone(), key, input, metrics, done)
+                                    .await
+                                    .map_err(|e| e.in_node(&name))
+                            });
+                        }
+                        None => drop(done),
+                    }
+                }
+                Task::Group(read) => {
+                    drop(input);
+                    let members = node
+                        .outputs
+                        .iter()
+                        .filter_map(|(t, _)| senders[*t].clone())
+                        .map(|tx| Output { targets: vec![tx], metrics: node.metrics.clone() })
+                        .collect();
+                    drop(output);
+                    tasks.spawn(async move {
+                        topic::read_group(read, members, shutdown, metrics).await.map_err(|e| e.in_node(&name))
+                    });
                 }
                 Task::Sink(sink) => {
                     let input = input.expect("a sink has an input");

@@ -328,6 +328,12 @@ fn parse(
     Ok((batch, rejected))
 }
 
+/// Parses a batch of JSON lines (`{ line }`) into `schema`, as `parse json` does: the records and how
+/// many were rejected.
+pub(crate) fn parse_json_values(input: &RecordBatch, schema: &SchemaRef) -> Result<(RecordBatch, u64), RunError> {
+    parse(input, "line", schema, &Format::Json)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,10 @@ impl Connectors for Stdlib {
         })
     }
 
+    fn topic_params(&self) -> &'static [flowc_compiler::builtins::ParamSig] {
+        crate::catalogue::REGISTRY.topic_params
+    }
+
     fn sink(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Sink>, RunError> {
         Ok(match spec.connector.kind {
             "logger" => Box::new(logger::Logger::new(spec)?),

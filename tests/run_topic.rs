@@ -1,0 +1,78 @@
+//! Topics of the embedded log inside a pipeline, with Kafka's semantics: records written to a topic
+//! are read by consumer groups; within group A each record goes to one of its two members, group B
+//! sees every record; the run ends once the writer has ended and every group has read to the end;
+//! the console tools see the same topic and the groups' committed offsets.
+
+mod run_common;
+
+use run_common::*;
+use std::collections::BTreeSet;
+
+fn ns(s: &Scratch, rel: &str) -> Vec<i64> {
+    let path = s.path().join(rel);
+    if !path.exists() {
+        return Vec::new();
+    }
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["n"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn group_members_share_a_topic_and_every_group_sees_all() {
+    let s = Scratch::new();
+    s.write(
+        "groups.flow",
+        r#"
+type Event = { host: string, n: int }
+
+topic events: Event { partitions = 3, key = host }
+
+source input = stdin { batch_size = 10 }
+input | parse json as Event -> events
+
+sink a1 = files { path = "out/a1/", format = json }
+sink a2 = files { path = "out/a2/", format = json }
+events -> group "A" -> [a1, a2]
+
+sink b = files { path = "out/b/", format = json }
+events -> group "B" | where n % 2 == 0 -> b
+"#,
+    );
+    let input: String = (0..300).map(|n| format!("{{\"host\":\"h{}\",\"n\":{n}}}\n", n % 7)).collect();
+    let mut cmd = s.command(&["run", "groups.flow", "--data-dir", "data"]);
+    let out = {
+        use std::io::Write;
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let a1 = ns(&s, "out/a1/0.json");
+    let a2 = ns(&s, "out/a2/0.json");
+    assert!(!a1.is_empty() && !a2.is_empty(), "both members of group A got records: {a1:?} {a2:?}\n{stderr}");
+    let a: BTreeSet<i64> = a1.iter().chain(&a2).copied().collect();
+    assert_eq!(a1.len() + a2.len(), 300, "each record to one member of A");
+    assert_eq!(a, (0..300).collect(), "group A sees every record once");
+    let mut b = ns(&s, "out/b/0.json");
+    b.sort();
+    assert_eq!(b, (0..300).filter(|n| n % 2 == 0).collect::<Vec<_>>(), "group B sees every record");
+
+    // The console tools see the topic the pipeline wrote, and the groups' committed offsets.
+    let describe = s.command(&["topic", "describe", "events", "--data-dir", "data"]).output().unwrap();
+    assert!(describe.status.success(), "{}", String::from_utf8_lossy(&describe.stderr));
+    let groups = s.command(&["groups", "describe", "A", "--data-dir", "data"]).output().unwrap();
+    let text = String::from_utf8_lossy(&groups.stdout);
+    assert!(groups.status.success(), "{}", String::from_utf8_lossy(&groups.stderr));
+    let lag: u64 = text.lines().skip(1).filter_map(|l| l.split_whitespace().nth(5)?.parse::<u64>().ok()).sum();
+    assert_eq!(lag, 0, "group A committed everything:\n{text}");
+}
