@@ -76,3 +76,57 @@ events -> group "B" | where n % 2 == 0 -> b
     let lag: u64 = text.lines().skip(1).filter_map(|l| l.split_whitespace().nth(5)?.parse::<u64>().ok()).sum();
     assert_eq!(lag, 0, "group A committed everything:\n{text}");
 }
+
+#[test]
+fn a_topic_written_from_outside_is_followed_until_sigterm() {
+    let s = Scratch::new();
+    s.write(
+        "follow.flow",
+        "type Line = { msg: string }\ntopic inbox: Line { partitions = 2 }\nsink o = logger {}\ninbox -> group \"readers\" -> o\n",
+    );
+    let mut run = {
+        let mut cmd = s.command(&["run", "follow.flow"]);
+        cmd.env("FLOWC_DATA_DIR", s.path().join("data"));
+        let mut child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Running { child, lines: rx }
+    };
+    // The run created the topic from its declaration; the console producer writes into it (once the
+    // topic exists: until then `produce` fails, and is simply tried again).
+    let input: String = (0..20).map(|i| format!("{{\"msg\":\"m{i}\"}}\n")).collect();
+    let started = std::time::Instant::now();
+    loop {
+        let mut produce = s.command(&["produce", "inbox"]);
+        produce.env("FLOWC_DATA_DIR", s.path().join("data"));
+        let mut child = produce.stdin(std::process::Stdio::piped()).spawn().unwrap();
+        {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        }
+        if child.wait().unwrap().success() {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "the topic never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut got = run.take(20);
+    got.sort();
+    let mut want: Vec<String> = (0..20).map(|i| format!("msg=m{i}")).collect();
+    want.sort();
+    assert_eq!(got, want);
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+}

@@ -127,6 +127,7 @@ pub(crate) async fn read_group(
         ..ConsumerOptions::default()
     };
     let mut consumer = blocking(|| log.consumer(&read.topic, opts)).map_err(log_error)?;
+    let partitions = log.topic_config(&read.topic).map_err(log_error)?.partitions as usize;
     loop {
         if shutdown.is_set() {
             break;
@@ -135,7 +136,9 @@ pub(crate) async fn read_group(
         let writers_done = read.writers_done.as_ref().is_some_and(|d| *d.borrow());
         let records = blocking(|| consumer.poll(read.batch_size, Duration::from_millis(100))).map_err(log_error)?;
         if records.is_empty() {
-            if writers_done {
+            // Done only when this group holds every partition (another process of the same group may
+            // hold some) and has read each to its end.
+            if writers_done && consumer.assignment().len() == partitions {
                 let lag = blocking(|| consumer.lag()).map_err(log_error)?;
                 if lag.iter().all(|(_, l)| *l == 0) {
                     break;
