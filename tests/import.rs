@@ -326,10 +326,12 @@ fn flumes_broken_agents_are_reported_line_by_line() {
     let err = translate(&text, None).unwrap_err();
     assert!(err.contains("host1, host2, host3, host4, host5"), "{err}");
 
-    // host1: seq -> memory -> null; flowc cannot declare a `null` sink yet.
+    // host1: seq -> memory -> null imports whole.
     let (flow, diags) = translate(&text, Some("host1")).unwrap();
-    assert_eq!(lines(&diags), vec![40], "{diags:#?}");
+    assert!(diags.is_empty(), "{diags:#?}");
     assert!(flow.contains("source source1 = generator { mode = sequence }"), "{flow}");
+    assert!(flow.contains("= null"), "{flow}");
+    assert_eq!(check_codes(&flow).0, Vec::<&str>::new(), "{flow}");
 
     // host4: src1 configured but not listed, ch2 of an unknown type, ch3 not listed.
     let (_, diags) = translate(&text, Some("host4")).unwrap();

@@ -195,6 +195,7 @@ fn channel_kind(flume: &str) -> Option<Kind> {
 fn sink_kind(flume: &str) -> Option<Kind> {
     let (kind, options): (&'static str, OptTable) = match flume {
         "logger" => ("logger", LOGGER),
+        "null" => ("null", &[]),
         "hdfs" => ("files", HDFS),
         "file_roll" => ("files", FILE_ROLL),
         "org.apache.flume.sink.kafka.KafkaSink" | "kafka" => ("kafka", KAFKA_SINK),
@@ -697,11 +698,7 @@ impl Translator {
             };
             let channel = keys.get("channel").cloned();
             let Some(kind) = sink_kind(ty.value.trim()) else {
-                let why = if ty.value.trim() == "null" {
-                    "flowc's `null` sink cannot be declared yet (`null` is a keyword; docs/language.md §13)".to_string()
-                } else {
-                    format!("Flume sink type `{}` has no flowc equivalent{}", ty.value, hint(ty.value.trim()))
-                };
+                let why = format!("Flume sink type `{}` has no flowc equivalent{}", ty.value, hint(ty.value.trim()));
                 self.warn(ty.line, format!("sink `{sk}`: {why}; not imported"));
                 self.skipped.push(format!("sink {sk} (Flume type {}, line {})", ty.value, ty.line));
                 continue;

@@ -14,6 +14,15 @@ use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
+/// The option every parse format takes: which string field to parse.
+const PARSE_FIELD: crate::builtins::ParamSig = crate::builtins::ParamSig {
+    name: "field",
+    ty: ParamType::Field,
+    required: false,
+    default: Some("line"),
+    doc: "The string field to parse.",
+};
+
 /// Computes every node's output type in topological order (the graph must be acyclic).
 pub(crate) fn propagate(ctx: &mut Ctx, scope: &mut Scope, builder: &mut Builder, order: &[NodeIndex]) {
     for &index in order {
@@ -279,11 +288,9 @@ fn check_parse(
     };
     if let Some(options) = &parse.options {
         // `field` (which string field to parse) belongs to every format.
-        let own = ast::Options {
-            entries: options.entries.iter().filter(|e| e.key.name != "field").cloned().collect(),
-            span: options.span,
-        };
-        super::options::check(ctx, &own, format.params, &format!("`parse {}`", format.name));
+        let mut params = vec![PARSE_FIELD];
+        params.extend_from_slice(format.params);
+        super::options::check(ctx, options, &params, &format!("`parse {}`", format.name));
     }
     match (&parse.pattern, format.needs_pattern) {
         (None, true) => ctx.diags.push(

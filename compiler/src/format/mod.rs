@@ -14,8 +14,8 @@
 //!   line is indented 2 and starts with `| ` or `-> `; a break at `and`/`or` is indented 4;
 //! - comments stay where they were: on their own line (re-indented), or at the end of a line (aligned
 //!   with the end-of-line comments of the neighbouring lines of the same block);
-//! - a `-` keeps the spacing it was written with after it (`now() -1h` and `now() - 1h` are read
-//!   differently today, see docs/language.md §7).
+//! - a `-` keeps the spacing it was written with after it (`now() -1h` and `now() - 1h` mean the same;
+//!   the author's choice is left alone).
 //!
 //! A file with syntax errors is not formatted: [`format`] returns the errors.
 
