@@ -200,6 +200,11 @@ fn too_deep(span: Span) -> Diagnostic {
 
 /// Where the last token of `text` ends: trailing white space and comments are not part of it.
 pub(crate) fn code_len(text: &str) -> usize {
+    // Fast path (most pairs): nothing after the last token can be trivia.
+    let ends_in_trivia = text.ends_with(|c: char| c.is_ascii_whitespace() || c == '/');
+    if !ends_in_trivia && !text.contains("//") {
+        return text.len();
+    }
     let bytes = text.as_bytes();
     let (mut i, mut end) = (0, 0);
     while i < bytes.len() {
