@@ -110,7 +110,8 @@ fn a_topic_written_from_outside_is_followed_until_sigterm() {
     loop {
         let mut produce = s.command(&["produce", "inbox"]);
         produce.env("FLOWC_DATA_DIR", s.path().join("data"));
-        let mut child = produce.stdin(std::process::Stdio::piped()).spawn().unwrap();
+        let mut child =
+            produce.stdin(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
         {
             use std::io::Write;
             child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
@@ -129,4 +130,50 @@ fn a_topic_written_from_outside_is_followed_until_sigterm() {
     let (status, rest, stderr) = run.terminate();
     assert!(status.success(), "{stderr}");
     assert!(rest.is_empty(), "{rest:?}");
+}
+
+#[test]
+fn the_access_log_groups_example_runs_to_its_end() {
+    let s = Scratch::new();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/access_log_groups.flow"),
+        s.path().join("example.flow"),
+    )
+    .unwrap();
+    let log = include_str!("../examples/data/access.log");
+    let mut cmd = s.command(&["run", "example.flow"]);
+    cmd.env("FLOWC_DATA_DIR", s.path().join("data"));
+    let out = {
+        use std::io::Write;
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(log.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Group A's members split the records: each to exactly one of them.
+    let hosts = |rel: &str| -> Vec<String> {
+        std::fs::read_to_string(s.path().join(rel))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["host"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (c1, c2) = (hosts("out/A/clerk1/0.json"), hosts("out/A/clerk2/0.json"));
+    assert!(!c1.is_empty() && !c2.is_empty());
+    assert_eq!(c1.len() + c2.len(), 1000);
+    // A host's records all land in one partition, so with one member per partition set, in one clerk.
+    let set1: BTreeSet<&String> = c1.iter().collect();
+    assert!(c2.iter().all(|h| !set1.contains(h)), "a host reached both clerks");
+    // Group B sees every record and logs the server errors.
+    let errors = log.lines().filter(|l| l.split(' ').nth(8).is_some_and(|s| s.starts_with('5'))).count();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), errors);
+    assert!(stdout.lines().all(|l| l.contains(" status=5")), "{stdout}");
+    assert_eq!(node_counts(&stderr, "access@B"), (1000, 1000, 0));
 }

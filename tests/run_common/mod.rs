@@ -87,6 +87,14 @@ pub struct Running {
     pub lines: mpsc::Receiver<String>,
 }
 
+/// A test that fails half-way must not leave `flowc run` (and what it started) running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Running {
     /// The next `n` lines of stdout.
     pub fn take(&mut self, n: usize) -> Vec<String> {
