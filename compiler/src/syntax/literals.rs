@@ -39,11 +39,20 @@ pub(crate) fn string(inner: &str, start: usize, diags: &mut Vec<Diagnostic>) -> 
                     '\\' => value.push('\\'),
                     '"' => value.push('"'),
                     '$' => value.push('$'),
-                    other => diags.push(
-                        Diagnostic::error("E0106", format!("unknown escape `\\{other}`"))
-                            .at(Span::new(start + i, start + i + 1 + other.len_utf8()), "not an escape flowc knows")
-                            .help("the escapes are \\n \\t \\r \\0 \\\\ \\\" and \\$ (a literal `$`); write `\\\\` for a backslash"),
-                    ),
+                    other => {
+                        // Keep the text as written so a regular expression built from it is checked
+                        // as meant (`\S` stays `\S`), not reported a second time.
+                        value.push('\\');
+                        value.push(other);
+                        diags.push(
+                            Diagnostic::error("E0106", format!("unknown escape `\\{other}`"))
+                                .at(Span::new(start + i, start + i + 1 + other.len_utf8()), "not an escape flowc knows")
+                                .help(format!(
+                                    "write `\\\\{other}` for a backslash followed by `{other}` (paths, regular expressions); \
+                                     the escapes are \\n \\t \\r \\0 \\\\ \\\" and \\$"
+                                )),
+                        );
+                    }
                 }
             }
             '$' if chars.peek().map(|(_, c)| *c) == Some('{') => {
@@ -220,7 +229,7 @@ mod tests {
     fn strings_unescape_and_collect_env() {
         let mut diags = Vec::new();
         let s = string(r#"a\tb ${HOME}/x \q"#, 1, &mut diags);
-        assert_eq!(s.value, "a\tb ${HOME}/x ");
+        assert_eq!(s.value, "a\tb ${HOME}/x \\q");
         assert_eq!(s.env[0].name, "HOME");
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].code, "E0106");
