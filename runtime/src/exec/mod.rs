@@ -14,6 +14,7 @@
 pub mod batch;
 pub mod connector;
 pub mod expr;
+mod file_channel;
 pub mod options;
 mod topic;
 pub mod transform;
@@ -133,6 +134,8 @@ enum Task {
     },
     /// Consumes a topic as a consumer group.
     Group(topic::GroupRead),
+    /// A durable channel on its own log.
+    File(Box<file_channel::FileChannel>),
 }
 
 struct Planned {
@@ -195,6 +198,18 @@ pub fn plan(
                 }
                 let task = connectors.sink(&spec(connector, options)).map_err(|e| e.in_node(&node.name))?;
                 (format!("sink {}", connector.kind), Task::Sink(task))
+            }
+            NodeKind::Channel { connector, options } if connector.kind == "file" => {
+                let opts = Opts::new(&node.name, options, connector.params);
+                let ty = node
+                    .output
+                    .as_ref()
+                    .or(input)
+                    .ok_or_else(|| RunError::internal(format!("{}: no checked stream type", node.name)))?;
+                let schema = batch::schema(ty).map_err(|e| e.in_node(&node.name))?;
+                let channel = file_channel::FileChannel::open(&node.name, &opts, schema, base_dir, data_dir)
+                    .map_err(|e| e.in_node(&node.name))?;
+                ("channel file".to_string(), Task::File(Box::new(channel)))
             }
             NodeKind::Channel { connector, options } => {
                 if connector.kind != "memory" {
@@ -373,6 +388,10 @@ impl Plan {
                 Task::Memory { capacity, byte_capacity } => {
                     let input = input.expect("a channel has an input");
                     tasks.spawn(memory_channel(input, output, (capacity, byte_capacity), metrics));
+                }
+                Task::File(channel) => {
+                    let input = input.expect("a channel has an input");
+                    tasks.spawn(async move { channel.run(input, output, metrics).await.map_err(|e| e.in_node(&name)) });
                 }
                 Task::Transform(t) => {
                     let input = input.expect("a transform has an input");

@@ -1,0 +1,231 @@
+//! The durable `file` channel, on the embedded log.
+//!
+//! The channel's log is a data directory of its own (`dir`, default `<data dir>/channels/<name>`)
+//! holding one topic, `events`, of one partition, and one consumer group, `channel`, whose committed
+//! offset is the channel's read position. Each record is one event: the row as a JSON object (the
+//! same encoding topics use), decoded on the way out against the channel's checked stream type.
+//!
+//! - A put is appended (and synced per `fsync`: `always` syncs before the append returns) before the
+//!   upstream batch is released, so a source advances only past events that are in the log.
+//! - The reader hands what it polls to the sinks with a fresh acknowledgement and commits the offset
+//!   (an fdatasync'd consumer-group commit) only once every sink wrote the batch. A restart resumes
+//!   from the committed offset: what was appended but not committed is delivered again (at least
+//!   once; duplicates possible, nothing lost).
+//! - `capacity`: the writer waits while the log holds that many events not yet committed.
+//! - The channel ends once its input has ended and the reader has delivered everything in the log,
+//!   so SIGINT/SIGTERM drain it as they drain a memory channel.
+
+use super::batch::{lines_batch, row_json};
+use super::connector::{blocking, Ack, Envelope, NodeMetrics, Output};
+use super::options::Opts;
+use super::transform::parse_json_values;
+use super::RunError;
+use crate::log::{
+    Consumer, ConsumerOptions, FsyncPolicy, Log, LogOptions, OffsetReset, PartitionWriter, Record, TopicConfig,
+};
+use arrow_schema::SchemaRef;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// The topic inside a channel's log directory.
+const TOPIC: &str = "events";
+/// The consumer group whose committed offset is the channel's read position.
+const GROUP: &str = "channel";
+
+fn log_error(e: crate::log::Error) -> RunError {
+    RunError::io(e.to_string())
+}
+
+/// A file channel, opened: its log's writer and reader, and its limits.
+pub(crate) struct FileChannel {
+    dir: PathBuf,
+    writer: PartitionWriter,
+    consumer: Consumer,
+    schema: SchemaRef,
+    capacity: u64,
+    batch_size: usize,
+}
+
+impl FileChannel {
+    /// Opens (creating when missing) the channel's log: the writer first, so a torn tail left by a
+    /// crash is cut before the reader starts from the committed offset.
+    pub(crate) fn open(
+        name: &str,
+        opts: &Opts<'_>,
+        schema: SchemaRef,
+        base_dir: &Path,
+        data_dir: &Path,
+    ) -> Result<FileChannel, RunError> {
+        let dir = match opts.string("dir")? {
+            Some(d) => base_dir.join(d),
+            None => data_dir.join("channels").join(name),
+        };
+        let policy = match (opts.string("fsync")?.as_deref().unwrap_or("interval"), opts.duration("fsync_interval")?) {
+            ("interval", d) => FsyncPolicy::Interval(d.unwrap_or(Duration::from_secs(1))),
+            (word, _) => FsyncPolicy::try_from(word.to_string()).map_err(RunError::config)?,
+        };
+        let capacity = opts.int("capacity")?.unwrap_or(1_000_000).max(1) as u64;
+        let batch_size = opts.int("transaction_capacity")?.unwrap_or(10_000).clamp(1, 100_000) as usize;
+        let segment_bytes = opts.size("segment_size")?.unwrap_or(64 << 20).clamp(1024, u64::from(u32::MAX));
+        let open = || -> Result<(PartitionWriter, Consumer), crate::log::Error> {
+            let log = Log::open(&dir, LogOptions { create: true })?;
+            if !log.topics()?.iter().any(|t| t == TOPIC) {
+                // Nothing is deleted by age or size: events stay until they are delivered.
+                let config = TopicConfig {
+                    partitions: 1,
+                    retention_ms: None,
+                    retention_bytes: None,
+                    segment_bytes,
+                    fsync: policy,
+                    ..TopicConfig::default()
+                };
+                log.create_topic(TOPIC, &config)?;
+            }
+            let writer = log.partition_writer(TOPIC, 0, Some(policy))?;
+            let consumer = log.consumer(
+                TOPIC,
+                ConsumerOptions {
+                    group: Some(GROUP.into()),
+                    reset: OffsetReset::Earliest,
+                    client_id: "flowc-run".into(),
+                    ..ConsumerOptions::default()
+                },
+            )?;
+            Ok((writer, consumer))
+        };
+        let (writer, consumer) = open().map_err(|e| RunError::io(format!("channel log {}: {e}", dir.display())))?;
+        if consumer.assignment() != [0] {
+            return Err(RunError::io(format!(
+                "channel log {} is being read by another process; a file channel has one reader",
+                dir.display()
+            )));
+        }
+        Ok(FileChannel { dir, writer, consumer, schema, capacity, batch_size })
+    }
+
+    /// Runs the channel: appends its input, delivers the log to `output`.
+    pub(crate) async fn run(
+        self,
+        input: mpsc::Receiver<Envelope>,
+        output: Output,
+        metrics: Arc<NodeMetrics>,
+    ) -> Result<(), RunError> {
+        let FileChannel { dir, writer, consumer, schema, capacity, batch_size } = self;
+        let committed = consumer.positions().first().map_or(0, |(_, o)| *o);
+        let (committed_tx, committed_rx) = watch::channel(committed);
+        let (done_tx, done_rx) = watch::channel(false);
+        let (appended_tx, appended_rx) = watch::channel(writer.next_offset());
+        let write = write_log(writer, input, capacity, committed_rx, appended_tx, done_tx, metrics.clone());
+        let read = read_log(consumer, schema, batch_size, output, committed_tx, done_rx, appended_rx, metrics);
+        // Two tasks, so a sync on the writer's side never holds up the reader's side, and back.
+        let write = tokio::spawn(write);
+        let r = read.await;
+        let w = write.await.unwrap_or_else(|e| Err(RunError::internal(format!("the channel's writer failed: {e}"))));
+        w.and(r).map_err(|e| RunError { message: format!("channel log {}: {}", dir.display(), e.message), ..e })
+    }
+}
+
+/// Appends every batch (one JSON record per row) and releases it upstream once the append returned.
+async fn write_log(
+    writer: PartitionWriter,
+    mut input: mpsc::Receiver<Envelope>,
+    capacity: u64,
+    mut committed: watch::Receiver<u64>,
+    appended: watch::Sender<u64>,
+    done: watch::Sender<bool>,
+    metrics: Arc<NodeMetrics>,
+) -> Result<(), RunError> {
+    let mut result = Ok(());
+    while let Some(env) = input.recv().await {
+        let rows = env.batch.num_rows() as u64;
+        metrics.add_in(rows);
+        if result.is_err() {
+            env.ack.fail();
+            continue;
+        }
+        // Full: wait for the reader to commit. A reader that is gone (the run is failing) takes nothing.
+        let next = writer.next_offset();
+        if committed.wait_for(|c| next.saturating_sub(*c) < capacity).await.is_err() {
+            env.ack.fail();
+            metrics.add_errors(rows);
+            continue;
+        }
+        let records: Vec<Record> = (0..env.batch.num_rows())
+            .map(|row| Record {
+                key: None,
+                value: Some(row_json(&env.batch, row).to_string().into_bytes()),
+                headers: Vec::new(),
+                timestamp: None,
+            })
+            .collect();
+        match blocking(|| writer.append(&records)) {
+            Ok(info) => {
+                let _ = appended.send(info.next_offset);
+            }
+            Err(err) => {
+                env.ack.fail();
+                metrics.add_errors(rows);
+                result = Err(log_error(err));
+            }
+        }
+        // Dropping the envelope releases the batch towards its source: it is in the log.
+        drop(env);
+    }
+    let closed = blocking(|| writer.close()).map_err(log_error);
+    let _ = done.send(true);
+    result.and(closed)
+}
+
+/// Polls the log from the committed offset, hands each batch to the sinks, commits once written.
+#[allow(clippy::too_many_arguments)]
+async fn read_log(
+    mut consumer: Consumer,
+    schema: SchemaRef,
+    batch_size: usize,
+    output: Output,
+    committed: watch::Sender<u64>,
+    done: watch::Receiver<bool>,
+    mut appended: watch::Receiver<u64>,
+    metrics: Arc<NodeMetrics>,
+) -> Result<(), RunError> {
+    loop {
+        // Read the flag before polling: if it was set, everything was appended before this poll.
+        let writer_done = *done.borrow();
+        let position = consumer.positions().first().map_or(0, |(_, o)| *o);
+        if position >= *appended.borrow_and_update() {
+            if writer_done {
+                return Ok(());
+            }
+            // Nothing new: wait for an append (or the writer's end) instead of polling the disk.
+            tokio::select! {
+                _ = appended.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            continue;
+        }
+        let records = blocking(|| consumer.poll(batch_size, Duration::from_millis(100))).map_err(log_error)?;
+        if records.is_empty() {
+            continue;
+        }
+        let values: Vec<String> = records
+            .iter()
+            .map(|r| r.value.as_deref().map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default())
+            .collect();
+        let (batch, rejected) = parse_json_values(&lines_batch(&values), &schema)?;
+        metrics.add_errors(rejected);
+        let (ack, wait) = Ack::new();
+        if output.send(batch, ack).await.is_err() {
+            // Everything downstream is gone (the run is failing); the next run reads this again.
+            return Ok(());
+        }
+        // Committed only once every sink has written the batch: a crash delivers it again.
+        if !wait.wait().await {
+            return Ok(());
+        }
+        blocking(|| consumer.commit()).map_err(log_error)?;
+        let position = consumer.positions().first().map_or(0, |(_, o)| *o);
+        let _ = committed.send(position);
+    }
+}
