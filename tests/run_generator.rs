@@ -76,7 +76,7 @@ fn sigterm_stops_an_endless_source_after_draining() {
     assert_eq!(run.take(2), ["one", "two"]);
     // Standard input stays open: only the signal ends the run.
     let (status, rest, stderr) = run.terminate();
-    assert!(status.success(), "{stderr}");
+    assert!(status.success(), "{status:?}: {stderr}");
     assert!(rest.is_empty(), "{rest:?}");
     assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
 }

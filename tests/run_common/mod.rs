@@ -113,9 +113,13 @@ impl Running {
     /// Sends SIGTERM and waits: exit status, the rest of stdout, stderr.
     pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>, String) {
         let pid = self.child.id().to_string();
+        // `Child::wait` closes stdin first: keep it open until flowc has exited, so the run ends by
+        // the signal and not, racing with it, by end of input.
+        let stdin = self.child.stdin.take();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
         assert!(sent.success());
         let status = self.child.wait().expect("flowc exits");
+        drop(stdin);
         let rest: Vec<String> = self.lines.iter().collect();
         let mut stderr = String::new();
         if let Some(mut e) = self.child.stderr.take() {
