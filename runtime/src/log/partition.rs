@@ -275,6 +275,8 @@ impl Inner {
                     let tail = buf.split_off(start);
                     self.write_out(st, &buf, &pending)?;
                     pending.clear();
+                    // the new segment starts after what this call already wrote to the old one
+                    st.next_offset = offset;
                     self.roll_locked(st)?;
                     buf = tail;
                 }
@@ -739,6 +741,29 @@ mod tests {
         assert!(all.iter().enumerate().all(|(i, v)| *v == format!("record-{i:06}")));
         let info = partition_info(dir.path(), 0).unwrap();
         assert_eq!((info.start_offset, info.end_offset), (0, 501));
+    }
+
+    #[test]
+    fn one_append_larger_than_a_segment_rolls_at_the_right_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        // several batches per call (small max batch), and calls that cross segment boundaries
+        let c = TopicConfig { max_batch_bytes: 600, ..cfg() };
+        let w = PartitionWriter::open(dir.path(), "t/0", &c, None).unwrap();
+        let mut next = 0;
+        for _ in 0..6 {
+            let info = w.append(&recs(next, 250)).unwrap();
+            assert_eq!(info, AppendInfo { base_offset: next as u64, next_offset: next as u64 + 250 });
+            next += 250;
+        }
+        let bases = segment::list(dir.path()).unwrap();
+        assert!(bases.len() > 3, "rolled inside appends: {bases:?}");
+        drop(w);
+        let all = read_all(dir.path());
+        assert_eq!(all.len(), 1500);
+        assert!(all.iter().enumerate().all(|(i, v)| *v == format!("record-{i:06}")));
+        let w = PartitionWriter::open(dir.path(), "t/0", &c, None).unwrap();
+        assert_eq!(w.next_offset(), 1500);
+        assert_eq!(w.recovery().truncated, None);
     }
 
     #[test]
