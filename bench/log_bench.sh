@@ -16,7 +16,7 @@ FLOWC_BENCH_DIR="$scratch" FLOWC_BENCH_OUT="$table" cargo bench -p flowc-runtime
 cargo build --release --bin flowc >&2
 flowc="${CARGO_TARGET_DIR:-target}/release/flowc"
 
-python3 bench/gen_kafka_lines.py "$scratch/kafka.txt" --lines 1000000
+python3 bench/gen_workload.py "$scratch" --lines 0 --tcp-lines 0 --kafka-lines 1000000 >/dev/null
 data="$scratch/data"
 "$flowc" topic create w3 --partitions 4 --data-dir "$data" 2>/dev/null
 t0=$(date +%s.%N)

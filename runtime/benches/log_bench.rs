@@ -153,7 +153,7 @@ fn group_commit(dir: &Path, n: u64, pool: &[Record]) -> Row {
     Row { what: "append, 1 partition, fsync always, 4 threads (group commit)".into(), records: n, secs, bytes }
 }
 
-/// `rec=NNNNNNNNN ` plus random alphanumerics: 100 bytes, like the W3 workload (`bench/gen_kafka_lines.py`).
+/// `rec=NNNNNNNNN ` plus random alphanumerics: 100 bytes, like the W3 workload (`bench/gen_workload.py --kafka-lines`).
 fn record_pool(n: usize) -> Vec<Record> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut state: u64 = 20_261_125;
