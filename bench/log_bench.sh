@@ -73,7 +73,7 @@ PY
   echo "\`fdatasync\` among the waiting appends (the group-commit row). Reads decode every record (key,"
   echo "value, headers) after checking each batch's CRC-32C."
   echo
-  echo "Console tools end to end (W3: 1,000,000 lines of 100 bytes, \`bench/gen_kafka_lines.py\`):"
+  echo "Console tools end to end (W3: 1,000,000 lines of 100 bytes, \`bench/gen_workload.py --kafka-lines\`):"
   echo
   echo "| command | records | seconds | records/s |"
   echo "|---|---:|---:|---:|"
