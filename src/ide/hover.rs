@@ -2,7 +2,7 @@
 //! connector kind, an option, a parse format or a function, documented from the stdlib's signatures.
 
 use super::{DeclKind, Document, Sym};
-use flowc_compiler::builtins::{ConnectorSig, ParamSig, Scalar};
+use flowc_compiler::builtins::{ConnectorSig, ParamSig};
 use flowc_compiler::graph::NodeKind;
 use flowc_compiler::types::{StreamType, Type};
 use flowc_compiler::Span;
@@ -32,8 +32,8 @@ pub fn hover(doc: &Document, offset: usize) -> Option<Hover> {
         }
         Sym::Field { path, node } => field(doc, path, *node)?,
         Sym::Function(sig) => {
-            let params: Vec<&str> = sig.params.iter().map(|s| scalar(*s)).collect();
-            format!("```flow\n{}({}) -> {}\n```\n\n{}", sig.name, params.join(", "), scalar(sig.returns), sig.doc)
+            let params: Vec<&str> = sig.params.iter().map(|s| s.as_str()).collect();
+            format!("```flow\n{}({}) -> {}\n```\n\n{}", sig.name, params.join(", "), sig.returns.as_str(), sig.doc)
         }
     };
     Some(Hover { span: occurrence.span, markdown })
@@ -127,19 +127,6 @@ pub(crate) fn option(param: &ParamSig) -> String {
         out.push_str(param.doc);
     }
     out
-}
-
-fn scalar(s: Scalar) -> &'static str {
-    match s {
-        Scalar::String => "string",
-        Scalar::Int => "int",
-        Scalar::Float => "float",
-        Scalar::Bool => "bool",
-        Scalar::Timestamp => "timestamp",
-        Scalar::Bytes => "bytes",
-        Scalar::Duration => "duration",
-        Scalar::Any => "any",
-    }
 }
 
 #[cfg(test)]

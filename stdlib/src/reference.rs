@@ -5,9 +5,7 @@
 
 use std::fmt::Write as _;
 
-use flowc_compiler::builtins::{
-    ConnectorSig, Guarantee, ParamSig, ParamType, Registry, Role, Scalar, StreamIn, StreamOut,
-};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Registry, Role, StreamIn, StreamOut};
 
 /// The command that regenerates `docs/connectors.md`.
 pub const REGENERATE: &str = "UPDATE_DOCS=1 cargo test -p flowc-stdlib --test reference_doc";
@@ -78,7 +76,7 @@ lives in the embedded log unless `brokers` binds it to an external Kafka cluster
             out.push_str("The target type may use these fields (any subset):\n\n");
             out.push_str("| field | type |\n|---|---|\n");
             for (name, ty) in fields {
-                let _ = writeln!(out, "| `{name}` | {} |", scalar(*ty));
+                let _ = writeln!(out, "| `{name}` | {} |", ty.as_str());
             }
             out.push('\n');
         }
@@ -91,13 +89,13 @@ lives in the embedded log unless `brokers` binds it to an external Kafka cluster
     out.push_str("Functions callable in expressions (`where`, `set`, `select`).\n\n");
     out.push_str("| function | returns | doc |\n|---|---|---|\n");
     for function in registry.functions {
-        let args: Vec<&str> = function.params.iter().map(|ty| scalar(*ty)).collect();
+        let args: Vec<&str> = function.params.iter().map(|ty| ty.as_str()).collect();
         let _ = writeln!(
             out,
             "| `{}({})` | {} | {} |",
             function.name,
             args.join(", "),
-            scalar(function.returns),
+            function.returns.as_str(),
             cell(function.doc)
         );
     }
@@ -176,19 +174,6 @@ fn input(input: StreamIn) -> String {
             let words = if words.is_empty() { last } else { format!("{} or {last}", words.join(", ")) };
             format!("any stream; a typed record stream when `{param}` is {words}")
         }
-    }
-}
-
-fn scalar(ty: Scalar) -> &'static str {
-    match ty {
-        Scalar::String => "string",
-        Scalar::Int => "int",
-        Scalar::Float => "float",
-        Scalar::Bool => "bool",
-        Scalar::Timestamp => "timestamp",
-        Scalar::Bytes => "bytes",
-        Scalar::Duration => "duration",
-        Scalar::Any => "any",
     }
 }
 

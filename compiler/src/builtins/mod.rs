@@ -56,6 +56,22 @@ pub enum Scalar {
     Any,
 }
 
+impl Scalar {
+    /// How the type is written in `.flow` files and docs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scalar::String => "string",
+            Scalar::Int => "int",
+            Scalar::Float => "float",
+            Scalar::Bool => "bool",
+            Scalar::Timestamp => "timestamp",
+            Scalar::Bytes => "bytes",
+            Scalar::Duration => "duration",
+            Scalar::Any => "any",
+        }
+    }
+}
+
 /// The type of a connector option's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {
