@@ -286,12 +286,15 @@ fn check_parse(
         );
         return record_of(target, name);
     };
+    let before = ctx.diags.len();
     if let Some(options) = &parse.options {
         // `field` (which string field to parse) belongs to every format.
         let mut params = vec![PARSE_FIELD];
         params.extend_from_slice(format.params);
         super::options::check(ctx, options, &params, &format!("`parse {}`", format.name));
     }
+    // A misspelt option (`feild`) is reported once, not again as "nothing to parse".
+    let options_ok = ctx.diags.len() == before;
     match (&parse.pattern, format.needs_pattern) {
         (None, true) => ctx.diags.push(
             Diagnostic::error("E0310", format!("`parse {}` needs a pattern", format.name))
@@ -365,6 +368,7 @@ fn check_parse(
     }
     let from = parse_field(parse);
     match input.record.field(&from) {
+        _ if !options_ok => {}
         Some(field) if matches!(field.ty.base(), Type::String | Type::Bytes | Type::Error) => {}
         other => {
             let what = other.map_or_else(|| format!("has no field `{from}`"), |f| format!("has `{from}: {}`", f.ty));
