@@ -115,6 +115,8 @@ pub struct NodeSpec<'a> {
     pub input: Option<&'a StreamType>,
     /// Relative paths in options are relative to this directory (the `.flow` file's).
     pub base_dir: &'a Path,
+    /// The run's data directory (`--data-dir`): topics, channel logs, a source's saved positions.
+    pub data_dir: &'a Path,
 }
 
 enum Task {
@@ -186,6 +188,7 @@ pub fn plan(
             options: Opts::new(&node.name, options, connector.params),
             input,
             base_dir,
+            data_dir,
         };
         let (what, task) = match &node.kind {
             NodeKind::Source { connector, options } => {
