@@ -147,6 +147,8 @@ struct Planned {
     task: Task,
     /// Downstream nodes, with the route arm an edge belongs to (`None` for plain edges).
     outputs: Vec<(usize, Option<usize>)>,
+    /// Where a `parse` sends the records it rejects (`else -> target`).
+    dead_letters: Vec<usize>,
     has_input: bool,
     metrics: Arc<NodeMetrics>,
 }
@@ -176,11 +178,6 @@ pub fn plan(
     let mut topic_done: std::collections::HashMap<String, watch::Receiver<bool>> = Default::default();
     for index in graph.node_indices() {
         let node = &graph[index];
-        for edge in graph.edges_directed(index, Direction::Outgoing) {
-            if !matches!(edge.weight().kind, EdgeKind::Data | EdgeKind::RouteArm(_)) {
-                return Err(RunError::unsupported(format!("{}: dead-letter targets and sink groups", node.name)));
-            }
-        }
         let input = graph.edges_directed(index, Direction::Incoming).find_map(|e| e.weight().ty.as_ref());
         let spec = |connector: &'static ConnectorSig, options| NodeSpec {
             name: &node.name,
@@ -268,22 +265,24 @@ pub fn plan(
                 (format!("group {group}"), Task::Group(read))
             }
         };
-        let outputs = graph
-            .edges_directed(index, Direction::Outgoing)
-            .map(|e| {
-                let arm = match e.weight().kind {
-                    EdgeKind::RouteArm(i) => Some(i),
-                    _ => None,
-                };
-                (e.target().index(), arm)
-            })
-            .collect();
+        let mut outputs = Vec::new();
+        let mut dead_letters = Vec::new();
+        for e in graph.edges_directed(index, Direction::Outgoing) {
+            match e.weight().kind {
+                EdgeKind::Data => outputs.push((e.target().index(), None)),
+                EdgeKind::RouteArm(i) => outputs.push((e.target().index(), Some(i))),
+                EdgeKind::DeadLetter => dead_letters.push(e.target().index()),
+                // A sink group holds its members' sinks (see `sink_group`); nothing is sent to them.
+                EdgeKind::GroupMember => {}
+            }
+        }
         let has_input = graph.edges_directed(index, Direction::Incoming).next().is_some();
         nodes.push(Planned {
             name: node.name.clone(),
             what,
             task,
             outputs,
+            dead_letters,
             has_input,
             metrics: Arc::new(NodeMetrics::default()),
         });
@@ -398,9 +397,14 @@ impl Plan {
                 }
                 Task::Transform(t) => {
                     let input = input.expect("a transform has an input");
-                    tasks.spawn(
-                        async move { run_transform(t, input, output, metrics).await.map_err(|e| e.in_node(&name)) },
-                    );
+                    // Rejected records are not the transform's output: their own counter, not shown.
+                    let dead = Output {
+                        targets: node.dead_letters.iter().filter_map(|t| senders[*t].clone()).collect(),
+                        metrics: Arc::new(NodeMetrics::default()),
+                    };
+                    tasks.spawn(async move {
+                        run_transform(t, input, output, dead, metrics).await.map_err(|e| e.in_node(&name))
+                    });
                 }
                 Task::Route(arms) => {
                     let input = input.expect("a route has an input");
@@ -541,10 +545,13 @@ async fn memory_channel(
     }
 }
 
+/// Runs a transform; a `parse`'s rejected records go to `dead` (its dead-letter target, if any) with
+/// the batch's acknowledgement, so the source advances only once they are written there too.
 async fn run_transform(
     transform: Transform,
     mut input: mpsc::Receiver<Envelope>,
     output: Output,
+    dead: Output,
     metrics: Arc<NodeMetrics>,
 ) -> Result<(), RunError> {
     let mut warned = false;
@@ -554,6 +561,12 @@ async fn run_transform(
         match transform.apply(&env.batch) {
             Ok(applied) => {
                 metrics.add_errors(applied.rejected);
+                if let Some(rejected) = applied.dead {
+                    if dead.send(rejected, env.ack.clone()).await.is_err() {
+                        env.ack.fail();
+                        return Ok(());
+                    }
+                }
                 if output.send(applied.batch, env.ack).await.is_err() {
                     return Ok(());
                 }

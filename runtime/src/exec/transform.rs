@@ -29,15 +29,26 @@ enum Op {
     Compute(Vec<(String, Compiled)>),
     Parse {
         field: String,
-        fail: bool,
+        policy: Rejects,
         format: Format,
     },
 }
 
-/// What one batch became: the output, and how many input records were rejected.
+/// What `parse` does with a record it rejects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rejects {
+    Drop,
+    Fail,
+    /// Sent on, as `{ line }`, to the dead-letter target.
+    DeadLetter,
+}
+
+/// What one batch became: the output, how many input records were rejected, and (with a dead-letter
+/// target) the rejected text as a batch of lines.
 pub struct Applied {
     pub batch: RecordBatch,
     pub rejected: u64,
+    pub dead: Option<RecordBatch>,
 }
 
 impl Transform {
@@ -78,11 +89,12 @@ impl Transform {
                         )))
                     }
                 };
-                let fail = match &parse.policy {
-                    ParsePolicy::Drop => false,
-                    ParsePolicy::Fail => true,
-                    ParsePolicy::DeadLetter(_) | ParsePolicy::Unknown(_) => {
-                        return Err(RunError::unsupported("a dead-letter target for `parse` (`else -> …`)"))
+                let policy = match &parse.policy {
+                    ParsePolicy::Drop => Rejects::Drop,
+                    ParsePolicy::Fail => Rejects::Fail,
+                    ParsePolicy::DeadLetter(_) => Rejects::DeadLetter,
+                    ParsePolicy::Unknown(word) => {
+                        return Err(RunError::internal(format!("`else {}` passed the checker", word.name)))
                     }
                 };
                 let field = parse
@@ -96,7 +108,7 @@ impl Transform {
                         _ => None,
                     })
                     .unwrap_or_else(|| "line".to_string());
-                Op::Parse { field, fail, format }
+                Op::Parse { field, policy, format }
             }
         };
         Ok(Transform { op, schema })
@@ -107,7 +119,7 @@ impl Transform {
             Op::Where(cond) => {
                 let mask = expr::eval_predicate(cond, input)?;
                 let batch = filter_record_batch(input, &mask).map_err(RunError::eval)?;
-                Ok(Applied { batch, rejected: 0 })
+                Ok(Applied { batch, rejected: 0, dead: None })
             }
             Op::Compute(fields) => {
                 let mut computed: Vec<(&str, ArrayRef)> = Vec::with_capacity(fields.len());
@@ -126,14 +138,17 @@ impl Transform {
                     columns.push(conform(column, field.data_type())?);
                 }
                 let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(RunError::eval)?;
-                Ok(Applied { batch, rejected: 0 })
+                Ok(Applied { batch, rejected: 0, dead: None })
             }
-            Op::Parse { field, fail, format } => {
-                let (batch, rejected) = parse(input, field, &self.schema, format)?;
-                if *fail && rejected > 0 {
+            Op::Parse { field, policy, format } => {
+                let keep = *policy == Rejects::DeadLetter;
+                let (batch, rejects) = parse(input, field, &self.schema, format, keep)?;
+                let rejected = rejects.count;
+                if *policy == Rejects::Fail && rejected > 0 {
                     return Err(RunError::io(format!("{rejected} record(s) did not parse (`else fail`)")));
                 }
-                Ok(Applied { batch, rejected })
+                let dead = keep.then(|| batch::lines_batch(&rejects.lines)).filter(|b| b.num_rows() > 0);
+                Ok(Applied { batch, rejected, dead })
             }
         }
     }
@@ -248,14 +263,23 @@ fn convert(v: Option<&serde_json::Value>, dt: &DataType, nullable: bool) -> Resu
     }
 }
 
+/// The records `parse` rejected: how many, and (when asked) their text, a null as the empty string.
+#[derive(Default)]
+struct Rejected {
+    count: u64,
+    lines: Vec<String>,
+}
+
 /// Parses the string field of every record into the target type. Records that do not match the
-/// format, lack a required field or have a value of the wrong type are rejected (and counted).
+/// format, lack a required field or have a value of the wrong type are rejected (counted, and their
+/// text kept when `keep`).
 fn parse(
     input: &RecordBatch,
     field: &str,
     schema: &SchemaRef,
     format: &Format,
-) -> Result<(RecordBatch, u64), RunError> {
+    keep: bool,
+) -> Result<(RecordBatch, Rejected), RunError> {
     let source = input
         .column_by_name(field)
         .and_then(|c| c.as_string_opt::<i32>().cloned())
@@ -271,7 +295,7 @@ fn parse(
             other => return Err(RunError::unsupported(format!("`parse` into a field of type {other}"))),
         });
     }
-    let mut rejected = 0;
+    let mut rejected = Rejected::default();
     let mut row: Vec<Val> = Vec::with_capacity(cols.len());
     for text in source.iter() {
         row.clear();
@@ -294,7 +318,10 @@ fn parse(
             },
         };
         if ok.is_err() {
-            rejected += 1;
+            rejected.count += 1;
+            if keep {
+                rejected.lines.push(text.unwrap_or_default().to_string());
+            }
             continue;
         }
         for (col, val) in cols.iter_mut().zip(row.drain(..)) {
@@ -331,7 +358,7 @@ fn parse(
 /// Parses a batch of JSON lines (`{ line }`) into `schema`, as `parse json` does: the records and how
 /// many were rejected.
 pub(crate) fn parse_json_values(input: &RecordBatch, schema: &SchemaRef) -> Result<(RecordBatch, u64), RunError> {
-    parse(input, "line", schema, &Format::Json)
+    parse(input, "line", schema, &Format::Json, false).map(|(batch, rejected)| (batch, rejected.count))
 }
 
 #[cfg(test)]
@@ -352,8 +379,9 @@ mod tests {
             "not json",
             r#"{"host":"c","status":500}"#,
         ]);
-        let (out, rejected) = parse(&input, "line", &schema, &Format::Json).unwrap();
-        assert_eq!(rejected, 2);
+        let (out, rejected) = parse(&input, "line", &schema, &Format::Json, true).unwrap();
+        assert_eq!(rejected.count, 2);
+        assert_eq!(rejected.lines, vec![r#"{"host":"b","status":"x"}"#, "not json"]);
         assert_eq!(out.num_rows(), 2);
         assert_eq!(out.column(1).as_primitive::<Int64Type>().values().to_vec(), vec![200, 500]);
         assert!(out.column(2).is_null(1));
