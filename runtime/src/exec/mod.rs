@@ -24,6 +24,7 @@ pub use connector::{
 };
 pub use options::Opts;
 
+use crate::log;
 use flowc_compiler::builtins::ConnectorSig;
 use flowc_compiler::graph::{EdgeKind, NodeKind, Program};
 use flowc_compiler::types::StreamType;
@@ -134,8 +135,12 @@ enum Task {
         key: Option<String>,
         done: watch::Sender<bool>,
     },
-    /// Consumes a topic as a consumer group.
+    /// Consumes a topic as a consumer group (a `-> group` node, or a `topic` source).
     Group(topic::GroupRead),
+    /// A `topic` sink: hands its batches to the topic's node, keyed by `key` when set.
+    TopicSink {
+        key: Option<String>,
+    },
     /// A durable channel on its own log.
     File(Box<file_channel::FileChannel>),
 }
@@ -188,6 +193,36 @@ pub fn plan(
             data_dir,
         };
         let (what, task) = match &node.kind {
+            NodeKind::Source { connector, .. } if connector.kind == "kafka" => {
+                return Err(kafka_refused(&node.name, "source"));
+            }
+            NodeKind::Source { connector, options } if connector.kind == "topic" => {
+                let opts = Opts::new(&node.name, options, connector.params);
+                let topic = graph
+                    .edges_directed(index, Direction::Incoming)
+                    .map(|e| graph[e.source()].name.clone())
+                    .next()
+                    .ok_or_else(|| RunError::internal(format!("{}: no topic to read", node.name)))?;
+                let output = node
+                    .output
+                    .as_ref()
+                    .ok_or_else(|| RunError::internal(format!("{}: no checked output type", node.name)))?;
+                let read = topic::GroupRead {
+                    data_dir: data_dir.to_path_buf(),
+                    topic,
+                    // Without `group`, the source's own name: a restarted pipeline resumes.
+                    group: opts.string("group")?.unwrap_or_else(|| node.name.clone()),
+                    reset: match opts.string("start")?.as_deref() {
+                        Some("latest") => log::OffsetReset::Latest,
+                        _ => log::OffsetReset::Earliest,
+                    },
+                    shared: false,
+                    schema: batch::schema(output)?,
+                    writers_done: None,
+                    batch_size: opts.int("batch_size")?.unwrap_or(1_000).max(1) as usize,
+                };
+                ("source topic".to_string(), Task::Group(read))
+            }
             NodeKind::Source { connector, options } => {
                 let task = connectors.source(&spec(connector, options)).map_err(|e| e.in_node(&node.name))?;
                 (format!("source {}", connector.kind), Task::Source(task))
@@ -196,8 +231,17 @@ pub fn plan(
                 if matches!(connector.kind, "failover" | "load_balance") {
                     return Err(RunError::unsupported(format!("{}: sink group `{}`", node.name, connector.kind)));
                 }
-                let task = connectors.sink(&spec(connector, options)).map_err(|e| e.in_node(&node.name))?;
-                (format!("sink {}", connector.kind), Task::Sink(task))
+                if connector.kind == "kafka" {
+                    return Err(kafka_refused(&node.name, "sink"));
+                }
+                if connector.kind == "topic" {
+                    let opts = Opts::new(&node.name, options, connector.params);
+                    let key = opts.string("key")?;
+                    (format!("sink {}", connector.kind), Task::TopicSink { key })
+                } else {
+                    let task = connectors.sink(&spec(connector, options)).map_err(|e| e.in_node(&node.name))?;
+                    (format!("sink {}", connector.kind), Task::Sink(task))
+                }
             }
             NodeKind::Channel { connector, options } if connector.kind == "file" => {
                 let opts = Opts::new(&node.name, options, connector.params);
@@ -234,7 +278,10 @@ pub fn plan(
             }
             NodeKind::Topic { options } => {
                 for edge in graph.edges_directed(index, Direction::Outgoing) {
-                    if !matches!(graph[edge.target()].kind, NodeKind::Group { .. }) {
+                    let reader = &graph[edge.target()].kind;
+                    let topic_source =
+                        matches!(reader, NodeKind::Source { connector, .. } if connector.kind == "topic");
+                    if !topic_source && !matches!(reader, NodeKind::Group { .. }) {
                         return Err(RunError::unsupported(format!(
                             "{}: reading a topic other than as a consumer group (`{} -> group \"G\" -> …`)",
                             node.name, node.name
@@ -258,6 +305,8 @@ pub fn plan(
                     data_dir: data_dir.to_path_buf(),
                     topic: topic.clone(),
                     group: group.clone(),
+                    reset: log::OffsetReset::Earliest,
+                    shared: true,
                     schema: batch::schema(output)?,
                     writers_done: None,
                     batch_size: 1_000,
@@ -298,6 +347,17 @@ pub fn plan(
         Err(_) => (0..nodes.len()).collect(),
     };
     Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf(), data_dir: data_dir.to_path_buf() })
+}
+
+/// The refusal of a `kafka` source or sink: the embedded log is what `flowc run` reaches today.
+fn kafka_refused(node: &str, role: &str) -> RunError {
+    RunError {
+        kind: ErrorKind::Unsupported,
+        message: format!(
+            "{node}: the `kafka` {role} (an external Kafka cluster at `brokers`) cannot run yet; \
+             a declared topic in the embedded log runs (`{role} {node} = topic {{ topic = … }}`)"
+        ),
+    }
 }
 
 /// How a run went: per-node counters, and what failed.
@@ -438,15 +498,24 @@ impl Plan {
                         None => drop(done),
                     }
                 }
+                Task::TopicSink { key } => {
+                    let input = input.expect("a sink has an input");
+                    tasks.spawn(async move {
+                        topic::topic_sink(key, input, output, metrics).await.map_err(|e| e.in_node(&name))
+                    });
+                }
                 Task::Group(read) => {
                     drop(input);
-                    let members = node
-                        .outputs
-                        .iter()
-                        .filter_map(|(t, _)| senders[*t].clone())
-                        .map(|tx| Output { targets: vec![tx], metrics: node.metrics.clone() })
-                        .collect();
-                    drop(output);
+                    let members = if read.shared {
+                        drop(output);
+                        node.outputs
+                            .iter()
+                            .filter_map(|(t, _)| senders[*t].clone())
+                            .map(|tx| Output { targets: vec![tx], metrics: node.metrics.clone() })
+                            .collect()
+                    } else {
+                        vec![output]
+                    };
                     tasks.spawn(async move {
                         topic::read_group(read, members, shutdown, metrics).await.map_err(|e| e.in_node(&name))
                     });

@@ -5,6 +5,10 @@
 //! committed once the member wrote the batch. When every writer of the topic in this program has ended
 //! and a group has read to the end, the group ends too; a topic written only from outside (`flowc
 //! produce`) is followed until the run is stopped.
+//!
+//! The `topic` source kind is the same consumption with all records to the source's downstream
+//! nodes; the `topic` sink kind hands its batches to the topic's node (one producer per topic: the
+//! log's partitions take one writer each), tagged with its own `key` when it names one.
 
 use super::batch::{lines_batch, row_json, value_text};
 use super::connector::{blocking, Ack, Envelope, NodeMetrics, Output, Shutdown};
@@ -33,6 +37,14 @@ pub(crate) fn ensure_topic(
     params: &[ParamSig],
 ) -> Result<Option<String>, RunError> {
     let opts = Opts::new(name, options, params);
+    if opts.get("brokers").is_some() {
+        return Err(RunError {
+            kind: super::ErrorKind::Unsupported,
+            message: "bound to an external Kafka cluster (`brokers`), which `flowc run` does not reach yet; \
+                      without `brokers` the topic lives in the embedded log under the data directory"
+                .to_string(),
+        });
+    }
     let log = Log::open(data_dir, LogOptions { create: true }).map_err(log_error)?;
     let exists = log.topics().map_err(log_error)?.iter().any(|t| t == name);
     if !exists {
@@ -77,6 +89,8 @@ pub(crate) async fn write_topic(
         let batch = &env.batch;
         let rows = batch.num_rows() as u64;
         metrics.add_in(rows);
+        // A `topic` sink with its own `key` tags its batches with it.
+        let key = batch.schema().metadata().get(KEY_METADATA).cloned().or_else(|| key.clone());
         let key_column = key.as_ref().and_then(|k| batch.column_by_name(k)).cloned();
         let records: Vec<Record> = (0..batch.num_rows())
             .map(|row| Record {
@@ -101,11 +115,47 @@ pub(crate) async fn write_topic(
     Ok(())
 }
 
-/// What a group node needs to consume its topic.
+/// The schema metadata entry naming the field a batch's records are keyed by (set by a `topic` sink).
+const KEY_METADATA: &str = "flowc.topic.key";
+
+/// A `topic` sink: hands each batch on to its topic's node (tagged with the sink's `key`, if any);
+/// the batch counts as written once the topic has appended it.
+pub(crate) async fn topic_sink(
+    key: Option<String>,
+    mut input: mpsc::Receiver<Envelope>,
+    output: Output,
+    metrics: Arc<NodeMetrics>,
+) -> Result<(), RunError> {
+    while let Some(env) = input.recv().await {
+        let rows = env.batch.num_rows() as u64;
+        metrics.add_in(rows);
+        let batch = match &key {
+            Some(key) => {
+                let mut metadata = env.batch.schema().metadata().clone();
+                metadata.insert(KEY_METADATA.to_string(), key.clone());
+                let schema = Arc::new(env.batch.schema().as_ref().clone().with_metadata(metadata));
+                env.batch.clone().with_schema(schema).map_err(|e| RunError::internal(e.to_string()))?
+            }
+            None => env.batch.clone(),
+        };
+        if output.send(batch, env.ack.clone()).await.is_err() {
+            env.ack.fail();
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// What a group node (or a `topic` source) needs to consume its topic.
 pub(crate) struct GroupRead {
     pub data_dir: PathBuf,
     pub topic: String,
     pub group: String,
+    /// Where a group without committed offsets starts.
+    pub reset: OffsetReset,
+    /// Whether the downstream nodes are the group's members, sharing the partitions (a `-> group`
+    /// node), or all get every record (a `topic` source).
+    pub shared: bool,
     pub schema: SchemaRef,
     /// Set when every writer of the topic in this program has ended; `None` when it has none.
     pub writers_done: Option<watch::Receiver<bool>>,
@@ -122,7 +172,7 @@ pub(crate) async fn read_group(
     let log = Log::open(&read.data_dir, LogOptions { create: true }).map_err(log_error)?;
     let opts = ConsumerOptions {
         group: Some(read.group.clone()),
-        reset: OffsetReset::Earliest,
+        reset: read.reset,
         client_id: "flowc-run".into(),
         ..ConsumerOptions::default()
     };
