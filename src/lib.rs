@@ -1,6 +1,7 @@
 //! The `flowc` command-line tools as a library: rendering diagnostics and the language commands.
 
 pub mod commands;
+pub mod console;
 pub mod ide;
 pub mod import;
 pub mod lsp;

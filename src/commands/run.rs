@@ -2,9 +2,11 @@
 //! have drained, or SIGINT/SIGTERM stops the sources and what is in flight has drained.
 
 use super::{load, use_color, Loaded, EXIT_INPUT, EXIT_USAGE};
+use crate::console::{self, Stats};
 use crate::render;
 use flowc_compiler::{FileId, Severity};
 use flowc_runtime::exec::{self, ErrorKind, RunReport};
+use std::io::IsTerminal;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -15,6 +17,38 @@ pub struct Args {
     /// The embedded log's data directory, where the file's topics live (as for `flowc topic`).
     #[arg(long = "data-dir", env = "FLOWC_DATA_DIR", default_value = ".flow", value_name = "DIR")]
     pub data_dir: std::path::PathBuf,
+    /// Progress while running: `live` redraws a table of per-node rates on standard error, `log`
+    /// logs a line per node every `--stats-interval`; `auto` is `live` on a terminal, else `log`.
+    #[arg(long, value_enum, default_value = "auto", value_name = "HOW")]
+    pub stats: StatsArg,
+    /// How often `--stats log` logs the counters, e.g. `10s`, `500ms`, `1m`.
+    #[arg(long = "stats-interval", default_value = "10s", value_parser = parse_interval, value_name = "DURATION")]
+    pub stats_interval: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsArg {
+    Auto,
+    Live,
+    Log,
+    Off,
+}
+
+/// `500ms`, `10s`, `1m`: a positive duration.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not a duration like 10s, 500ms or 1m"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" | "" => n * 1000,
+        "m" => n * 60_000,
+        _ => return Err(format!("`{unit}` is not a unit: use ms, s or m")),
+    };
+    if ms == 0 {
+        return Err("the interval must be more than zero".into());
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 pub fn run(args: &Args) -> i32 {
@@ -63,7 +97,16 @@ pub fn run(args: &Args) -> i32 {
             return EXIT_USAGE;
         }
     };
+    let stats = match args.stats {
+        StatsArg::Live => Stats::Live,
+        StatsArg::Auto if std::io::stderr().is_terminal() => Stats::Live,
+        StatsArg::Auto | StatsArg::Log => Stats::Log(args.stats_interval),
+        StatsArg::Off => Stats::Off,
+    };
+    console::init_tracing(stats == Stats::Live);
+    let nodes = plan.nodes();
     let report = runtime.block_on(async move {
+        tokio::spawn(console::watch(nodes, stats));
         let mut signals = match exec::signals() {
             Ok(signals) => signals,
             Err(err) => return Err(format!("cannot install signal handlers: {err}")),
@@ -72,14 +115,14 @@ pub fn run(args: &Args) -> i32 {
         let (stopping, stopped) = tokio::sync::oneshot::channel::<exec::Signals>();
         let stop = async move {
             let name = signals.next().await;
-            eprintln!("flowc run: {name}: stopping the sources and draining what is in flight (again to exit at once)");
+            tracing::warn!("{name}: stopping the sources and draining what is in flight (again to exit at once)");
             let _ = stopping.send(signals);
             name
         };
         tokio::spawn(async move {
             if let Ok(mut signals) = stopped.await {
                 let name = signals.next().await;
-                eprintln!("flowc run: {name} again: exiting without draining");
+                tracing::warn!("{name} again: exiting without draining");
                 std::process::exit(130);
             }
         });
@@ -87,6 +130,7 @@ pub fn run(args: &Args) -> i32 {
     });
     // Threads blocked reading standard input must not keep the process alive.
     runtime.shutdown_background();
+    console::finish();
     match report {
         Err(message) => {
             eprintln!("error: {message}");

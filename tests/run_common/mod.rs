@@ -146,13 +146,16 @@ impl ChildText for Child {
     }
 }
 
-/// The summary line of node `name` on stderr: (events in, events out, errors).
+/// The summary line of node `name` on stderr: (events in, events out, errors). The summary comes
+/// last, after any live table or logged counters.
 pub fn node_counts(stderr: &str, name: &str) -> (u64, u64, u64) {
-    for line in stderr.lines() {
+    for line in stderr.lines().rev() {
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.first() == Some(&name) {
             let num = |key: &str| -> u64 {
-                let at = words.iter().position(|w| *w == key).unwrap_or_else(|| panic!("no `{key}` in {line}"));
+                // After the name: a node may be called `in` or `out`.
+                let at =
+                    1 + words[1..].iter().position(|w| *w == key).unwrap_or_else(|| panic!("no `{key}` in {line}"));
                 words[at + 1].parse().unwrap()
             };
             return (num("in"), num("out"), num("errors"));

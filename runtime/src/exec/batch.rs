@@ -13,6 +13,28 @@ use std::sync::Arc;
 /// The time zone every timestamp column carries.
 pub const UTC: &str = "UTC";
 
+/// The bytes of record data a batch carries: string and binary values plus fixed-width values, not
+/// Arrow's buffer capacity (the `bytes` a node shows while the run goes).
+pub fn data_bytes(batch: &RecordBatch) -> u64 {
+    let mut total = 0u64;
+    for column in batch.columns() {
+        let len = column.len() as u64;
+        total += match column.data_type() {
+            DataType::Utf8 => {
+                let offsets = column.as_string::<i32>().value_offsets();
+                (offsets[offsets.len() - 1] - offsets[0]) as u64
+            }
+            DataType::Binary => {
+                let offsets = column.as_binary::<i32>().value_offsets();
+                (offsets[offsets.len() - 1] - offsets[0]) as u64
+            }
+            DataType::Boolean | DataType::Null => len.div_ceil(8),
+            other => other.primitive_width().map_or(0, |w| w as u64 * len),
+        };
+    }
+    total
+}
+
 /// The Arrow type of a checked value type (`None` for types batches cannot carry yet).
 pub fn data_type(ty: &Type) -> Option<DataType> {
     Some(match ty.base() {

@@ -121,6 +121,7 @@ impl Output {
             return Ok(());
         }
         let rows = batch.num_rows() as u64;
+        self.metrics.add_bytes_out(super::batch::data_bytes(&batch));
         for tx in &self.targets {
             tx.send(Envelope { batch: batch.clone(), ack: ack.clone() }).await.map_err(|_| Closed)?;
         }
@@ -153,12 +154,16 @@ impl Shutdown {
     }
 }
 
-/// Counters of one node, shown in the run's summary.
+/// Counters of one node, shown live while the run goes and in the run's summary.
 #[derive(Debug, Default)]
 pub struct NodeMetrics {
     events_in: AtomicU64,
     events_out: AtomicU64,
+    /// Bytes of record data sent on (sources, transforms, channels) or written (sinks).
+    bytes: AtomicU64,
     errors: AtomicU64,
+    /// Events a reader of the log has yet to read (consumer groups, `file` channels); 0 elsewhere.
+    lag: AtomicU64,
 }
 
 impl NodeMetrics {
@@ -167,6 +172,12 @@ impl NodeMetrics {
     }
     pub fn add_out(&self, n: u64) {
         self.events_out.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn add_bytes_out(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn set_lag(&self, n: u64) {
+        self.lag.store(n, Ordering::Relaxed);
     }
     pub fn add_errors(&self, n: u64) {
         self.errors.fetch_add(n, Ordering::Relaxed);
@@ -179,6 +190,12 @@ impl NodeMetrics {
     }
     pub fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
+    }
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+    pub fn lag(&self) -> u64 {
+        self.lag.load(Ordering::Relaxed)
     }
 }
 

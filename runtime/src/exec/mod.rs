@@ -402,7 +402,28 @@ impl Signals {
     }
 }
 
+/// A node's live counters, for whoever shows the run while it goes.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    pub name: String,
+    /// `source spooldir`, `channel memory`, `sink files`, …
+    pub what: String,
+    pub metrics: Arc<NodeMetrics>,
+}
+
 impl Plan {
+    /// Every node's counters, in flow order (sources first); they move while [`Plan::run`] runs.
+    pub fn nodes(&self) -> Vec<NodeHandle> {
+        self.order
+            .iter()
+            .map(|&i| NodeHandle {
+                name: self.nodes[i].name.clone(),
+                what: self.nodes[i].what.clone(),
+                metrics: self.nodes[i].metrics.clone(),
+            })
+            .collect()
+    }
+
     /// Runs every node until the sources end and everything drained, or `stop` resolves (then the
     /// sources stop and what is in flight drains).
     pub async fn run(self, stop: impl Future<Output = &'static str> + Send + 'static) -> RunReport {
@@ -649,7 +670,7 @@ async fn run_transform(
                 // Records an expression cannot be evaluated on are counted and dropped.
                 metrics.add_errors(rows);
                 if !warned {
-                    eprintln!("flowc run: warning: {rows} record(s) dropped: {err}");
+                    tracing::warn!("{rows} record(s) dropped: {err}");
                     warned = true;
                 }
             }
@@ -676,7 +697,7 @@ async fn run_route(
             Err(err) => {
                 metrics.add_errors(rows as u64);
                 if !warned {
-                    eprintln!("flowc run: warning: {rows} record(s) dropped: {err}");
+                    tracing::warn!("{rows} record(s) dropped: {err}");
                     warned = true;
                 }
                 continue;
@@ -733,7 +754,9 @@ async fn write_with_retries(sink: &mut dyn Sink, batch: &arrow_array::RecordBatc
             Ok(()) => return Ok(()),
             Err(err) if attempt >= WRITE_ATTEMPTS || err.kind == ErrorKind::Internal => return Err(err),
             Err(err) => {
-                eprintln!("flowc run: {name}: write failed (attempt {attempt} of {WRITE_ATTEMPTS}, again in {pause:?}): {err}");
+                tracing::warn!(
+                    "{name}: write failed (attempt {attempt} of {WRITE_ATTEMPTS}, again in {pause:?}): {err}"
+                );
                 tokio::time::sleep(pause).await;
                 pause *= 2;
             }
@@ -781,7 +804,10 @@ async fn run_sink(
             continue;
         }
         match write_with_retries(sink.as_mut(), &env.batch, &name).await {
-            Ok(()) => metrics.add_out(rows),
+            Ok(()) => {
+                metrics.add_out(rows);
+                metrics.add_bytes_out(batch::data_bytes(&env.batch));
+            }
             Err(err) => {
                 env.ack.fail();
                 metrics.add_errors(rows);

@@ -101,7 +101,7 @@ impl Exec {
                     }
                     Ok(None) => break true,
                     Err(err) => {
-                        eprintln!("flowc run: {}: reading `{}`: {err}", ctx.name, self.program);
+                        tracing::warn!("{}: reading `{}`: {err}", ctx.name, self.program);
                         ctx.metrics.add_errors(1);
                         break true;
                     }
@@ -128,7 +128,7 @@ impl Exec {
 async fn log_lines(stream: impl AsyncRead + Unpin, name: String) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        eprintln!("flowc run: {name}: stderr: {line}");
+        tracing::info!("{name}: stderr: {line}");
     }
 }
 

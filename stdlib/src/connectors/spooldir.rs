@@ -255,7 +255,7 @@ impl Source for Spooldir {
                         Ok(read) => read,
                         Err(err) => {
                             // A file that vanished or cannot be opened: report it and go on.
-                            eprintln!("flowc run: {}: {err}", ctx.name);
+                            tracing::warn!("{}: {err}", ctx.name);
                             ctx.metrics.add_errors(1);
                             continue;
                         }
@@ -276,13 +276,13 @@ impl Source for Spooldir {
                             (_, false) => Ok(()), // not delivered: read it again next time
                             (None, true) => this.finish(&path),
                             (Some(why), true) => {
-                                eprintln!("flowc run: {name}: quarantined {}: {why}", path.display());
+                                tracing::warn!("{name}: quarantined {}: {why}", path.display());
                                 metrics.add_errors(1);
                                 this.quarantine(&path)
                             }
                         };
                         if let Err(err) = result {
-                            eprintln!("flowc run: {name}: cannot finish {}: {err}", path.display());
+                            tracing::warn!("{name}: cannot finish {}: {err}", path.display());
                             metrics.add_errors(1);
                         }
                         if let Ok(mut b) = busy.lock() {
