@@ -16,6 +16,7 @@ pub mod connector;
 pub mod expr;
 mod file_channel;
 pub mod options;
+mod sink_group;
 mod topic;
 pub mod transform;
 
@@ -137,6 +138,13 @@ enum Task {
     },
     /// Consumes a topic as a consumer group (a `-> group` node, or a `topic` source).
     Group(topic::GroupRead),
+    /// A sink group before it has taken its members' sinks (in priority order).
+    SinkGroup {
+        policy: sink_group::Policy,
+        members: Vec<String>,
+    },
+    /// A member of a sink group: its group writes to it; nothing runs here.
+    Member,
     /// A `topic` sink: hands its batches to the topic's node, keyed by `key` when set.
     TopicSink {
         key: Option<String>,
@@ -229,7 +237,23 @@ pub fn plan(
             }
             NodeKind::Sink { connector, options } => {
                 if matches!(connector.kind, "failover" | "load_balance") {
-                    return Err(RunError::unsupported(format!("{}: sink group `{}`", node.name, connector.kind)));
+                    let opts = Opts::new(&node.name, options, connector.params);
+                    let policy =
+                        sink_group::Policy::from_options(connector.kind, &opts).map_err(|e| e.in_node(&node.name))?;
+                    let members = match opts.get("sinks") {
+                        Some(flowc_compiler::graph::OptionValue::List(items)) => items
+                            .iter()
+                            .filter_map(|v| match v {
+                                flowc_compiler::graph::OptionValue::Word(w)
+                                | flowc_compiler::graph::OptionValue::Str(w) => Some(w.clone()),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let task = Task::SinkGroup { policy, members };
+                    nodes.push(planned(graph, index, format!("sink {}", connector.kind), task));
+                    continue;
                 }
                 if connector.kind == "kafka" {
                     return Err(kafka_refused(&node.name, "sink"));
@@ -314,27 +338,27 @@ pub fn plan(
                 (format!("group {group}"), Task::Group(read))
             }
         };
-        let mut outputs = Vec::new();
-        let mut dead_letters = Vec::new();
-        for e in graph.edges_directed(index, Direction::Outgoing) {
-            match e.weight().kind {
-                EdgeKind::Data => outputs.push((e.target().index(), None)),
-                EdgeKind::RouteArm(i) => outputs.push((e.target().index(), Some(i))),
-                EdgeKind::DeadLetter => dead_letters.push(e.target().index()),
-                // A sink group holds its members' sinks (see `sink_group`); nothing is sent to them.
-                EdgeKind::GroupMember => {}
-            }
+        nodes.push(planned(graph, index, what, task));
+    }
+    // Sink groups take their members' sinks: a member writes only through its group.
+    for g in 0..nodes.len() {
+        let Task::SinkGroup { policy, members } = &nodes[g].task else { continue };
+        let (policy, names) = (*policy, members.clone());
+        let mut members = Vec::with_capacity(names.len());
+        for member in names {
+            let Some(m) = nodes.iter().position(|n| n.name == member) else {
+                return Err(RunError::internal(format!("{}: no member `{member}`", nodes[g].name)));
+            };
+            let Task::Sink(sink) = std::mem::replace(&mut nodes[m].task, Task::Member) else {
+                return Err(RunError::unsupported(format!(
+                    "{}: `{member}` as a member of a sink group (a `topic` sink or another group)",
+                    nodes[g].name
+                )));
+            };
+            members.push(sink_group::Member::new(member, sink, nodes[m].metrics.clone()));
         }
-        let has_input = graph.edges_directed(index, Direction::Incoming).next().is_some();
-        nodes.push(Planned {
-            name: node.name.clone(),
-            what,
-            task,
-            outputs,
-            dead_letters,
-            has_input,
-            metrics: Arc::new(NodeMetrics::default()),
-        });
+        let group = sink_group::SinkGroup::new(nodes[g].name.clone(), policy, members);
+        nodes[g].task = Task::Sink(Box::new(group));
     }
     // Groups learn about their topic's writers once every topic has been seen.
     for node in &mut nodes {
@@ -347,6 +371,35 @@ pub fn plan(
         Err(_) => (0..nodes.len()).collect(),
     };
     Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf(), data_dir: data_dir.to_path_buf() })
+}
+
+/// A node's task with its edges: where it sends, and whether anything feeds it.
+fn planned(
+    graph: &petgraph::graph::DiGraph<flowc_compiler::graph::Node, flowc_compiler::graph::Edge>,
+    index: petgraph::graph::NodeIndex,
+    what: String,
+    task: Task,
+) -> Planned {
+    let mut outputs = Vec::new();
+    let mut dead_letters = Vec::new();
+    for e in graph.edges_directed(index, Direction::Outgoing) {
+        match e.weight().kind {
+            EdgeKind::Data => outputs.push((e.target().index(), None)),
+            EdgeKind::RouteArm(i) => outputs.push((e.target().index(), Some(i))),
+            EdgeKind::DeadLetter => dead_letters.push(e.target().index()),
+            // A sink group holds its members' sinks (see `sink_group`); nothing is sent to them.
+            EdgeKind::GroupMember => {}
+        }
+    }
+    Planned {
+        name: graph[index].name.clone(),
+        what,
+        task,
+        outputs,
+        dead_letters,
+        has_input: graph.edges_directed(index, Direction::Incoming).next().is_some(),
+        metrics: Arc::new(NodeMetrics::default()),
+    }
 }
 
 /// The refusal of a `kafka` source or sink: the embedded log is what `flowc run` reaches today.
@@ -518,6 +571,12 @@ impl Plan {
                         }
                         None => drop(done),
                     }
+                }
+                Task::Member => {}
+                Task::SinkGroup { .. } => {
+                    tasks.spawn(
+                        async move { Err(RunError::internal(format!("{name}: a sink group without its members"))) },
+                    );
                 }
                 Task::TopicSink { key } => {
                     let input = input.expect("a sink has an input");
