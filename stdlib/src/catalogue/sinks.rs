@@ -8,7 +8,7 @@ use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Rol
 pub const LOGGER: ConnectorSig = ConnectorSig {
     kind: "logger",
     role: Role::Sink,
-    summary: "Log each event, whole and readable, to flowc's log (standard error when run in a terminal).",
+    summary: "Log each event, whole and readable, to standard output (flowc's own messages go to standard error).",
     doc: "Writes one log line per event: the line itself for untyped streams, `field=value` pairs (or one \
 JSON object with `format = json`) for records. Unlike Flume's logger, which shows the first 16 bytes of \
 a body in hex, events are logged whole up to `max_bytes`, and a longer one is cut with a marker saying \
