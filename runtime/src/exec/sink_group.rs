@@ -150,7 +150,7 @@ impl SinkGroup {
                         .map(|max| FIRST_PENALTY.saturating_mul(1 << (member.failures - 1).min(16)).min(max));
                     member.until = penalty.map(|p| Instant::now() + p);
                     let aside = penalty.map(|p| format!(", set aside for {p:?}")).unwrap_or_default();
-                    eprintln!("flowc run: {}: member {} failed{aside}: {err}", self.name, member.name);
+                    tracing::warn!("{}: member {} failed{aside}: {err}", self.name, member.name);
                     last = Some(err.in_node(&member.name));
                 }
             }
