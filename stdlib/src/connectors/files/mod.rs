@@ -4,18 +4,21 @@
 //! `<prefix><n><suffix>`, written under `in_use_suffix` until `roll` closes it and it gets its final
 //! name. A batch is acknowledged only after its events are flushed.
 
+mod encode;
+mod output;
+
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, PrimitiveArray, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use chrono::{Local, TimeZone, Utc};
+use encode::{Encoder, Format};
 use flowc_compiler::check::template::{self, Part};
-use flowc_runtime::exec::batch::{is_lines, row_json, row_text, value_text};
+use flowc_runtime::exec::batch::value_text;
 use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, Opts, RunError, Sink};
+use output::{finish_leftovers, first_free, LocalFile};
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub(crate) struct Files {
@@ -26,7 +29,7 @@ pub(crate) struct Files {
     in_use: String,
     round_ms: i64,
     roll: Roll,
-    json: bool,
+    format: Format,
     time: Time,
     local: bool,
     max_open: usize,
@@ -52,11 +55,8 @@ enum Time {
 }
 
 struct Open {
-    tmp: PathBuf,
-    done: PathBuf,
-    out: BufWriter<File>,
+    encoder: Encoder,
     count: u64,
-    bytes: u64,
     opened: Instant,
     last: Instant,
 }
@@ -72,10 +72,10 @@ impl Files {
         if path.contains("://") {
             return Err(RunError::unsupported("writing to an object store (`s3://`, `gs://`, `az://`)"));
         }
-        let format = o.string("format")?.unwrap_or_else(|| "lines".into());
-        if !matches!(format.as_str(), "lines" | "json") {
-            return Err(RunError::unsupported(format!("`format = {format}` (lines and json run today)")));
-        }
+        let format_name = o.string("format")?.unwrap_or_else(|| "lines".into());
+        let Some(format) = Format::parse(&format_name) else {
+            return Err(RunError::unsupported(format!("`format = {format_name}` (lines and json run today)")));
+        };
         if let Some(c) = o.string("compression")?.filter(|c| c != "none") {
             return Err(RunError::unsupported(format!("`compression = {c}`")));
         }
@@ -107,12 +107,11 @@ impl Files {
                 }
             }
         };
-        let json = format == "json";
         let files = Files {
             base: spec.base_dir.to_path_buf(),
             dir: parse(&path)?,
             prefix: parse(&o.string("prefix")?.unwrap_or_default())?,
-            suffix: o.string("suffix")?.unwrap_or_else(|| if json { ".json".into() } else { ".log".into() }),
+            suffix: o.string("suffix")?.unwrap_or_else(|| format.suffix().into()),
             in_use: o.string("in_use_suffix")?.unwrap_or_else(|| ".tmp".into()),
             round_ms: o.duration("round")?.map_or(0, |d| d.as_millis() as i64),
             roll: Roll {
@@ -121,7 +120,7 @@ impl Files {
                 count: roll.int("count")?.unwrap_or(0).max(0) as u64,
                 idle: nonzero(roll.duration("idle")?),
             },
-            json,
+            format,
             time,
             local: o.string("timezone")?.as_deref() == Some("local"),
             max_open: o.int("max_open_files")?.unwrap_or(1_000).max(1) as usize,
@@ -179,21 +178,9 @@ impl Files {
         self.next.insert(key.clone(), n + 1);
         let done = dir.join(format!("{prefix}{n}{}", self.suffix));
         let tmp = dir.join(format!("{prefix}{n}{}{}", self.suffix, self.in_use));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
+        let file = LocalFile::create(tmp.clone(), done).map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
         let now = Instant::now();
-        let open = Open {
-            tmp,
-            done,
-            out: BufWriter::with_capacity(64 * 1024, file),
-            count: 0,
-            bytes: 0,
-            opened: now,
-            last: now,
-        };
+        let open = Open { encoder: Encoder::new(self.format, Box::new(file)), count: 0, opened: now, last: now };
         self.open.insert(key.clone(), open);
         if self.open.len() > self.max_open {
             let oldest =
@@ -207,10 +194,9 @@ impl Files {
 
     /// Flushes a file and gives it its final name.
     fn close_file(&mut self, key: &Key) -> Result<(), RunError> {
-        let Some(mut f) = self.open.remove(key) else { return Ok(()) };
-        f.out.flush().map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))?;
-        drop(f.out);
-        std::fs::rename(&f.tmp, &f.done).map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))
+        let Some(f) = self.open.remove(key) else { return Ok(()) };
+        let name = f.encoder.describe();
+        f.encoder.finish().map_err(|e| RunError::io(format!("{name}: {e}")))
     }
 
     fn expired(&self, f: &Open, now: Instant) -> bool {
@@ -230,12 +216,11 @@ impl Files {
             },
         };
         let per_row_path = self.dir.iter().chain(&self.prefix).any(|p| matches!(p, Part::Field(..)));
-        // Plain lines are written as they are, without rendering each row.
-        let lines = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>().clone());
         let now = Instant::now();
+        // Each bucket's rows, in order; buckets in the order they first appear.
+        let mut buckets: Vec<(Key, Vec<u32>)> = Vec::new();
         // The bucket of the previous row, and the second it was computed for.
-        let mut bucket: Option<(i64, Key)> = None;
-        let mut line = String::new();
+        let mut last: Option<(i64, usize)> = None;
         for row in 0..batch.num_rows() {
             let mut ms = match &stamps {
                 Some(c) if c.is_valid(row) => c.value(row),
@@ -245,43 +230,59 @@ impl Files {
                 ms -= ms.rem_euclid(self.round_ms);
             }
             let second = ms.div_euclid(1000);
-            if per_row_path || bucket.as_ref().is_none_or(|(s, _)| *s != second) {
-                let mut dir = String::new();
-                self.expand(&self.dir, ms, batch, row, &mut dir);
-                let mut prefix = String::new();
-                self.expand(&self.prefix, ms, batch, row, &mut prefix);
-                let key = (super::resolve(&self.base, &dir), prefix);
-                bucket = Some((second, key));
-            }
-            let key = &bucket.as_ref().expect("computed above").1;
-            line.clear();
-            match &lines {
-                Some(column) => line.push_str(column.value(row)),
-                None if self.json => line.push_str(&row_json(batch, row).to_string()),
-                None => row_text(batch, row, &mut line),
-            }
-            line.push('\n');
-            let fresh = match self.open.get(key) {
-                None => true,
-                Some(f) => self.roll.interval.is_some_and(|d| now.duration_since(f.opened) >= d),
+            let index = match last {
+                Some((s, index)) if !per_row_path && s == second => index,
+                _ => {
+                    let mut dir = String::new();
+                    self.expand(&self.dir, ms, batch, row, &mut dir);
+                    let mut prefix = String::new();
+                    self.expand(&self.prefix, ms, batch, row, &mut prefix);
+                    let key = (super::resolve(&self.base, &dir), prefix);
+                    match buckets.iter().position(|(k, _)| *k == key) {
+                        Some(index) => index,
+                        None => {
+                            buckets.push((key, Vec::new()));
+                            buckets.len() - 1
+                        }
+                    }
+                }
             };
-            if fresh {
-                self.close_file(key)?;
-                self.open_file(key)?;
-            }
-            let f = self.open.get_mut(key).expect("just opened");
-            f.out.write_all(line.as_bytes()).map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))?;
-            f.count += 1;
-            f.bytes += line.len() as u64;
-            f.last = now;
-            if (self.roll.count > 0 && f.count >= self.roll.count) || (self.roll.size > 0 && f.bytes >= self.roll.size)
-            {
-                self.close_file(key)?;
+            last = Some((second, index));
+            buckets[index].1.push(row as u32);
+        }
+        for (key, rows) in &buckets {
+            let mut rest = rows.as_slice();
+            while !rest.is_empty() {
+                let fresh = match self.open.get(key) {
+                    None => true,
+                    Some(f) => self.roll.interval.is_some_and(|d| now.duration_since(f.opened) >= d),
+                };
+                if fresh {
+                    self.close_file(key)?;
+                    self.open_file(key)?;
+                }
+                let f = self.open.get_mut(key).expect("just opened");
+                let mut take = rest.len();
+                if self.roll.count > 0 {
+                    take = take.min((self.roll.count - f.count) as usize);
+                }
+                let taken = f
+                    .encoder
+                    .write(batch, &rest[..take], self.roll.size)
+                    .map_err(|e| RunError::io(format!("{}: {e}", f.encoder.describe())))?;
+                rest = &rest[taken..];
+                f.count += taken as u64;
+                f.last = now;
+                if (self.roll.count > 0 && f.count >= self.roll.count)
+                    || (self.roll.size > 0 && f.encoder.bytes() >= self.roll.size)
+                {
+                    self.close_file(key)?;
+                }
             }
         }
         // The take is committed only once its events are flushed.
         for f in self.open.values_mut() {
-            f.out.flush().map_err(|e| RunError::io(format!("{}: {e}", f.tmp.display())))?;
+            f.encoder.flush().map_err(|e| RunError::io(format!("{}: {e}", f.encoder.describe())))?;
         }
         Ok(())
     }
@@ -324,51 +325,6 @@ fn literal_start(parts: &[Part]) -> String {
         Some(Part::Literal(text)) => text.clone(),
         _ => String::new(),
     }
-}
-
-/// Gives in-use files an earlier run left behind (it crashed or was killed) their final names: every
-/// `<prefix>…<suffix><in_use>` under `root`, unless the final name is taken. Returns how many.
-fn finish_leftovers(root: &Path, prefix: &str, suffix: &str, in_use: &str) -> std::io::Result<usize> {
-    if in_use.is_empty() || !root.is_dir() {
-        return Ok(0);
-    }
-    let mut finished = 0;
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(done) = name.strip_suffix(in_use) else { continue };
-            if !done.starts_with(prefix) || !done.ends_with(suffix) {
-                continue;
-            }
-            let target = dir.join(done);
-            if !target.exists() {
-                std::fs::rename(&path, &target)?;
-                finished += 1;
-            }
-        }
-    }
-    Ok(finished)
-}
-
-/// The first number `n` after every `<prefix><n><suffix>` (finished or in use) already in `dir`.
-fn first_free(dir: &Path, prefix: &str, suffix: &str, in_use: &str) -> std::io::Result<u64> {
-    let mut next = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        let name = name.strip_suffix(in_use).unwrap_or(&name);
-        let number = name.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix));
-        if let Some(n) = number.and_then(|n| n.parse::<u64>().ok()) {
-            next = next.max(n + 1);
-        }
-    }
-    Ok(next)
 }
 
 impl Sink for Files {
@@ -421,29 +377,9 @@ mod tests {
     }
 
     #[test]
-    fn leftover_in_use_files_get_their_final_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let bucket = dir.path().join("out/26-11-25/1050");
-        std::fs::create_dir_all(&bucket).unwrap();
-        std::fs::write(bucket.join("hello-3.log.tmp"), "a\n").unwrap();
-        std::fs::write(bucket.join("other-1.log.tmp"), "b\n").unwrap();
-        let parts = template::parse("out/%y-%m-%d/%H%M/").unwrap();
-        assert_eq!(literal_root(&parts), "out/");
-        let root = dir.path().join(literal_root(&parts));
-        assert_eq!(finish_leftovers(&root, "hello-", ".log", ".tmp").unwrap(), 1);
-        assert_eq!(std::fs::read_to_string(bucket.join("hello-3.log")).unwrap(), "a\n");
-        assert!(bucket.join("other-1.log.tmp").exists());
+    fn the_literal_root_ends_before_the_first_escape() {
+        assert_eq!(literal_root(&template::parse("out/%y-%m-%d/%H%M/").unwrap()), "out/");
         assert_eq!(literal_root(&template::parse("logs/%{host}").unwrap()), "logs/");
         assert_eq!(literal_root(&template::parse("x%Y").unwrap()), "");
-    }
-
-    #[test]
-    fn numbering_continues_after_existing_files() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(first_free(dir.path(), "p-", ".log", ".tmp").unwrap(), 0);
-        std::fs::write(dir.path().join("p-3.log"), "").unwrap();
-        std::fs::write(dir.path().join("p-7.log.tmp"), "").unwrap();
-        std::fs::write(dir.path().join("q-9.log"), "").unwrap();
-        assert_eq!(first_free(dir.path(), "p-", ".log", ".tmp").unwrap(), 8);
     }
 }
