@@ -2,6 +2,10 @@
 //! time, one event per line; a file is renamed with `completed_suffix` (or deleted) only after every
 //! sink that got its lines has written them. A file that changed while it was read, or is not UTF-8,
 //! is quarantined instead, and the others go on. The source ends only when the run is stopped.
+//! Progress inside a file is saved as its lines are written (see [`tracker`]): a run stopped or killed
+//! half-way through a file resumes after the last line written, not from the file's start.
+
+mod tracker;
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, RecordBatch, StringArray};
@@ -9,11 +13,12 @@ use flowc_runtime::exec::batch::lines_schema;
 use flowc_runtime::exec::{blocking, Ack, AckWait, BoxFuture, NodeSpec, RunError, Source, SourceContext};
 use regex::Regex;
 use std::collections::HashSet;
-use std::io::BufRead;
+use std::io::{BufRead, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::task::JoinSet;
+use tracker::{Identity, Tracker};
 
 pub(crate) struct Spooldir {
     dir: PathBuf,
@@ -29,6 +34,7 @@ pub(crate) struct Spooldir {
     recursive: bool,
     quarantine_suffix: String,
     quarantine_dir: Option<PathBuf>,
+    tracker: Arc<Tracker>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -63,6 +69,7 @@ impl Spooldir {
             recursive: o.bool("recursive")?.unwrap_or(false),
             quarantine_suffix: o.string("quarantine_suffix")?.unwrap_or_else(|| ".QUARANTINED".into()),
             quarantine_dir: o.string("quarantine_dir")?.map(|d| super::resolve(spec.base_dir, &d)),
+            tracker: Arc::new(Tracker::open(spec.data_dir, spec.name)),
         })
     }
 
@@ -132,15 +139,19 @@ impl Spooldir {
     }
 }
 
-/// How reading one file ended.
+/// How reading one file ended. Each carries the file's progress task: it saves the offset after each
+/// batch its sinks wrote, and ends `true` once every batch sent was written.
 enum Read {
-    /// Every line was handed on; the wait resolves when they are all written.
-    Whole(AckWait),
+    /// Every line was handed on.
+    Whole(Progress),
     /// The file changed under us or is not UTF-8: quarantine it once what was sent is written.
-    Bad(AckWait, String),
-    /// The run is stopping (or the pipeline is gone): leave the file to be read again next time.
-    Stopped,
+    Bad(Progress, String),
+    /// The run is stopping (or the pipeline is gone): what was sent drains and is saved; the rest of
+    /// the file is read next time.
+    Stopped(Progress),
 }
+
+type Progress = tokio::task::JoinHandle<bool>;
 
 fn stamp(path: &Path) -> std::io::Result<(u64, Option<SystemTime>)> {
     let meta = std::fs::metadata(path)?;
@@ -151,33 +162,56 @@ impl Spooldir {
     async fn read_file(&self, path: &Path, ctx: &SourceContext) -> Result<Read, RunError> {
         let io = |e: std::io::Error| RunError::io(format!("{}: {e}", path.display()));
         let before = stamp(path).map_err(io)?;
-        let file = std::fs::File::open(path).map_err(io)?;
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let identity = Identity::of(&file.metadata().map_err(io)?);
+        let mut offset = self.tracker.resume_at(path, identity);
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
         let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
-        let (ack, wait) = Ack::new();
+        // Batches are written in the order they were sent: the offset after each is saved in turn.
+        let (sent, mut written) = tokio::sync::mpsc::unbounded_channel::<(AckWait, u64)>();
+        let (tracker, file_path) = (self.tracker.clone(), path.to_path_buf());
+        let progress = tokio::spawn(async move {
+            let mut all = true;
+            while let Some((wait, end)) = written.recv().await {
+                if all && wait.wait().await {
+                    let _ = tracker.advance(&file_path, identity, end);
+                } else {
+                    all = false;
+                }
+            }
+            let _ = tracker.flush();
+            all
+        });
         let mut buf = Vec::new();
         loop {
             // Up to one batch of lines, read off the async workers.
-            let (lines, status) =
+            let (lines, consumed, status) =
                 blocking(|| read_lines(&mut reader, &mut buf, self.batch_size, self.max_line)).map_err(io)?;
+            offset += consumed;
             if !lines.is_empty() {
                 let batch = RecordBatch::try_new(lines_schema(), vec![Arc::new(lines)])
                     .map_err(|e| RunError::internal(e.to_string()))?;
-                if ctx.shutdown.is_set() || ctx.output.send(batch, ack.clone()).await.is_err() {
-                    ack.fail();
-                    return Ok(Read::Stopped);
+                let (ack, wait) = Ack::new();
+                if ctx.shutdown.is_set() || ctx.output.send(batch, ack).await.is_err() {
+                    drop(sent);
+                    return Ok(Read::Stopped(progress));
                 }
+                let _ = sent.send((wait, offset));
             }
             match status {
                 Chunk::More => {}
                 Chunk::End => break,
-                Chunk::NotText => return Ok(Read::Bad(wait, "it is not UTF-8 text".into())),
+                Chunk::NotText => {
+                    drop(sent);
+                    return Ok(Read::Bad(progress, "it is not UTF-8 text".into()));
+                }
             }
         }
-        drop(ack);
+        drop(sent);
         if stamp(path).map_err(io)? != before {
-            return Ok(Read::Bad(wait, "it changed while it was read".into()));
+            return Ok(Read::Bad(progress, "it changed while it was read".into()));
         }
-        Ok(Read::Whole(wait))
+        Ok(Read::Whole(progress))
     }
 }
 
@@ -188,18 +222,20 @@ enum Chunk {
     NotText,
 }
 
-/// Reads up to `max` lines (a last line without a newline counts).
+/// Reads up to `max` lines (a last line without a newline counts), and how many bytes they took.
 fn read_lines(
     reader: &mut impl BufRead,
     buf: &mut Vec<u8>,
     max: usize,
     max_line: usize,
-) -> std::io::Result<(StringArray, Chunk)> {
+) -> std::io::Result<(StringArray, u64, Chunk)> {
     let mut lines = StringBuilder::with_capacity(max, max * 64);
+    let mut consumed = 0u64;
     for _ in 0..max {
         buf.clear();
-        if reader.read_until(b'\n', buf)? == 0 {
-            return Ok((lines.finish(), Chunk::End));
+        let n = reader.read_until(b'\n', buf)?;
+        if n == 0 {
+            return Ok((lines.finish(), consumed, Chunk::End));
         }
         if buf.last() == Some(&b'\n') {
             buf.pop();
@@ -219,10 +255,11 @@ fn read_lines(
                 }
                 lines.append_value(rest);
             }
-            Err(_) => return Ok((lines.finish(), Chunk::NotText)),
+            Err(_) => return Ok((lines.finish(), consumed, Chunk::NotText)),
         }
+        consumed += n as u64;
     }
-    Ok((lines.finish(), Chunk::More))
+    Ok((lines.finish(), consumed, Chunk::More))
 }
 
 impl Source for Spooldir {
@@ -260,10 +297,16 @@ impl Source for Spooldir {
                             continue;
                         }
                     };
-                    let (wait, bad) = match read {
-                        Read::Stopped => break 'scan,
-                        Read::Whole(wait) => (wait, None),
-                        Read::Bad(wait, why) => (wait, Some(why)),
+                    let (progress, bad) = match read {
+                        Read::Stopped(progress) => {
+                            // What was sent drains; its progress is saved before the source returns.
+                            finishing.spawn(async move {
+                                let _ = progress.await;
+                            });
+                            break 'scan;
+                        }
+                        Read::Whole(progress) => (progress, None),
+                        Read::Bad(progress, why) => (progress, Some(why)),
                     };
                     if let Ok(mut b) = busy.lock() {
                         b.insert(path.clone());
@@ -271,7 +314,7 @@ impl Source for Spooldir {
                     let (this, busy, name, metrics) =
                         (this.clone(), busy.clone(), ctx.name.clone(), ctx.metrics.clone());
                     finishing.spawn(async move {
-                        let delivered = wait.wait().await;
+                        let delivered = progress.await.unwrap_or(false);
                         let result = match (&bad, delivered) {
                             (_, false) => Ok(()), // not delivered: read it again next time
                             (None, true) => this.finish(&path),
@@ -284,6 +327,8 @@ impl Source for Spooldir {
                         if let Err(err) = result {
                             tracing::warn!("{name}: cannot finish {}: {err}", path.display());
                             metrics.add_errors(1);
+                        } else if delivered {
+                            let _ = this.tracker.forget(&path);
                         }
                         if let Ok(mut b) = busy.lock() {
                             b.remove(&path);
@@ -309,8 +354,9 @@ mod tests {
     fn long_lines_are_split_into_events_on_character_boundaries() {
         let mut input: &[u8] = "abcdefgh\néé\nlast".as_bytes();
         let mut buf = Vec::new();
-        let (lines, end) = read_lines(&mut input, &mut buf, 100, 3).unwrap();
+        let (lines, consumed, end) = read_lines(&mut input, &mut buf, 100, 3).unwrap();
         assert!(matches!(end, Chunk::End));
+        assert_eq!(consumed, "abcdefgh\néé\nlast".len() as u64);
         let got: Vec<&str> = (0..lines.len()).map(|i| lines.value(i)).collect();
         assert_eq!(got, ["abc", "def", "gh", "é", "é", "las", "t"]);
     }
