@@ -178,9 +178,17 @@ pub(crate) async fn read_group(
     };
     let mut consumer = blocking(|| log.consumer(&read.topic, opts)).map_err(log_error)?;
     let partitions = log.topic_config(&read.topic).map_err(log_error)?.partitions as usize;
+    // The group's lag (records appended but not yet read), refreshed for the live view.
+    let mut lag_at = std::time::Instant::now();
     loop {
         if shutdown.is_set() {
             break;
+        }
+        if lag_at.elapsed() >= Duration::from_millis(500) {
+            lag_at = std::time::Instant::now();
+            if let Ok(lag) = blocking(|| consumer.lag()) {
+                metrics.set_lag(lag.iter().map(|(_, l)| *l).sum());
+            }
         }
         // Read the flag before polling: if it was set, everything was appended before this poll.
         let writers_done = read.writers_done.as_ref().is_some_and(|d| *d.borrow());
@@ -190,6 +198,7 @@ pub(crate) async fn read_group(
             // hold some) and has read each to its end.
             if writers_done && consumer.assignment().len() == partitions {
                 let lag = blocking(|| consumer.lag()).map_err(log_error)?;
+                metrics.set_lag(lag.iter().map(|(_, l)| *l).sum());
                 if lag.iter().all(|(_, l)| *l == 0) {
                     break;
                 }
