@@ -33,6 +33,14 @@ pub trait Sink: Send + 'static {
     }
     /// Called once when the input has ended: finish and close everything.
     fn close(&mut self) -> BoxFuture<'_, Result<(), RunError>>;
+    /// Called with a batch's acknowledgement once [`Sink::write`] returned `Ok`. A sink whose writes
+    /// become safe only later — a Parquet file is readable once its footer is written at close, an
+    /// object is visible once its upload completes — keeps a clone of `ack` with the file the batch
+    /// went to and drops it only then (calling [`Ack::fail`] first if finishing failed), so the source
+    /// or the `file` channel keeps the batch until it is really safe. The default keeps nothing: the
+    /// batch is safe once `write` returned. A sink that holds acks must finish its files by itself
+    /// (roll `interval`, `idle`) so that a source waiting on them is never stuck.
+    fn hold(&mut self, _ack: &Ack) {}
 }
 
 /// What a source is given to run.

@@ -864,6 +864,7 @@ async fn run_sink(
         }
         match write_with_retries(sink.as_mut(), &env.batch, &name).await {
             Ok(()) => {
+                sink.hold(&env.ack);
                 metrics.add_out(rows);
                 metrics.add_bytes_out(batch::data_bytes(&env.batch));
             }

@@ -78,6 +78,8 @@ pub(crate) struct SinkGroup {
     next: usize,
     /// Random selection: a xorshift state.
     seed: u64,
+    /// The member that wrote the last batch: it holds that batch's acknowledgement.
+    wrote: Option<usize>,
 }
 
 impl SinkGroup {
@@ -87,7 +89,7 @@ impl SinkGroup {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x9E37_79B9_7F4A_7C15)
             | 1;
-        SinkGroup { name, policy, members, next: 0, seed }
+        SinkGroup { name, policy, members, next: 0, seed, wrote: None }
     }
 
     /// The members to try for the next batch, in order: those not cooling down.
@@ -138,6 +140,7 @@ impl SinkGroup {
                     member.metrics.add_out(rows);
                     member.failures = 0;
                     member.until = None;
+                    self.wrote = Some(i);
                     return Ok(());
                 }
                 Err(err) if err.kind == ErrorKind::Internal => return Err(err.in_node(&member.name)),
@@ -163,6 +166,13 @@ impl SinkGroup {
 impl Sink for SinkGroup {
     fn write<'a>(&'a mut self, batch: &'a RecordBatch) -> BoxFuture<'a, Result<(), RunError>> {
         Box::pin(self.write_once(batch))
+    }
+
+    /// The member that wrote the batch keeps its acknowledgement, if it needs to.
+    fn hold(&mut self, ack: &crate::exec::Ack) {
+        if let Some(i) = self.wrote.take() {
+            self.members[i].sink.hold(ack);
+        }
     }
 
     /// The shortest of the members' intervals.
