@@ -177,3 +177,41 @@ events -> group "g" -> k
         .collect();
     assert_eq!(lags, [0, 0, 0], "lag per partition:\n{text}");
 }
+
+#[test]
+fn a_files_sink_killed_while_rolling_never_shows_a_torn_file_under_a_final_name() {
+    let s = Scratch::new();
+    // Small files rolled often, written as fast as the generator goes: most kills land mid-file,
+    // some mid-roll.
+    s.write(
+        "roll.flow",
+        r#"
+source g = generator { count = 100_000_000, batch_size = 50 }
+sink k = files { path = "out/", prefix = "part-", roll = { count = 200 } }
+g -> k
+"#,
+    );
+    let finals = |s: &Scratch| -> Vec<String> {
+        let out = s.path().join("out");
+        if !out.exists() {
+            return Vec::new();
+        }
+        tree(&out).into_iter().filter(|f| !f.ends_with(".tmp")).collect()
+    };
+    for round in 0..12u64 {
+        let mut flowc = spawn_quiet(&s, "roll.flow");
+        let before = finals(&s).len();
+        wait_for("a file to roll", || finals(&s).len() > before + (round as usize % 3));
+        std::thread::sleep(Duration::from_millis(7 * (round % 5)));
+        kill9(&mut flowc);
+        // Under a final name, only whole files: whole lines, each a number, ending in a newline.
+        for name in finals(&s) {
+            let text = std::fs::read_to_string(s.path().join("out").join(&name)).unwrap();
+            assert!(text.is_empty() || text.ends_with('\n'), "{name} ends in a torn line after kill {round}");
+            assert!(!text.contains('\0'), "{name} holds NUL bytes after kill {round}");
+            for line in text.lines() {
+                assert!(line.parse::<u64>().is_ok(), "{name}: torn line {line:?} after kill {round}");
+            }
+        }
+    }
+}
