@@ -77,3 +77,63 @@ fn start_at_end_skips_what_was_there() {
     let (status, _, stderr) = run.terminate();
     assert!(status.success(), "{stderr}");
 }
+
+#[test]
+fn a_restart_resumes_from_saved_positions_even_for_a_file_rotated_meanwhile() {
+    let s = Scratch::new();
+    s.write(
+        "agent.flow",
+        "source t = tail { path = \"logs/*.log\", poll_interval = 20ms }\nsink o = logger {}\nt -> o\n",
+    );
+    let app = s.write("logs/app.log", "a1\na2\n");
+    let mut run = s.start("agent.flow");
+    assert_eq!(run.take(2), ["a1", "a2"]);
+    append(&app, "a3\npart");
+    assert_eq!(run.take(1), ["a3"]);
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+    let saved = std::fs::read_to_string(s.path().join(".flow/sources/t/positions.json")).unwrap();
+    assert!(saved.contains("app.log"), "{saved}");
+
+    // While stopped: the partial line is completed, more is written, the file is rotated away to a
+    // name outside the glob and a new one is created.
+    append(&app, "ial\na4\n");
+    std::fs::rename(&app, s.path().join("logs/app.log.1")).unwrap();
+    append(&app, "b1\n");
+    let mut run = s.start("agent.flow");
+    let mut resumed = run.take(3);
+    resumed.sort();
+    assert_eq!(resumed, ["a4", "b1", "partial"]);
+    append(&app, "b2\n");
+    assert_eq!(run.take(1), ["b2"]);
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "lines read twice: {rest:?}");
+}
+
+#[test]
+fn damaged_saved_positions_are_refused_naming_the_node_and_the_file() {
+    let s = Scratch::new();
+    s.write("agent.flow", "source t = tail { path = \"app.log\" }\nsink o = logger {}\nt -> o\n");
+    s.write("app.log", "a1\n");
+    s.write(".flow/sources/t/positions.json", "{\"version\": 1, \"files\": [{\"inode\": \"x\"}]}");
+    let out = s.run("agent.flow", "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("t:") && stderr.contains("positions.json") && stderr.contains("damaged"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    // Still there: nothing was overwritten.
+    let kept = std::fs::read_to_string(s.path().join(".flow/sources/t/positions.json")).unwrap();
+    assert!(kept.contains("\"x\""));
+}
+
+#[test]
+fn character_classes_in_the_glob_are_refused() {
+    let s = Scratch::new();
+    s.write("agent.flow", "source t = tail { path = \"app[0-9].log\" }\nsink o = logger {}\nt -> o\n");
+    let out = s.run("agent.flow", "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("t:") && stderr.contains("app[0-9].log"), "{stderr}");
+}
