@@ -96,11 +96,11 @@ fn a_file_with_errors_does_not_run() {
 #[test]
 fn what_cannot_run_yet_is_reported_before_anything_runs() {
     let s = Scratch::new();
-    s.write("nc.flow", "source r = netcat { address = \"127.0.0.1:44444\" }\nsink k = logger {}\nr -> k\n");
-    let out = s.run("nc.flow", "");
+    s.write("k.flow", "source r = kafka { brokers = \"localhost:9092\", topic = \"t\" }\nsink k = logger {}\nr -> k\n");
+    let out = s.run("k.flow", "");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("`netcat` source cannot run yet"), "{stderr}");
+    assert!(stderr.contains("`kafka` source") && stderr.contains("cannot run yet"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
 

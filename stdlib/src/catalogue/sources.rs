@@ -202,35 +202,48 @@ pub const NETCAT: ConnectorSig = ConnectorSig {
     kind: "netcat",
     role: Role::Source,
     summary: "Listen on a TCP address and turn each newline-terminated line into an event, replying `OK`.",
-    doc: "Accepts TCP connections on `address` (like `nc -k -l`); every `\\n`-terminated line is one event. \
-With `ack = true` each line is answered `OK` once the channel has committed it, or `FAILED: <reason>` \
-when it could not be, so a client that resends unacknowledged lines loses nothing. A line longer than \
-`max_line_length` is answered `FAILED` and the connection closed; a peer sending garbage is disconnected, \
-never a crash. Bind a loopback address such as `\"127.0.0.1:44444\"` unless other hosts must reach it: \
-the protocol has no authentication.",
+    doc: "Accepts TCP connections on `address` (like `nc -k -l`); every `\\n`-terminated line is one event \
+(a `\\r` before the `\\n` is dropped). With `ack = true` each line is answered `OK` once the channel has \
+committed it (with a memory channel: once the sinks wrote it), or `FAILED: <reason>` when it could not \
+be, so a client that resends unacknowledged lines loses nothing. A line longer than `max_line_length` \
+is answered `FAILED: event too long` and the connection is closed (nothing of it is kept; lines before \
+it are committed and acknowledged first); a line that is not UTF-8 is answered `FAILED: not UTF-8` and \
+dropped, the connection going on; the unterminated rest of a connection the client closes is not an \
+event (a client that died mid-line resends the whole line). Each of these counts as an error. Lines from all \
+connections are gathered into batches of up to `batch_size` without waiting for a batch to fill. \
+`port 0` picks a free port; the address listened on is printed on standard error. Bind a loopback \
+address such as `\"127.0.0.1:44444\"` unless other hosts must reach it: the protocol has no \
+authentication (flowc warns when the address is not loopback). SIGINT/SIGTERM stop accepting and \
+reading; lines already read are committed and acknowledged before the connections close.",
     params: &[
         required(
             "address",
             ParamType::Address,
-            "The address to listen on, e.g. `\"127.0.0.1:44444\"` (Flume's `bind` and `port`).",
+            "The address to listen on, e.g. `\"127.0.0.1:44444\"` (Flume's `bind` and `port`); port `0` picks a free one.",
         ),
         optional(
             "ack",
             ParamType::Bool,
             "true",
-            "Reply `OK` to each line after it is committed (Flume's `ack-every-event`).",
+            "Reply `OK` to each line after it is committed (Flume's `ack-every-event`); `false`: reply nothing.",
         ),
         optional(
             "max_line_length",
             ParamType::Size,
             "512B",
-            "Longest line accepted; a longer line gets `FAILED` and the connection is closed.",
+            "Longest line accepted (without its newline); a longer line gets `FAILED` and the connection is closed.",
         ),
         optional(
             "max_connections",
             int_from(1),
             "100",
             "Connections served at once; further ones wait to be accepted.",
+        ),
+        optional(
+            "idle_timeout",
+            ParamType::Duration,
+            "10m",
+            "Close a connection that sent nothing for this long (its slot goes to a waiting one).",
         ),
         batch_size("100"),
     ],

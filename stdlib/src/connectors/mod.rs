@@ -3,7 +3,9 @@
 mod exec;
 mod files;
 mod generator;
+mod listen;
 mod logger;
+mod netcat;
 mod spooldir;
 mod stdin;
 mod tail;
@@ -22,6 +24,7 @@ impl Connectors for Stdlib {
             "spooldir" => Box::new(spooldir::Spooldir::new(spec)?),
             "exec" => Box::new(exec::Exec::new(spec)?),
             "tail" => Box::new(tail::Tail::new(spec)?),
+            "netcat" => Box::new(netcat::Netcat::new(spec)?),
             other => return Err(RunError::unsupported(format!("the `{other}` source"))),
         })
     }

@@ -1,0 +1,53 @@
+//! Listening sockets of the network sources (`netcat`, `http`): bound when the run is planned, so a
+//! port in use refuses the run before anything moves, and announced on standard error.
+
+use flowc_runtime::exec::RunError;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Problems with one peer printed on standard error before the rest are only counted.
+const PRINTED_PROBLEMS: u64 = 10;
+
+/// Binds `address` (`host:port`, port `0` for a free one) and says on standard error where it
+/// listens, warning when other hosts can reach it.
+pub(crate) fn bind(node: &str, kind: &str, address: &str) -> Result<TcpListener, RunError> {
+    let addrs: Vec<SocketAddr> = address
+        .to_socket_addrs()
+        .map_err(|e| RunError::config(format!("cannot resolve the address `{address}`: {e}")))?
+        .collect();
+    let listener =
+        TcpListener::bind(&addrs[..]).map_err(|e| RunError::io(format!("cannot listen on `{address}`: {e}")))?;
+    listener.set_nonblocking(true).map_err(|e| RunError::io(format!("cannot listen on `{address}`: {e}")))?;
+    let local = listener.local_addr().map_err(|e| RunError::io(format!("cannot listen on `{address}`: {e}")))?;
+    eprintln!("flowc run: {node}: {kind} listening on {local}");
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "flowc run: {node}: warning: {local} is reachable from other hosts and {kind} has no authentication; \
+bind 127.0.0.1 unless that is intended"
+        );
+    }
+    Ok(listener)
+}
+
+/// Accepting failed (out of file descriptors, …): say so and pause before accepting again.
+pub(crate) async fn accept_failed(node: &str, err: &std::io::Error) {
+    eprintln!("flowc run: {node}: cannot accept a connection: {err}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// Prints the first few problems caused by peers (garbage, oversized lines) and counts the rest, so a
+/// misbehaving client cannot flood standard error.
+#[derive(Debug, Default)]
+pub(crate) struct Problems(AtomicU64);
+
+impl Problems {
+    pub(crate) fn report(&self, node: &str, message: impl std::fmt::Display) {
+        let seen = self.0.fetch_add(1, Ordering::Relaxed);
+        if seen < PRINTED_PROBLEMS {
+            eprintln!("flowc run: {node}: {message}");
+        } else if seen == PRINTED_PROBLEMS {
+            eprintln!("flowc run: {node}: further problems with clients are counted (errors), not printed");
+        }
+    }
+}
