@@ -192,9 +192,14 @@ fn sigkill_half_way_through_a_file_loses_nothing_and_does_not_start_over() {
     let mut run = Slow::start(&s);
     let mut first = Vec::new();
     run.take(5_000, &mut first);
-    // Progress is saved a few times a second while lines are written: let some time pass.
-    std::thread::sleep(std::time::Duration::from_millis(600));
-    run.take(5_000, &mut first);
+    // Progress is saved a few times a second while lines are written: let some time pass, read on
+    // until the progress file is there, then kill.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let saved = s.path().join(".flow/sources/r/spooldir.json");
+    while !saved.exists() {
+        assert!(first.len() < BIG, "the whole file was read and progress never saved");
+        run.take(100, &mut first);
+    }
     run.stop("-KILL", &mut first);
     assert!(first.len() < BIG, "the first run was meant to be killed part of the way through");
 
