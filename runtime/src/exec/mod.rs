@@ -751,7 +751,16 @@ async fn run_route(
     while let Some(env) = input.recv().await {
         let rows = env.batch.num_rows();
         metrics.add_in(rows as u64);
-        let sends = match route_batch(&arms, &targets, &env.batch) {
+        let routed = expr::drop_malformed(arms.iter().flatten(), &env.batch)
+            .and_then(|(batch, malformed)| Ok((route_batch(&arms, &targets, &batch)?, malformed)));
+        let sends = match routed {
+            Ok((sends, malformed)) => {
+                metrics.add_errors(malformed);
+                Ok(sends)
+            }
+            Err(err) => Err(err),
+        };
+        let sends = match sends {
             Ok(sends) => sends,
             Err(err) => {
                 metrics.add_errors(rows as u64);

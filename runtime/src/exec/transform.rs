@@ -117,11 +117,14 @@ impl Transform {
     pub fn apply(&self, input: &RecordBatch) -> Result<Applied, RunError> {
         match &self.op {
             Op::Where(cond) => {
-                let mask = expr::eval_predicate(cond, input)?;
-                let batch = filter_record_batch(input, &mask).map_err(RunError::eval)?;
-                Ok(Applied { batch, rejected: 0, dead: None })
+                let (input, malformed) = expr::drop_malformed([cond], input)?;
+                let mask = expr::eval_predicate(cond, &input)?;
+                let batch = filter_record_batch(&input, &mask).map_err(RunError::eval)?;
+                Ok(Applied { batch, rejected: malformed, dead: None })
             }
             Op::Compute(fields) => {
+                let (input, malformed) = expr::drop_malformed(fields.iter().map(|(_, e)| e), input)?;
+                let input = &input;
                 let mut computed: Vec<(&str, ArrayRef)> = Vec::with_capacity(fields.len());
                 for (name, e) in fields {
                     computed.push((name, expr::eval(e, input)?));
@@ -138,7 +141,7 @@ impl Transform {
                     columns.push(conform(column, field.data_type())?);
                 }
                 let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(RunError::eval)?;
-                Ok(Applied { batch, rejected: 0, dead: None })
+                Ok(Applied { batch, rejected: malformed, dead: None })
             }
             Op::Parse { field, policy, format } => {
                 let keep = *policy == Rejects::DeadLetter;

@@ -18,6 +18,9 @@ use flowc_compiler::ast::{BinaryOp, Expr, ExprKind, UnaryOp, ValueKind};
 use regex::Regex;
 use std::sync::Arc;
 
+mod convert;
+pub use convert::{converts, drop_malformed};
+
 /// An expression ready to run.
 #[derive(Debug, Clone)]
 pub enum Compiled {
@@ -34,10 +37,17 @@ pub enum Compiled {
     Uuid,
     Str1(StrFn, Box<Compiled>),
     Str2(StrFn2, Box<Compiled>, Box<Compiled>),
+    /// `to_int`, `to_float`, `parse_timestamp`: text read as a value; text that does not read makes
+    /// the record malformed (see [`drop_malformed`]).
+    Convert(Conversion, Box<Compiled>, Option<Box<Compiled>>),
     Not(Box<Compiled>),
     Neg(Box<Compiled>),
     Binary(BinaryOp, Box<Compiled>, Box<Compiled>),
-    Matches { value: Box<Compiled>, regex: Regex, negate: bool },
+    Matches {
+        value: Box<Compiled>,
+        regex: Regex,
+        negate: bool,
+    },
     In(Box<Compiled>, Vec<Compiled>),
 }
 
@@ -47,6 +57,14 @@ pub enum StrFn {
     Upper,
     Trim,
     Len,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversion {
+    Int,
+    Float,
+    /// With a strftime format (the second argument).
+    Timestamp,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -88,6 +106,9 @@ pub fn compile(expr: &Expr) -> Result<Compiled, RunError> {
                 "ends_with" => Compiled::Str2(StrFn2::EndsWith, arg(), arg()),
                 "to_string" => Compiled::ToString(arg()),
                 "uuid" => Compiled::Uuid,
+                "to_int" => Compiled::Convert(Conversion::Int, arg(), None),
+                "to_float" => Compiled::Convert(Conversion::Float, arg(), None),
+                "parse_timestamp" => Compiled::Convert(Conversion::Timestamp, arg(), Some(arg())),
                 other => return Err(RunError::unsupported(format!("the function `{other}()`"))),
             }
         }
@@ -161,6 +182,11 @@ pub fn eval(expr: &Compiled, batch: &RecordBatch) -> Result<ArrayRef, RunError> 
                 })
                 .collect();
             Arc::new(out)
+        }
+        Compiled::Convert(conversion, a, format) => {
+            let a = eval(a, batch)?;
+            let format = format.as_ref().map(|f| eval(f, batch)).transpose()?;
+            convert::convert(*conversion, &a, format.as_ref())?.0
         }
         Compiled::Not(a) => Arc::new(not(booleans(&eval(a, batch)?)?).map_err(RunError::eval)?),
         Compiled::Neg(a) => numeric::neg(eval(a, batch)?.as_ref()).map_err(RunError::eval)?,
@@ -285,7 +311,7 @@ fn coerce(a: ArrayRef, b: ArrayRef) -> (ArrayRef, ArrayRef) {
     }
 }
 
-fn to_float(a: &ArrayRef) -> ArrayRef {
+pub(crate) fn to_float(a: &ArrayRef) -> ArrayRef {
     let ints = a.as_primitive::<Int64Type>();
     Arc::new(ints.iter().map(|v| v.map(|v| v as f64)).collect::<Float64Array>())
 }
@@ -294,7 +320,7 @@ fn booleans(a: &ArrayRef) -> Result<&BooleanArray, RunError> {
     a.as_boolean_opt().ok_or_else(|| RunError::internal(format!("expected booleans, got {}", a.data_type())))
 }
 
-fn strings(a: &ArrayRef) -> Result<&StringArray, RunError> {
+pub(crate) fn strings(a: &ArrayRef) -> Result<&StringArray, RunError> {
     a.as_string_opt::<i32>().ok_or_else(|| RunError::internal(format!("expected strings, got {}", a.data_type())))
 }
 
