@@ -46,6 +46,7 @@ static REGISTRY: Registry = Registry {
         params: &[],
     }],
     functions: &[],
+    conflicts: &[],
 };
 
 /// A file with `n_decls` declarations: types, topics, sources, channels, sinks, and their pipelines.

@@ -200,6 +200,35 @@ pub struct Registry {
     pub topic_params: &'static [ParamSig],
     pub formats: &'static [FormatSig],
     pub functions: &'static [FunctionSig],
+    /// Options that are each fine alone but contradict each other (E0307), in any option block
+    /// that has both.
+    pub conflicts: &'static [Conflict],
+}
+
+/// Two options of one block that contradict each other. `message` follows the block's owner
+/// ("memory channel `c1` …"); in it, `{param}` and `{other}` stand for the options' values.
+#[derive(Debug, Clone, Copy)]
+pub struct Conflict {
+    /// The option reported, the one to change or remove.
+    pub param: &'static str,
+    /// The option it contradicts.
+    pub other: &'static str,
+    pub when: Clash,
+    pub message: &'static str,
+    pub help: &'static str,
+}
+
+/// When a [`Conflict`]'s two options contradict each other (both always written, but for `Exceeds`).
+#[derive(Debug, Clone, Copy)]
+pub enum Clash {
+    /// `param` is written and, as an integer, larger than `other` (written, or its default).
+    Exceeds,
+    /// `param` is written as this value.
+    WrittenAs(&'static str),
+    /// `other` is written as this value.
+    OtherIs(&'static str),
+    /// `other` is written as anything but this value.
+    OtherIsNot(&'static str),
 }
 
 impl Registry {

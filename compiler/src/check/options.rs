@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::ast::{self, ValueKind};
-use crate::builtins::{ParamSig, ParamType};
+use crate::builtins::{Clash, ParamSig, ParamType};
 use crate::diagnostic::Diagnostic;
 use crate::graph::{OptionMap, OptionValue};
 use crate::suggest::did_you_mean;
@@ -52,7 +52,7 @@ pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], 
     map
 }
 
-/// Options that are each fine alone but contradict each other (E0307).
+/// Options that are each fine alone but contradict each other (E0307): the registry's rules.
 fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[ParamSig], owner: &str) {
     let written = |name: &str| options.entries.iter().find(|e| e.key.name == name).map(|e| e.value.span);
     let int = |name: &str| match map.get(name) {
@@ -60,60 +60,41 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
         Some(_) => None,
         None => params.iter().find(|p| p.name == name)?.default?.replace('_', "").parse().ok(),
     };
-    let word = |name: &str| match map.get(name) {
-        Some(OptionValue::Word(w)) => Some(w.as_str()),
+    let text = |name: &str| match map.get(name) {
+        Some(OptionValue::Word(w)) => Some(w.clone()),
+        Some(OptionValue::Bool(b)) => Some(b.to_string()),
+        Some(OptionValue::Int(n)) => Some(n.to_string()),
+        Some(OptionValue::Str(s)) => Some(s.clone()),
         _ => None,
     };
-    let mut report = |second: &str, first: &str, message: String, help: &str| {
-        let (at, other) = match written(second) {
-            Some(at) => (at, first),
-            None => match written(first) {
-                Some(at) => (at, second),
-                None => return,
-            },
+    for rule in ctx.registry.conflicts {
+        if !params.iter().any(|p| p.name == rule.param) || !params.iter().any(|p| p.name == rule.other) {
+            continue;
+        }
+        let Some(at) = written(rule.param) else { continue };
+        let (mine, theirs) = (text(rule.param).unwrap_or_default(), text(rule.other).unwrap_or_default());
+        let both = written(rule.other).is_some();
+        let clash = match rule.when {
+            Clash::Exceeds => matches!((int(rule.param), int(rule.other)), (Some(a), Some(b)) if a > b),
+            Clash::WrittenAs(value) => both && mine == value,
+            Clash::OtherIs(value) => both && theirs == value,
+            Clash::OtherIsNot(value) => both && theirs != value,
         };
-        let mut diag = Diagnostic::error("E0307", message).at(at, format!("conflicts with `{other}`")).help(help);
-        if let Some(span) = written(other) {
-            diag = diag.also(span, format!("`{other}` is set here"));
+        if !clash {
+            continue;
+        }
+        let theirs = match rule.when {
+            Clash::Exceeds => int(rule.other).map(|n| n.to_string()).unwrap_or(theirs),
+            _ => theirs,
+        };
+        let message = rule.message.replace("{param}", &mine).replace("{other}", &theirs);
+        let mut diag = Diagnostic::error("E0307", format!("{owner} {message}"))
+            .at(at, format!("conflicts with `{}`", rule.other))
+            .help(rule.help);
+        if let Some(span) = written(rule.other) {
+            diag = diag.also(span, format!("`{}` is set here", rule.other));
         }
         ctx.diags.push(diag);
-    };
-    if let (Some(tx), Some(cap)) = (int("transaction_capacity"), int("capacity")) {
-        if tx > cap && written("transaction_capacity").is_some() {
-            report(
-                "transaction_capacity",
-                "capacity",
-                format!("{owner} has `transaction_capacity = {tx}`, more than its `capacity` of {cap}"),
-                "one transaction must fit in the channel: make `transaction_capacity` at most `capacity`",
-            );
-        }
-    }
-    if map.contains_key("time_field") && matches!(map.get("use_local_time"), Some(OptionValue::Bool(true))) {
-        report(
-            "use_local_time",
-            "time_field",
-            format!("{owner} sets both `time_field` and `use_local_time = true`"),
-            "choose one clock: `time_field` buckets by the record's time, `use_local_time` by the time of writing",
-        );
-    }
-    if word("delete_policy") == Some("immediate") && written("completed_suffix").is_some() {
-        report(
-            "completed_suffix",
-            "delete_policy",
-            format!("{owner} deletes finished files, so `completed_suffix` is never used"),
-            "remove `completed_suffix`, or keep the files with `delete_policy = never`",
-        );
-    }
-    if written("fsync_interval").is_some() && word("fsync").is_some_and(|f| f != "interval") {
-        report(
-            "fsync_interval",
-            "fsync",
-            format!(
-                "{owner} sets `fsync_interval`, but `fsync = {}` never syncs on an interval",
-                word("fsync").unwrap_or("")
-            ),
-            "remove `fsync_interval`, or write `fsync = interval`",
-        );
     }
 }
 

@@ -4,7 +4,7 @@
 //! `".COMPLETED"`, `interval`); the tests at the bottom of this file check that every one of them parses
 //! as its declared type, so the reference and the checker never disagree.
 
-use flowc_compiler::builtins::{ParamSig, ParamType, Registry};
+use flowc_compiler::builtins::{Clash, Conflict, ParamSig, ParamType, Registry};
 
 pub mod channels;
 pub mod formats;
@@ -14,6 +14,38 @@ pub mod sources;
 pub mod topic;
 
 /// Every builtin flowc knows, in the order the reference documents them.
+/// Options that contradict each other wherever a block has both (E0307).
+const CONFLICTS: &[Conflict] = &[
+    Conflict {
+        param: "transaction_capacity",
+        other: "capacity",
+        when: Clash::Exceeds,
+        message: "has `transaction_capacity = {param}`, more than its `capacity` of {other}",
+        help: "one transaction must fit in the channel: make `transaction_capacity` at most `capacity`",
+    },
+    Conflict {
+        param: "use_local_time",
+        other: "time_field",
+        when: Clash::WrittenAs("true"),
+        message: "sets both `time_field` and `use_local_time = true`",
+        help: "choose one clock: `time_field` buckets by the record's time, `use_local_time` by the time of writing",
+    },
+    Conflict {
+        param: "completed_suffix",
+        other: "delete_policy",
+        when: Clash::OtherIs("immediate"),
+        message: "deletes finished files, so `completed_suffix` is never used",
+        help: "remove `completed_suffix`, or keep the files with `delete_policy = never`",
+    },
+    Conflict {
+        param: "fsync_interval",
+        other: "fsync",
+        when: Clash::OtherIsNot("interval"),
+        message: "sets `fsync_interval`, but `fsync = {other}` never syncs on an interval",
+        help: "remove `fsync_interval`, or write `fsync = interval`",
+    },
+];
+
 pub static REGISTRY: Registry = Registry {
     connectors: &[
         sources::SPOOLDIR,
@@ -39,6 +71,7 @@ pub static REGISTRY: Registry = Registry {
     topic_params: topic::PARAMS,
     formats: formats::FORMATS,
     functions: functions::FUNCTIONS,
+    conflicts: CONFLICTS,
 };
 
 /// A required option: it has no default.
