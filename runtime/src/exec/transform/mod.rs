@@ -1,5 +1,7 @@
-//! Transforms between nodes: `where`, `set`, `drop`, `select` and `parse json`, each turning one
-//! batch into the next, typed by the node's checked output.
+//! Transforms between nodes: `where`, `set`, `drop`, `select` and `parse` (json, csv, regex,
+//! combined, common), each turning one batch into the next, typed by the node's checked output.
+
+mod csv;
 
 use super::batch::{self, UTC};
 use super::expr::{self, Compiled};
@@ -75,6 +77,22 @@ impl Transform {
             TransformKind::Parse(parse) => {
                 let format = match parse.format.name.as_str() {
                     "json" => Format::Json,
+                    "csv" => {
+                        let option = |name: &str| {
+                            parse
+                                .options
+                                .iter()
+                                .flat_map(|o| &o.entries)
+                                .find(|e| e.key.name == name)
+                                .map(|e| &e.value.kind)
+                        };
+                        let delimiter = match option("delimiter") {
+                            Some(flowc_compiler::ast::ValueKind::Str(s)) => Some(s.value.as_str()),
+                            _ => None,
+                        };
+                        let header = matches!(option("header"), Some(flowc_compiler::ast::ValueKind::Bool(true)));
+                        Format::Csv(csv::Csv::new(delimiter, header)?)
+                    }
                     "regex" => {
                         let pattern = parse.pattern.as_ref().map(|(p, _)| p.value.as_str()).unwrap_or_default();
                         let regex =
@@ -85,7 +103,7 @@ impl Transform {
                     "common" => Format::Regex { regex: log_regex(false), log: true },
                     other => {
                         return Err(RunError::unsupported(format!(
-                            "`parse {other}` (json, regex, combined and common run today)"
+                            "`parse {other}` (json, csv, regex, combined and common run today)"
                         )))
                     }
                 };
@@ -190,6 +208,8 @@ enum Col {
 enum Format {
     /// One JSON object; its keys fill the fields of the same name.
     Json,
+    /// Delimited values, filling the fields in order or by a header's names.
+    Csv(csv::Csv),
     /// Named capture groups fill the fields of the same name. `log`: the Apache formats, where `-`
     /// means absent (null for an optional field, 0 for a number).
     Regex { regex: regex::Regex, log: bool },
@@ -309,6 +329,18 @@ fn parse(
                     row.push(convert(object.get(f.name()), f.data_type(), f.is_nullable())?);
                     Ok(())
                 }),
+                _ => Err(()),
+            },
+            (Format::Csv(csv), Some(text)) => match csv.line(text) {
+                // The header line: neither a record nor a rejection.
+                csv::Line::Header => continue,
+                csv::Line::Columns(columns) if csv.fits(&columns, schema.fields().len()) => {
+                    schema.fields().iter().enumerate().try_for_each(|(i, f)| {
+                        let value = csv.value(&columns, f.name(), i).filter(|v| !(v.is_empty() && f.is_nullable()));
+                        row.push(convert_text(value, f.data_type(), f.is_nullable(), false)?);
+                        Ok(())
+                    })
+                }
                 _ => Err(()),
             },
             (Format::Regex { regex, log }, Some(text)) => match regex.captures(text) {
