@@ -1,7 +1,9 @@
 //! The durable `file` channel, run for real: a counted generator through it into files delivers every
 //! event once and ends; and a spooldir → file channel (`fsync = always`) → files pipeline killed
 //! with SIGKILL several times while files arrive loses nothing: after the last restart every input
-//! line is in the sink's files at least once (duplicates are counted and printed, none may be lost).
+//! line is in the sink's files at least once (duplicates are counted and printed, none may be lost),
+//! with small segments so that committed ones are deleted between and during the kills. A long run
+//! keeps the channel's directory bounded: committed segments are deleted as it goes.
 
 mod run_common;
 
@@ -95,6 +97,70 @@ i | parse json as Hit -> c -> k
     assert!(s.path().join("chan/events/0").is_dir());
 }
 
+/// Bytes of the segment files (`.log`) under `dir`, and how many there are (0 when it is gone).
+fn segments_under(dir: &Path) -> (u64, usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return (0, 0) };
+    let sizes: Vec<u64> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+        .collect();
+    (sizes.iter().sum(), sizes.len())
+}
+
+#[test]
+fn a_long_run_keeps_the_channel_directory_bounded() {
+    // 300,000 events (about 7 MB of log records) through a channel holding at most 5,000 uncommitted
+    // events in 64 KiB segments: committed segments are deleted while the run goes on, so the
+    // directory never holds more than a few segments.
+    const EVENTS: usize = 300_000;
+    let s = Scratch::new();
+    s.write(
+        "long.flow",
+        r#"
+source g = generator { count = 300_000, batch_size = 1_000 }
+channel c = file { dir = "chan", capacity = 5_000, segment_size = 64KiB }
+sink k = files { path = "out/", prefix = "events-", roll = { count = 100_000 } }
+g -> c -> k
+"#,
+    );
+    let segments = s.path().join("chan/events/0");
+    let mut child = s
+        .command(&["run", "long.flow"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flowc starts");
+    let (mut peak_bytes, mut peak_files, mut samples) = (0, 0, 0);
+    let started = Instant::now();
+    let status = loop {
+        let (bytes, files) = segments_under(&segments);
+        (peak_bytes, peak_files) = (peak_bytes.max(bytes), peak_files.max(files));
+        samples += 1;
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > PATIENCE {
+            let _ = child.kill();
+            panic!("the run did not end; stderr:\n{}", stderr_of(&mut child));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let stderr = stderr_of(&mut child);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(node_counts(&stderr, "k"), (EVENTS as u64, EVENTS as u64, 0), "{stderr}");
+    let got = lines_under(&s.path().join("out"));
+    assert_eq!(got.len(), EVENTS, "every event delivered");
+    assert!(got.values().all(|&n| n == 1), "no event twice in one run");
+    println!("{samples} samples: at most {peak_files} segment(s), {peak_bytes} bytes");
+    // Kept whole, the log would reach about 7 MB; 5,000 uncommitted events and a couple of segments are
+    // well under 1 MiB.
+    assert!(peak_bytes < 1 << 20, "the channel directory grew to {peak_bytes} bytes ({peak_files} segments)");
+    // Everything was committed by the end: only the segment being written is left.
+    assert_eq!(segments_under(&segments).1, 1, "{:?}", tree(&segments));
+}
+
 const FILES: usize = 24;
 const LINES_PER_FILE: usize = 400;
 const KILLS: usize = 4;
@@ -143,7 +209,7 @@ fn sigkill_while_spooling_loses_nothing_with_a_file_channel() {
         "agent.flow",
         r#"
 source r = spooldir { dir = "spool", settle = 0s, poll_interval = 20ms }
-channel c = file { fsync = always, capacity = 2_000 }
+channel c = file { fsync = always, capacity = 2_000, segment_size = 16KiB }
 sink k = files { path = "out/", prefix = "part-", roll = { count = 500 } }
 r -> c -> k
 "#,

@@ -12,6 +12,9 @@
 //!   from the committed offset: what was appended but not committed is delivered again (at least
 //!   once; duplicates possible, nothing lost).
 //! - `capacity`: the writer waits while the log holds that many events not yet committed.
+//! - Once the committed offset has passed a whole segment, the segment is deleted (after each
+//!   commit, and on open for what a previous run committed last), so the directory holds about
+//!   `capacity` events plus one segment, however long the run.
 //! - The channel ends once its input has ended and the reader has delivered everything in the log,
 //!   so SIGINT/SIGTERM drain it as they drain a memory channel.
 
@@ -102,6 +105,9 @@ impl FileChannel {
                 dir.display()
             )));
         }
+        // What the last run committed after its writer closed.
+        let committed = consumer.positions().first().map_or(0, |(_, o)| *o);
+        writer.delete_before(committed).map_err(|e| RunError::io(format!("channel log {}: {e}", dir.display())))?;
         Ok(FileChannel { dir, writer, consumer, schema, capacity, batch_size })
     }
 
@@ -117,8 +123,10 @@ impl FileChannel {
         let (committed_tx, committed_rx) = watch::channel(committed);
         let (done_tx, done_rx) = watch::channel(false);
         let (appended_tx, appended_rx) = watch::channel(writer.next_offset());
+        let segments = writer.clone();
         let write = write_log(writer, input, capacity, committed_rx, appended_tx, done_tx, metrics.clone());
-        let read = read_log(consumer, schema, batch_size, output, committed_tx, done_rx, appended_rx, metrics);
+        let read =
+            read_log(consumer, segments, schema, batch_size, output, committed_tx, done_rx, appended_rx, metrics);
         // Two tasks, so a sync on the writer's side never holds up the reader's side, and back.
         let write = tokio::spawn(write);
         let r = read.await;
@@ -182,6 +190,7 @@ async fn write_log(
 #[allow(clippy::too_many_arguments)]
 async fn read_log(
     mut consumer: Consumer,
+    segments: PartitionWriter,
     schema: SchemaRef,
     batch_size: usize,
     output: Output,
@@ -224,8 +233,9 @@ async fn read_log(
         if !wait.wait().await {
             return Ok(());
         }
-        blocking(|| consumer.commit()).map_err(log_error)?;
         let position = consumer.positions().first().map_or(0, |(_, o)| *o);
+        // The commit is durable before any segment it covers goes.
+        blocking(|| consumer.commit().and_then(|()| segments.delete_before(position))).map_err(log_error)?;
         let _ = committed.send(position);
     }
 }

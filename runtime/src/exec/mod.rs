@@ -15,6 +15,7 @@ pub mod batch;
 pub mod connector;
 pub mod expr;
 mod file_channel;
+mod memory_channel;
 pub mod options;
 mod sink_group;
 mod topic;
@@ -31,7 +32,6 @@ use flowc_compiler::graph::{EdgeKind, NodeKind, Program};
 use flowc_compiler::types::StreamType;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -123,10 +123,7 @@ pub struct NodeSpec<'a> {
 
 enum Task {
     Source(Box<dyn Source>),
-    Memory {
-        capacity: u64,
-        byte_capacity: u64,
-    },
+    Memory(memory_channel::MemoryLimits),
     Transform(Transform),
     /// Conditions of a route's arms in order (`None`: `else`).
     Route(Vec<Option<expr::Compiled>>),
@@ -284,9 +281,13 @@ pub fn plan(
                     return Err(RunError::unsupported(format!("{}: the `{}` channel", node.name, connector.kind)));
                 }
                 let opts = Opts::new(&node.name, options, connector.params);
-                let capacity = opts.int("capacity")?.unwrap_or(10_000).max(1) as u64;
-                let byte_capacity = opts.size("byte_capacity")?.unwrap_or(64 << 20).max(1);
-                (format!("channel {}", connector.kind), Task::Memory { capacity, byte_capacity })
+                let limits = memory_channel::MemoryLimits {
+                    capacity: opts.int("capacity")?.unwrap_or(10_000).max(1) as u64,
+                    byte_capacity: opts.size("byte_capacity")?.unwrap_or(64 << 20).max(1),
+                    transaction_capacity: opts.int("transaction_capacity")?.unwrap_or(1_000).max(1) as usize,
+                    keep_alive: opts.duration("keep_alive")?.unwrap_or(Duration::from_secs(3)),
+                };
+                (format!("channel {}", connector.kind), Task::Memory(limits))
             }
             NodeKind::Transform(t) => {
                 let task = Transform::build(node, t).map_err(|e| e.in_node(&node.name))?;
@@ -521,9 +522,9 @@ impl Plan {
                     };
                     tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
                 }
-                Task::Memory { capacity, byte_capacity } => {
+                Task::Memory(limits) => {
                     let input = input.expect("a channel has an input");
-                    tasks.spawn(memory_channel(input, output, (capacity, byte_capacity), metrics));
+                    tasks.spawn(memory_channel::run(name, input, output, limits, metrics));
                 }
                 Task::File(channel) => {
                     let input = input.expect("a channel has an input");
@@ -642,55 +643,6 @@ impl Plan {
             })
             .collect();
         RunReport { nodes, errors, stopped_by }
-    }
-}
-
-/// A memory channel: holds up to `capacity` events and `byte_capacity` bytes of Arrow buffers (a
-/// batch is admitted while it holds less), hands them on in order, and stops taking input while full.
-async fn memory_channel(
-    mut input: mpsc::Receiver<Envelope>,
-    output: Output,
-    (capacity, byte_capacity): (u64, u64),
-    metrics: Arc<NodeMetrics>,
-) -> Result<(), RunError> {
-    let mut queue: VecDeque<Envelope> = VecDeque::new();
-    let mut held: u64 = 0;
-    let mut held_bytes: u64 = 0;
-    let mut open = true;
-    loop {
-        if queue.is_empty() && !open {
-            return Ok(());
-        }
-        tokio::select! {
-            biased;
-            permits = output.reserve(), if !queue.is_empty() => {
-                let Ok(permits) = permits else {
-                    // Everything downstream is gone (the run is failing): nothing can be delivered.
-                    for env in queue.drain(..) {
-                        env.ack.fail();
-                    }
-                    return Ok(());
-                };
-                let env = queue.pop_front().expect("the queue is not empty");
-                let rows = env.batch.num_rows() as u64;
-                held -= rows;
-                held_bytes -= env.batch.get_array_memory_size() as u64;
-                for permit in permits {
-                    permit.send(env.clone());
-                }
-                metrics.add_out(rows);
-            }
-            next = input.recv(), if open && held < capacity && held_bytes < byte_capacity => match next {
-                Some(env) => {
-                    let rows = env.batch.num_rows() as u64;
-                    held += rows;
-                    held_bytes += env.batch.get_array_memory_size() as u64;
-                    metrics.add_in(rows);
-                    queue.push_back(env);
-                }
-                None => open = false,
-            },
-        }
     }
 }
 

@@ -218,6 +218,32 @@ impl PartitionWriter {
         self.inner.retention_locked(&mut st, now_ms)
     }
 
+    /// Deletes the sealed segments that hold only offsets below `offset` (everything before it has
+    /// been consumed for good), oldest first; the active segment always stays. Each removal is made
+    /// durable before the next, so a crash leaves the log starting at a later segment (a missing
+    /// prefix, which recovery and readers accept as retention's), never with a gap.
+    pub fn delete_before(&self, offset: u64) -> Result<RetentionReport> {
+        let mut st = self.inner.lock_state();
+        let mut report = RetentionReport::default();
+        while let Some(first) = st.sealed.first() {
+            let end = st.sealed.get(1).map_or(st.active.base, |s| s.base);
+            if end > offset {
+                break;
+            }
+            let path = log_path(&self.inner.dir, first.base);
+            // The `.log` first: index files left by a crash here are swept as strays on open.
+            fs::remove_file(&path).ctx("delete segment", &path)?;
+            sync_dir(&self.inner.dir).ctx("sync directory", &self.inner.dir)?;
+            for ext in ["index", "timeindex"] {
+                let _ = fs::remove_file(path.with_extension(ext));
+            }
+            report.bytes += first.size;
+            report.deleted_segments.push(first.base);
+            st.sealed.remove(0);
+        }
+        Ok(report)
+    }
+
     /// Seals the active segment and starts a new one (normally done by size and age).
     pub fn roll(&self) -> Result<()> {
         let mut st = self.inner.lock_state();

@@ -8,8 +8,9 @@ pub const MEMORY: ConnectorSig = ConnectorSig {
     kind: "memory",
     role: Role::Channel,
     summary: "A bounded in-memory queue: fast, but a crash loses the events it holds.",
-    doc: "Holds up to `capacity` events and `byte_capacity` bytes. When it is full the source waits (for \
-up to `keep_alive` per attempt, then retries): backpressure, never a silent drop, so memory stays flat. \
+    doc: "Holds up to `capacity` events and `byte_capacity` bytes. When it is full the source waits (past \
+`keep_alive` the wait is reported on stderr, and goes on): backpressure, never a silent drop, so memory \
+stays flat. \
 A sink's take is removed only when the sink commits; a failed write puts the events back at the head. \
 Nothing survives the process: a crash or kill loses every event the channel holds (up to `capacity`), \
 and `check` warns about it on every path through a memory channel. Use `file` when that matters.",
@@ -25,13 +26,14 @@ and `check` warns about it on every path through a memory channel. Use `file` wh
             "transaction_capacity",
             int_from(1),
             "1_000",
-            "Most events in one put or take; a source's or sink's batch must not exceed it.",
+            "Most events in one take: a larger batch is handed to the sinks in slices of this many.",
         ),
         optional(
             "keep_alive",
             ParamType::Duration,
             "3s",
-            "How long a put waits for space before the source backs off and retries.",
+            "How long a put waits for space before the channel reports itself full on stderr (the put \
+keeps waiting; nothing is dropped).",
         ),
     ],
     guarantee: Guarantee::AtMostOnceOnCrash,
@@ -70,7 +72,7 @@ loses nothing; `never` leaves syncing to the OS.",
             "transaction_capacity",
             int_from(1),
             "10_000",
-            "Most events in one put or take; a source's or sink's batch must not exceed it.",
+            "Most events in one take: what the sinks are handed at once (a put of any size is appended whole).",
         ),
         optional(
             "fsync",

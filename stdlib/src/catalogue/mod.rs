@@ -96,12 +96,7 @@ pub(crate) const fn int_from(min: i64) -> ParamType {
 
 /// A batch size: how many events move in one channel transaction.
 pub(crate) const fn batch_size(default: &'static str) -> ParamSig {
-    optional(
-        "batch_size",
-        int_from(1),
-        default,
-        "Events per batch handed to the channel in one transaction (at most the channel's `transaction_capacity`).",
-    )
+    optional("batch_size", int_from(1), default, "Events per batch handed to the channel in one put.")
 }
 
 /// Object-store connection options shared by the `object` source and the `files` sink.
