@@ -137,6 +137,25 @@ impl Output {
         Ok(())
     }
 
+    /// Like [`Output::send`], but all or nothing within `patience`: when some downstream queue has no
+    /// room by then, nothing is sent and `Ok(false)` says the pipeline is full (an HTTP source answers
+    /// 503 instead of holding its client).
+    pub async fn send_within(&self, batch: RecordBatch, ack: Ack, patience: Duration) -> Result<bool, Closed> {
+        if batch.num_rows() == 0 {
+            return Ok(true);
+        }
+        let permits = match tokio::time::timeout(patience, self.reserve()).await {
+            Ok(permits) => permits?,
+            Err(_) => return Ok(false),
+        };
+        self.metrics.add_bytes_out(super::batch::data_bytes(&batch));
+        self.metrics.add_out(batch.num_rows() as u64);
+        for permit in permits {
+            permit.send(Envelope { batch: batch.clone(), ack: ack.clone() });
+        }
+        Ok(true)
+    }
+
     /// Space in every downstream queue, reserved at once (cancel-safe: dropped permits free it).
     pub(crate) async fn reserve(&self) -> Result<Vec<mpsc::Permit<'_, Envelope>>, Closed> {
         let mut permits = Vec::with_capacity(self.targets.len());

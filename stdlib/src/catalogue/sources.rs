@@ -266,24 +266,58 @@ pub const HTTP: ConnectorSig = ConnectorSig {
     kind: "http",
     role: Role::Source,
     summary: "Accept events by HTTP POST: plain lines, NDJSON, or Flume's JSON event array.",
-    doc: "Listens on `address`; each POST body is one batch, committed to the channel as one transaction. \
-The reply is `200` only after the commit, `400` when the body cannot be decoded in `format` (nothing of \
-it is kept), `413` when it exceeds `max_body`, and `503` when the channel is full, so a client that \
-retries on 503 loses nothing. With `format = flume_json` the body is Flume's `[{\"headers\": {…}, \
-\"body\": \"…\"}]`, each body one line, so existing Flume HTTP clients keep working.",
+    doc: "Listens on `address` (HTTP/1.1); each POST body, to any path, is one batch. The reply is `200` only \
+once the batch is delivered (with a memory channel: once the sinks wrote it; with a `file` channel: once \
+appended to it), `400` when the body cannot be decoded (nothing of it is kept; the reply says why), \
+`413` when it exceeds `max_body`, `405` for a method other than POST, `415` for a charset other than UTF-8, \
+and `503` with `Retry-After` when \
+the channel stays full for `busy_timeout`, when flowc is stopping, or when the batch could not be \
+delivered, so a client that retries on `503` loses nothing (and may send a batch twice). How a body is \
+split into events: a `Content-Type` of `text/plain`, `application/x-ndjson` (or `application/jsonl`) or \
+`application/json` picks `lines`, `ndjson` or `flume_json`; any other (or none) uses `format`. `lines`: \
+one event per line (a `\\r` before the `\\n` dropped, the body UTF-8). `ndjson`: one event per non-blank \
+line, each a JSON value, kept as written (parse it with `parse json`). `flume_json`: Flume's \
+`[{\"headers\": {…}, \"body\": \"…\"}]`, each `body` one event, so existing Flume HTTP clients keep \
+working; the headers are checked but not kept (the stream is lines). Port `0` picks a free port; the \
+address listened on is printed on standard error, with a warning when it is not loopback (there is no \
+authentication). SIGINT/SIGTERM stop accepting; requests in flight are answered once their batch is \
+delivered.",
     params: &[
-        required("address", ParamType::Address, "The address to listen on, e.g. `\"127.0.0.1:8080\"`."),
+        required(
+            "address",
+            ParamType::Address,
+            "The address to listen on, e.g. `\"127.0.0.1:8080\"`; port `0` picks a free one.",
+        ),
         optional(
             "format",
             ParamType::Enum(&["lines", "ndjson", "flume_json"]),
             "lines",
-            "How a request body is split into events: one per line, one per JSON line, or Flume's JSON event array.",
+            "How a request body is split into events when its `Content-Type` does not say: one per line, one \
+per JSON line, or Flume's JSON event array.",
         ),
         optional(
             "max_body",
             ParamType::Size,
             "16MiB",
             "Largest request body accepted; larger ones are refused with `413`.",
+        ),
+        optional(
+            "busy_timeout",
+            ParamType::Duration,
+            "3s",
+            "How long a request waits for room in a full channel before it is answered `503` (Flume's `keep-alive`).",
+        ),
+        optional(
+            "max_connections",
+            int_from(1),
+            "100",
+            "Connections served at once; further ones wait to be accepted.",
+        ),
+        optional(
+            "idle_timeout",
+            ParamType::Duration,
+            "30s",
+            "Close a connection that sends no request (or no part of its body) for this long.",
         ),
     ],
     guarantee: Guarantee::AtLeastOnce,

@@ -3,6 +3,7 @@
 mod exec;
 mod files;
 mod generator;
+mod http;
 mod listen;
 mod logger;
 mod netcat;
@@ -25,6 +26,7 @@ impl Connectors for Stdlib {
             "exec" => Box::new(exec::Exec::new(spec)?),
             "tail" => Box::new(tail::Tail::new(spec)?),
             "netcat" => Box::new(netcat::Netcat::new(spec)?),
+            "http" => Box::new(http::Http::new(spec)?),
             other => return Err(RunError::unsupported(format!("the `{other}` source"))),
         })
     }
