@@ -122,6 +122,12 @@ held -> logged
     let numbers: Vec<String> = (0..40).map(|i| i.to_string()).collect();
     assert_eq!(stdout.lines().map(str::to_string).collect::<Vec<_>>(), numbers);
     assert_eq!(node_counts(&stderr, "rejects"), (30, 30, 0));
+    // Why, once per node: the first rejected line and its reason.
+    assert!(
+        stderr.contains("input|parse#1: a line did not parse because it is not JSON: \"garbage 0 {\" (sent to the dead-letter target"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did not parse because it is JSON but not an object: \"0\""), "{stderr}");
     assert_eq!(node_counts(&stderr, "good"), (60, 60, 0));
 }
 

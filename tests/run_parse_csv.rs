@@ -51,6 +51,10 @@ input | parse csv as Row else -> bad -> out
         ["cid,not a number,USD,x", "dan,1,USD,x,one too many", "eve,3,\"unclosed", "fay,4"],
         "a wrong type, too many columns, an open quote, a missing required field"
     );
+    assert!(
+        stderr.contains("did not parse because field `amount` is missing or not a float: \"cid,not a number,USD,x\""),
+        "{stderr}"
+    );
 }
 
 #[test]

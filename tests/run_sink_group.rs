@@ -186,3 +186,23 @@ spool -> both
     assert!(stderr.contains("both: every member failed"), "{stderr}");
     assert!(s.path().join("in/x.log").exists(), "the file is not completed: read again next run");
 }
+
+#[test]
+fn a_topic_sink_as_a_group_member_is_refused_naming_the_group() {
+    let s = Scratch::new();
+    s.write(
+        "g.flow",
+        r#"
+topic t {}
+source input = stdin {}
+sink to_topic = topic { topic = t }
+sink disk = files { path = "out/" }
+sink both = failover { sinks = [to_topic, disk] }
+input -> both
+"#,
+    );
+    let out = s.run("g.flow", "x\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("both: `to_topic` as a member of a sink group"), "{stderr}");
+}

@@ -538,7 +538,7 @@ impl Plan {
                         metrics: Arc::new(NodeMetrics::default()),
                     };
                     tasks.spawn(async move {
-                        run_transform(t, input, output, dead, metrics).await.map_err(|e| e.in_node(&name))
+                        run_transform(&name, t, input, output, dead, metrics).await.map_err(|e| e.in_node(&name))
                     });
                 }
                 Task::Route(arms) => {
@@ -649,6 +649,7 @@ impl Plan {
 /// Runs a transform; a `parse`'s rejected records go to `dead` (its dead-letter target, if any) with
 /// the batch's acknowledgement, so the source advances only once they are written there too.
 async fn run_transform(
+    name: &str,
     transform: Transform,
     mut input: mpsc::Receiver<Envelope>,
     output: Output,
@@ -656,12 +657,21 @@ async fn run_transform(
     metrics: Arc<NodeMetrics>,
 ) -> Result<(), RunError> {
     let mut warned = false;
+    let mut warned_reject = false;
     while let Some(env) = input.recv().await {
         let rows = env.batch.num_rows() as u64;
         metrics.add_in(rows);
         match transform.apply(&env.batch) {
             Ok(applied) => {
                 metrics.add_errors(applied.rejected);
+                if let Some(first) = applied.first_rejected.filter(|_| !warned_reject) {
+                    // Once per node: the summary counts the rest.
+                    let sent = if dead.targets.is_empty() { "dropped" } else { "sent to the dead-letter target" };
+                    tracing::warn!(
+                        "{name}: a line did not parse because {first} ({sent}; the summary counts them all)"
+                    );
+                    warned_reject = true;
+                }
                 if let Some(rejected) = applied.dead {
                     if dead.send(rejected, env.ack.clone()).await.is_err() {
                         env.ack.fail();

@@ -45,11 +45,12 @@ enum Rejects {
     DeadLetter,
 }
 
-/// What one batch became: the output, how many input records were rejected, and (with a dead-letter
-/// target) the rejected text as a batch of lines.
+/// What one batch became: the output, how many input records were rejected (with the first one's
+/// reason and text, from `parse`), and (with a dead-letter target) the rejected text as lines.
 pub struct Applied {
     pub batch: RecordBatch,
     pub rejected: u64,
+    pub first_rejected: Option<String>,
     pub dead: Option<RecordBatch>,
 }
 
@@ -138,7 +139,7 @@ impl Transform {
                 let (input, malformed) = expr::drop_malformed([cond], input)?;
                 let mask = expr::eval_predicate(cond, &input)?;
                 let batch = filter_record_batch(&input, &mask).map_err(RunError::eval)?;
-                Ok(Applied { batch, rejected: malformed, dead: None })
+                Ok(Applied { batch, rejected: malformed, first_rejected: None, dead: None })
             }
             Op::Compute(fields) => {
                 let (input, malformed) = expr::drop_malformed(fields.iter().map(|(_, e)| e), input)?;
@@ -159,7 +160,7 @@ impl Transform {
                     columns.push(conform(column, field.data_type())?);
                 }
                 let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(RunError::eval)?;
-                Ok(Applied { batch, rejected: malformed, dead: None })
+                Ok(Applied { batch, rejected: malformed, first_rejected: None, dead: None })
             }
             Op::Parse { field, policy, format } => {
                 let keep = *policy == Rejects::DeadLetter;
@@ -169,7 +170,7 @@ impl Transform {
                     return Err(RunError::io(format!("{rejected} record(s) did not parse (`else fail`)")));
                 }
                 let dead = keep.then(|| batch::lines_batch(&rejects.lines)).filter(|b| b.num_rows() > 0);
-                Ok(Applied { batch, rejected, dead })
+                Ok(Applied { batch, rejected, first_rejected: rejects.first, dead })
             }
         }
     }
@@ -286,11 +287,48 @@ fn convert(v: Option<&serde_json::Value>, dt: &DataType, nullable: bool) -> Resu
     }
 }
 
-/// The records `parse` rejected: how many, and (when asked) their text, a null as the empty string.
+/// The records `parse` rejected: how many, (when asked) their text, a null as the empty string, and
+/// why the first was rejected, with its text.
 #[derive(Default)]
 struct Rejected {
     count: u64,
     lines: Vec<String>,
+    first: Option<String>,
+}
+
+/// Why `parse` rejected a line.
+enum Why<'a> {
+    Null,
+    NotJson,
+    NotObject,
+    NoMatch,
+    Columns,
+    Quote,
+    /// The field is missing (and not optional) or its value is not of its type.
+    Field(&'a arrow_schema::Field),
+}
+
+impl std::fmt::Display for Why<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Null => f.write_str("the field to parse is null"),
+            Why::NotJson => f.write_str("it is not JSON"),
+            Why::NotObject => f.write_str("it is JSON but not an object"),
+            Why::NoMatch => f.write_str("the pattern does not match it"),
+            Why::Columns => f.write_str("it has more columns than the type has fields"),
+            Why::Quote => f.write_str("a quote in it does not close"),
+            Why::Field(field) => {
+                let ty = match field.data_type() {
+                    DataType::Utf8 => "a string",
+                    DataType::Int64 => "an int",
+                    DataType::Float64 => "a float",
+                    DataType::Boolean => "a bool",
+                    _ => "a time",
+                };
+                write!(f, "field `{}` is missing or not {ty}", field.name())
+            }
+        }
+    }
 }
 
 /// Parses the string field of every record into the target type. Records that do not match the
@@ -323,13 +361,16 @@ fn parse(
     for text in source.iter() {
         row.clear();
         let ok = match (format, text) {
-            (_, None) => Err(()),
+            (_, None) => Err(Why::Null),
             (Format::Json, Some(text)) => match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(serde_json::Value::Object(object)) => schema.fields().iter().try_for_each(|f| {
-                    row.push(convert(object.get(f.name()), f.data_type(), f.is_nullable())?);
+                    row.push(
+                        convert(object.get(f.name()), f.data_type(), f.is_nullable()).map_err(|()| Why::Field(f))?,
+                    );
                     Ok(())
                 }),
-                _ => Err(()),
+                Ok(_) => Err(Why::NotObject),
+                Err(_) => Err(Why::NotJson),
             },
             (Format::Csv(csv), Some(text)) => match csv.line(text) {
                 // The header line: neither a record nor a rejection.
@@ -337,22 +378,29 @@ fn parse(
                 csv::Line::Columns(columns) if csv.fits(&columns, schema.fields().len()) => {
                     schema.fields().iter().enumerate().try_for_each(|(i, f)| {
                         let value = csv.value(&columns, f.name(), i).filter(|v| !(v.is_empty() && f.is_nullable()));
-                        row.push(convert_text(value, f.data_type(), f.is_nullable(), false)?);
+                        row.push(
+                            convert_text(value, f.data_type(), f.is_nullable(), false).map_err(|()| Why::Field(f))?,
+                        );
                         Ok(())
                     })
                 }
-                _ => Err(()),
+                csv::Line::Columns(_) => Err(Why::Columns),
+                csv::Line::Malformed => Err(Why::Quote),
             },
             (Format::Regex { regex, log }, Some(text)) => match regex.captures(text) {
                 Some(caps) => schema.fields().iter().try_for_each(|f| {
                     let value = caps.name(f.name()).map(|m| m.as_str());
-                    row.push(convert_text(value, f.data_type(), f.is_nullable(), *log)?);
+                    row.push(convert_text(value, f.data_type(), f.is_nullable(), *log).map_err(|()| Why::Field(f))?);
                     Ok(())
                 }),
-                None => Err(()),
+                None => Err(Why::NoMatch),
             },
         };
-        if ok.is_err() {
+        if let Err(why) = ok {
+            if rejected.count == 0 {
+                let text: String = text.unwrap_or_default().chars().take(200).collect();
+                rejected.first = Some(format!("{why}: {text:?}"));
+            }
             rejected.count += 1;
             if keep {
                 rejected.lines.push(text.unwrap_or_default().to_string());
