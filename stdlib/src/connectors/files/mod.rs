@@ -12,13 +12,13 @@ use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, PrimitiveArray, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use chrono::{Local, TimeZone, Utc};
-use encode::{Encoder, Format};
+use encode::{Encoder, Settings};
 use flowc_compiler::check::template::{self, Part};
-use flowc_runtime::exec::batch::value_text;
+use flowc_runtime::exec::batch::{self as arrow_batch, value_text};
 use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, Opts, RunError, Sink};
-use output::{finish_leftovers, first_free, LocalFile};
+use output::{finish_leftovers, first_free, LocalFile, Output};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Files {
@@ -29,7 +29,7 @@ pub(crate) struct Files {
     in_use: String,
     round_ms: i64,
     roll: Roll,
-    format: Format,
+    settings: Settings,
     time: Time,
     local: bool,
     max_open: usize,
@@ -72,13 +72,20 @@ impl Files {
         if path.contains("://") {
             return Err(RunError::unsupported("writing to an object store (`s3://`, `gs://`, `az://`)"));
         }
-        let format_name = o.string("format")?.unwrap_or_else(|| "lines".into());
-        let Some(format) = Format::parse(&format_name) else {
-            return Err(RunError::unsupported(format!("`format = {format_name}` (lines and json run today)")));
+        let format = o.string("format")?.unwrap_or_else(|| "lines".into());
+        let (schema, typed) = match spec.input {
+            Some(t) if !t.untyped => (arrow_batch::schema(t)?, true),
+            _ => (arrow_batch::lines_schema(), false),
         };
-        if let Some(c) = o.string("compression")?.filter(|c| c != "none") {
-            return Err(RunError::unsupported(format!("`compression = {c}`")));
-        }
+        let settings = Settings::new(
+            &format,
+            o.string("compression")?.as_deref(),
+            o.bool("csv_header")?.unwrap_or(true),
+            o.int("row_group_size")?.unwrap_or(1_000_000).max(1) as usize,
+            schema,
+            typed,
+        )
+        .map_err(RunError::config)?;
         let parse = |text: &str| {
             template::parse(text).map_err(|(_, bad)| RunError::config(format!("`{bad}` is not a path escape")))
         };
@@ -111,7 +118,7 @@ impl Files {
             base: spec.base_dir.to_path_buf(),
             dir: parse(&path)?,
             prefix: parse(&o.string("prefix")?.unwrap_or_default())?,
-            suffix: o.string("suffix")?.unwrap_or_else(|| format.suffix().into()),
+            suffix: o.string("suffix")?.unwrap_or_else(|| settings.suffix()),
             in_use: o.string("in_use_suffix")?.unwrap_or_else(|| ".tmp".into()),
             round_ms: o.duration("round")?.map_or(0, |d| d.as_millis() as i64),
             roll: Roll {
@@ -120,7 +127,7 @@ impl Files {
                 count: roll.int("count")?.unwrap_or(0).max(0) as u64,
                 idle: nonzero(roll.duration("idle")?),
             },
-            format,
+            settings,
             time,
             local: o.string("timezone")?.as_deref() == Some("local"),
             max_open: o.int("max_open_files")?.unwrap_or(1_000).max(1) as usize,
@@ -131,7 +138,8 @@ impl Files {
         let root = literal_root(&files.dir);
         if !root.is_empty() {
             let root = super::resolve(&files.base, &root);
-            match finish_leftovers(&root, &literal_start(&files.prefix), &files.suffix, &files.in_use) {
+            let finish = |tmp: &Path, done: &Path| files.finish_leftover(tmp, done);
+            match finish_leftovers(&root, &literal_start(&files.prefix), &files.suffix, &files.in_use, finish) {
                 Ok(0) => {}
                 Ok(n) => eprintln!("flowc run: {}: finished {n} in-use file(s) an earlier run left", spec.name),
                 Err(err) => eprintln!(
@@ -142,6 +150,38 @@ impl Files {
             }
         }
         Ok(files)
+    }
+
+    /// Finishes the in-use file `tmp` an earlier run left (or only its journal): rebuilt from its
+    /// journal when the format keeps one, renamed otherwise; a journal whose file was finished is
+    /// dropped. Returns whether a file got its final name.
+    fn finish_leftover(&self, tmp: &Path, done: &Path) -> std::io::Result<bool> {
+        let journal = journal_path(tmp);
+        if done.exists() {
+            // Finished before the crash; only its journal was left.
+            if journal.exists() {
+                std::fs::remove_file(&journal)?;
+            }
+            return Ok(false);
+        }
+        if journal.exists() {
+            if tmp.exists() {
+                std::fs::remove_file(tmp)?;
+            }
+            let out: Box<dyn Output> = Box::new(LocalFile::create(tmp.to_path_buf(), done.to_path_buf())?);
+            encode::recover(&self.settings, &journal, out)?;
+            return Ok(true);
+        }
+        if !tmp.exists() {
+            return Ok(false);
+        }
+        if self.settings.journaled() {
+            // Cut short before its journal existed: it holds no acknowledged row.
+            std::fs::remove_file(tmp)?;
+            return Ok(false);
+        }
+        std::fs::rename(tmp, done)?;
+        Ok(true)
     }
 
     /// A template expanded for one event.
@@ -178,9 +218,12 @@ impl Files {
         self.next.insert(key.clone(), n + 1);
         let done = dir.join(format!("{prefix}{n}{}", self.suffix));
         let tmp = dir.join(format!("{prefix}{n}{}{}", self.suffix, self.in_use));
+        let journal = self.settings.journaled().then(|| journal_path(&tmp));
         let file = LocalFile::create(tmp.clone(), done).map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
+        let encoder = Encoder::new(&self.settings, Box::new(file), journal)
+            .map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
         let now = Instant::now();
-        let open = Open { encoder: Encoder::new(self.format, Box::new(file)), count: 0, opened: now, last: now };
+        let open = Open { encoder, count: 0, opened: now, last: now };
         self.open.insert(key.clone(), open);
         if self.open.len() > self.max_open {
             let oldest =
@@ -195,8 +238,7 @@ impl Files {
     /// Flushes a file and gives it its final name.
     fn close_file(&mut self, key: &Key) -> Result<(), RunError> {
         let Some(f) = self.open.remove(key) else { return Ok(()) };
-        let name = f.encoder.describe();
-        f.encoder.finish().map_err(|e| RunError::io(format!("{name}: {e}")))
+        f.encoder.finish().map_err(|e| RunError::io(e.to_string()))
     }
 
     fn expired(&self, f: &Open, now: Instant) -> bool {
@@ -266,41 +308,64 @@ impl Files {
                 if self.roll.count > 0 {
                     take = take.min((self.roll.count - f.count) as usize);
                 }
-                let taken = f
-                    .encoder
-                    .write(batch, &rest[..take], self.roll.size)
-                    .map_err(|e| RunError::io(format!("{}: {e}", f.encoder.describe())))?;
+                let taken =
+                    f.encoder.write(batch, &rest[..take], self.roll.size).map_err(|e| RunError::io(e.to_string()))?;
                 rest = &rest[taken..];
                 f.count += taken as u64;
                 f.last = now;
-                if (self.roll.count > 0 && f.count >= self.roll.count)
-                    || (self.roll.size > 0 && f.encoder.bytes() >= self.roll.size)
-                {
+                if (self.roll.count > 0 && f.count >= self.roll.count) || f.encoder.is_full(self.roll.size) {
                     self.close_file(key)?;
                 }
             }
         }
         // The take is committed only once its events are flushed.
         for f in self.open.values_mut() {
-            f.encoder.flush().map_err(|e| RunError::io(format!("{}: {e}", f.encoder.describe())))?;
+            f.encoder.flush().map_err(|e| RunError::io(e.to_string()))?;
         }
         Ok(())
     }
 }
 
 /// Writes a field's value as one path component that cannot climb out of the root or split in two.
+/// A value too long for one file-name component (255 bytes on most file systems) keeps its start
+/// and gets a hash of the whole value, so different long values stay apart.
 fn encode_component(value: Option<&str>, out: &mut String) {
     let Some(value) = value.filter(|v| !v.is_empty()) else {
         out.push('_');
         return;
     };
+    let start = out.len();
     for (i, c) in value.char_indices() {
         match c {
             '/' | '\\' | '%' | '\0' => out.push_str(&format!("%{:02X}", c as u32)),
             '.' if i == 0 => out.push_str("%2E"),
             c => out.push(c),
         }
+        if out.len() - start > COMPONENT_BYTES {
+            let mut cut = start + COMPONENT_BYTES - 17;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push_str(&format!("~{:016x}", fnv1a(value.as_bytes())));
+            return;
+        }
     }
+}
+
+/// Longest path component `encode_component` writes, in bytes.
+const COMPONENT_BYTES: usize = 200;
+
+/// The 64-bit FNV-1a hash: stable across runs and Rust versions (names must not change on restart).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Where the rows of the in-use file `tmp` are journaled.
+fn journal_path(tmp: &Path) -> PathBuf {
+    let mut name = tmp.as_os_str().to_owned();
+    name.push(".rows");
+    PathBuf::from(name)
 }
 
 /// The directory every expansion of a path template lies under: its text up to the last `/` before
@@ -374,6 +439,12 @@ mod tests {
         out.clear();
         encode_component(None, &mut out);
         assert_eq!(out, "_");
+        // Long values are cut, and told apart by a hash of the whole value.
+        let (mut a, mut b) = (String::new(), String::new());
+        encode_component(Some(&format!("{}x", "é".repeat(3000))), &mut a);
+        encode_component(Some(&format!("{}y", "é".repeat(3000))), &mut b);
+        assert!(a.len() <= COMPONENT_BYTES && b.len() <= COMPONENT_BYTES, "{a}");
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -91,30 +91,38 @@ impl Write for Writer {
     }
 }
 
-/// Gives in-use files an earlier run left behind (it crashed or was killed) their final names: every
-/// `<prefix>…<suffix><in_use>` under `root`, unless the final name is taken. Returns how many.
-pub(crate) fn finish_leftovers(root: &Path, prefix: &str, suffix: &str, in_use: &str) -> io::Result<usize> {
+/// Finishes the in-use files an earlier run left behind (it crashed or was killed): for every
+/// `<prefix>…<suffix><in_use>` under `root` (or its `.rows` journal alone), `finish(in_use, final)`
+/// decides; it returns whether a file got its final name. Returns how many did.
+pub(crate) fn finish_leftovers(
+    root: &Path,
+    prefix: &str,
+    suffix: &str,
+    in_use: &str,
+    mut finish: impl FnMut(&Path, &Path) -> io::Result<bool>,
+) -> io::Result<usize> {
     if in_use.is_empty() || !root.is_dir() {
         return Ok(0);
     }
     let mut finished = 0;
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {
+        let mut names = std::collections::BTreeSet::new();
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
-            let path = entry.path();
             if entry.file_type()?.is_dir() {
-                dirs.push(path);
+                dirs.push(entry.path());
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
+            let name = name.strip_suffix(".rows").unwrap_or(&name);
             let Some(done) = name.strip_suffix(in_use) else { continue };
-            if !done.starts_with(prefix) || !done.ends_with(suffix) {
-                continue;
+            if done.starts_with(prefix) && done.ends_with(suffix) {
+                names.insert(done.to_string());
             }
-            let target = dir.join(done);
-            if !target.exists() {
-                std::fs::rename(&path, &target)?;
+        }
+        for done in names {
+            if finish(&dir.join(format!("{done}{in_use}")), &dir.join(&done))? {
                 finished += 1;
             }
         }
@@ -147,7 +155,8 @@ mod tests {
         std::fs::create_dir_all(&bucket).unwrap();
         std::fs::write(bucket.join("hello-3.log.tmp"), "a\n").unwrap();
         std::fs::write(bucket.join("other-1.log.tmp"), "b\n").unwrap();
-        assert_eq!(finish_leftovers(&dir.path().join("out"), "hello-", ".log", ".tmp").unwrap(), 1);
+        let rename = |tmp: &Path, done: &Path| std::fs::rename(tmp, done).map(|()| true);
+        assert_eq!(finish_leftovers(&dir.path().join("out"), "hello-", ".log", ".tmp", rename).unwrap(), 1);
         assert_eq!(std::fs::read_to_string(bucket.join("hello-3.log")).unwrap(), "a\n");
         assert!(bucket.join("other-1.log.tmp").exists());
     }
