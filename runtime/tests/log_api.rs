@@ -197,3 +197,37 @@ fn any_torn_or_garbage_tail_recovers_to_an_exact_prefix() {
     }
     assert!(cases > 50, "{cases} cases");
 }
+
+#[test]
+fn a_commit_behind_the_poll_position_is_where_the_group_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    log.create_topic("t", &TopicConfig { partitions: 1, ..TopicConfig::default() }).unwrap();
+    let mut producer = log.producer("t", None).unwrap();
+    producer.send(&(0..100).map(|i| Record::from_value(format!("r{i:03}"))).collect::<Vec<_>>()).unwrap();
+    let read = |c: &mut flowc_runtime::log::Consumer, n: usize| {
+        let mut got = Vec::new();
+        for _ in 0..1_000 {
+            if got.len() >= n {
+                break;
+            }
+            got.extend(values(&c.poll(100, Duration::from_millis(20)).unwrap()));
+        }
+        got
+    };
+    {
+        let mut c = log.consumer("t", group("g")).unwrap();
+        assert_eq!(read(&mut c, 100).len(), 100);
+        // Polled to the end, but only the first 40 were processed.
+        c.commit_at(0, 40).unwrap();
+    }
+    let mut c = log.consumer("t", group("g")).unwrap();
+    let again = read(&mut c, 60);
+    assert_eq!((again.len(), again.first().map(String::as_str)), (60, Some("r040")));
+    // Never ahead of what was polled: asking for more commits the poll position.
+    c.commit_at(0, 1_000).unwrap();
+    drop(c);
+    let mut c = log.consumer("t", group("g")).unwrap();
+    assert_eq!(c.positions(), [(0, 100)]);
+    assert!(c.poll(100, Duration::from_millis(20)).unwrap().is_empty());
+}

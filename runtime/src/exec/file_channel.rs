@@ -19,7 +19,7 @@
 //!   so SIGINT/SIGTERM drain it as they drain a memory channel.
 
 use super::batch::{lines_batch, row_json};
-use super::connector::{blocking, Ack, Envelope, NodeMetrics, Output};
+use super::connector::{blocking, Ack, AckWait, Envelope, NodeMetrics, Output};
 use super::options::Opts;
 use super::transform::parse_json_values;
 use super::RunError;
@@ -186,7 +186,9 @@ async fn write_log(
     result.and(closed)
 }
 
-/// Polls the log from the committed offset, hands each batch to the sinks, commits once written.
+/// Polls the log from the committed offset and hands each batch to the sinks without waiting for the
+/// ones before it to be written (a sink may hold a batch until its file is finished); offsets are
+/// committed in order as the sinks write them.
 #[allow(clippy::too_many_arguments)]
 async fn read_log(
     mut consumer: Consumer,
@@ -199,18 +201,63 @@ async fn read_log(
     mut appended: watch::Receiver<u64>,
     metrics: Arc<NodeMetrics>,
 ) -> Result<(), RunError> {
+    // Batches sent, in order, with the position after each; the waiter reports each one written
+    // (`Some(position)`) or failed (`None`, and nothing after it counts).
+    let (sent, mut to_wait) = mpsc::unbounded_channel::<(AckWait, u64)>();
+    let (written_tx, mut written) = mpsc::unbounded_channel::<Option<u64>>();
+    tokio::spawn(async move {
+        while let Some((wait, position)) = to_wait.recv().await {
+            let ok = wait.wait().await;
+            if written_tx.send(ok.then_some(position)).is_err() || !ok {
+                return;
+            }
+        }
+    });
+    let mut in_flight = 0usize;
+    let commit = |consumer: &mut Consumer, position: u64| -> Result<(), RunError> {
+        // The commit is durable before any segment it covers goes.
+        blocking(|| consumer.commit_at(0, position).and_then(|()| segments.delete_before(position)))
+            .map_err(log_error)?;
+        let _ = committed.send(position);
+        Ok(())
+    };
     loop {
+        // What the channel holds that its sinks have not written yet.
+        metrics.set_lag(appended.borrow().saturating_sub(*committed.borrow()));
+        // Commit whatever the sinks have written meanwhile (the last position is enough).
+        let mut last = None;
+        while let Ok(report) = written.try_recv() {
+            in_flight -= 1;
+            match report {
+                Some(position) => last = Some(position),
+                // A sink failed: the run is stopping; the next run reads from the last commit.
+                None => return Ok(()),
+            }
+        }
+        if let Some(position) = last {
+            commit(&mut consumer, position)?;
+        }
         // Read the flag before polling: if it was set, everything was appended before this poll.
         let writer_done = *done.borrow();
         let position = consumer.positions().first().map_or(0, |(_, o)| *o);
         if position >= *appended.borrow_and_update() {
-            if writer_done {
+            if writer_done && in_flight == 0 {
                 return Ok(());
             }
-            // Nothing new: wait for an append (or the writer's end) instead of polling the disk.
-            tokio::select! {
-                _ = appended.changed() => {}
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            // Nothing new to read: wait for an append, a batch written, or the writer's end.
+            let report = if writer_done {
+                written.recv().await
+            } else {
+                tokio::select! {
+                    report = written.recv() => report,
+                    _ = appended.changed() => continue,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                }
+            };
+            in_flight = in_flight.saturating_sub(1);
+            match report {
+                Some(Some(position)) => commit(&mut consumer, position)?,
+                Some(None) | None => return Ok(()),
             }
             continue;
         }
@@ -229,13 +276,10 @@ async fn read_log(
             // Everything downstream is gone (the run is failing); the next run reads this again.
             return Ok(());
         }
-        // Committed only once every sink has written the batch: a crash delivers it again.
-        if !wait.wait().await {
+        let after = consumer.positions().first().map_or(0, |(_, o)| *o);
+        if sent.send((wait, after)).is_err() {
             return Ok(());
         }
-        let position = consumer.positions().first().map_or(0, |(_, o)| *o);
-        // The commit is durable before any segment it covers goes.
-        blocking(|| consumer.commit().and_then(|()| segments.delete_before(position))).map_err(log_error)?;
-        let _ = committed.send(position);
+        in_flight += 1;
     }
 }

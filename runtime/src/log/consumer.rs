@@ -180,6 +180,21 @@ impl Consumer {
         Ok(())
     }
 
+    /// Durably records, for the group, `offset` as the next offset to read in `partition`: a position
+    /// at or before the one `poll` reached (the records before it were processed; those after it,
+    /// already polled, are still in flight and read again after a restart).
+    pub fn commit_at(&mut self, partition: u32, offset: u64) -> Result<()> {
+        let Some(a) = self.assigned.get_mut(&partition) else { return Ok(()) };
+        let offset = offset.min(a.position);
+        if let Some(owned) = a.owned.as_mut() {
+            if a.committed != Some(offset) {
+                owned.commit(offset)?;
+                a.committed = Some(offset);
+            }
+        }
+        Ok(())
+    }
+
     /// Records not yet read, per assigned partition: log-end offset minus position.
     pub fn lag(&self) -> Result<Vec<(u32, u64)>> {
         let mut out = Vec::new();
