@@ -244,6 +244,7 @@ fn garbage_slow_and_vanishing_clients_harm_no_one() {
     let _ = slow.read_to_end(&mut rest);
     let (status, stderr) = server.terminate();
     assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("not an HTTP request"), "{stderr}");
     assert_exactly_once(lines_under(&dir.path().join("out")), (0..20).map(|i| format!("good {i}")).collect());
 }
 
@@ -283,4 +284,17 @@ fn sigterm_stops_accepting_and_every_post_answered_200_is_delivered_once() {
     let delivered = poster.join().unwrap();
     // What was answered 200 is there once; what was not answered 200 was not kept.
     assert_exactly_once(lines_under(&dir.path().join("out")), delivered);
+}
+
+#[test]
+fn a_post_that_could_not_be_written_is_answered_503_never_200() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file stands where the sink's directory should be: every write fails, and the run stops.
+    std::fs::write(dir.path().join("blocker"), "").unwrap();
+    let server = start_http(&dir, "", "", "files { path = \"blocker/out/\" }", Stdio::null());
+    let (status, reply) = post(server.addr, None, b"doomed\n");
+    assert_eq!(status, 503, "{reply}");
+    assert!(reply.contains("not delivered"), "{reply}");
+    let (status, stderr) = server.wait();
+    assert_eq!(status.code(), Some(2), "{stderr}");
 }

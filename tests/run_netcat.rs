@@ -266,3 +266,35 @@ fn without_ack_lines_land_and_nothing_is_replied() {
     assert!(status.success(), "{stderr}");
     assert_exactly_once(lines_under(&dir.path().join("out")), vec!["one".into(), "two".into(), "three".into()]);
 }
+
+#[test]
+fn acknowledged_lines_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_netcat(&dir, "");
+    let mut client = Client::connect(server.addr);
+    let lines: Vec<String> = (0..1000).map(|i| format!("kept {i}")).collect();
+    client.send((lines.join("\n") + "\n").as_bytes());
+    for i in 0..lines.len() {
+        assert_eq!(client.reply().as_deref(), Some("OK"), "reply {i}");
+    }
+    // OK came only after the sink wrote the line: killing flowc now loses none of them.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert_exactly_once(lines_under(&dir.path().join("out")), lines);
+}
+
+#[test]
+fn lines_that_could_not_be_written_are_answered_failed_never_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file stands where the sink's directory should be: every write fails, and the run stops.
+    std::fs::write(dir.path().join("blocker"), "").unwrap();
+    let flow = "source r = netcat { address = \"127.0.0.1:0\" }\nchannel c = memory {}\n\
+                sink k = files { path = \"blocker/out/\" }\nr -> c -> k\n";
+    std::fs::write(dir.path().join("nc.flow"), flow).unwrap();
+    let server = start(dir.path(), "nc.flow", Stdio::null());
+    let mut client = Client::connect(server.addr);
+    client.send(b"doomed\n");
+    assert_eq!(client.reply().as_deref(), Some("FAILED: not delivered, send again"));
+    let (status, stderr) = server.wait();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+}

@@ -125,8 +125,9 @@ impl Source for Http {
 async fn serve(stream: TcpStream, state: Arc<State>) {
     let mut shutdown = state.shutdown.clone();
     let idle = state.config.idle_timeout;
+    let handler = state.clone();
     let service = hyper::service::service_fn(move |req| {
-        let state = state.clone();
+        let state = handler.clone();
         async move { Ok::<_, Infallible>(respond(req, &state).await) }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -134,7 +135,15 @@ async fn serve(stream: TcpStream, state: Arc<State>) {
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
-        _ = conn.as_mut() => {}
+        served = conn.as_mut() => {
+            // Something that is not HTTP: hyper answered 400 and closed; count and report it.
+            if let Err(err) = served {
+                if err.is_parse() || err.is_parse_too_large() {
+                    state.metrics.add_errors(1);
+                    state.problems.report(&state.node, format_args!("not an HTTP request: {err}"));
+                }
+            }
+        }
         _ = shutdown.wait() => {
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
