@@ -137,3 +137,96 @@ fn character_classes_in_the_glob_are_refused() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("t:") && stderr.contains("app[0-9].log"), "{stderr}");
 }
+
+#[test]
+fn start_at_end_applies_only_to_files_never_seen() {
+    let s = Scratch::new();
+    s.write(
+        "agent.flow",
+        "source t = tail { path = \"app.log\", start_at = end, poll_interval = 20ms }\nsink o = logger {}\nt -> o\n",
+    );
+    let app = s.write("app.log", "old 1\nold 2\n");
+    let run = s.start("agent.flow");
+    let mut n = 0;
+    loop {
+        append(&app, &format!("new {n}\n"));
+        n += 1;
+        if run.lines.recv_timeout(std::time::Duration::from_millis(100)).is_ok() {
+            break;
+        }
+        assert!(n < 1200, "nothing arrived");
+    }
+    let (status, _, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    // Written while stopped, to a file with a saved position: read, not skipped as `end` would.
+    append(&app, "while stopped\n");
+    let mut run = s.start("agent.flow");
+    assert_eq!(run.take(1), ["while stopped"]);
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+#[test]
+fn a_new_file_on_a_reused_inode_is_read_from_its_start() {
+    let s = Scratch::new();
+    s.write("agent.flow", "source t = tail { path = \"app.log\", poll_interval = 20ms }\nsink o = logger {}\nt -> o\n");
+    let app = s.write("app.log", "first 1\nfirst 2\n");
+    let mut run = s.start("agent.flow");
+    assert_eq!(run.take(2), ["first 1", "first 2"]);
+    let (status, _, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    // Deleted and written anew while stopped: ext4 and tmpfs usually hand out the same inode again,
+    // and only the fingerprint tells the files apart.
+    use std::os::unix::fs::MetadataExt;
+    let old = std::fs::metadata(&app).unwrap().ino();
+    std::fs::remove_file(&app).unwrap();
+    s.write("app.log", "second 1\nsecond 2\nsecond 3\nsecond 4\n");
+    eprintln!("inode reused: {}", std::fs::metadata(&app).unwrap().ino() == old);
+    let mut run = s.start("agent.flow");
+    assert_eq!(run.take(4), ["second 1", "second 2", "second 3", "second 4"]);
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+/// Whether process `pid` has `path` open.
+fn holds_open(pid: u32, path: &std::path::Path) -> bool {
+    let target = std::fs::canonicalize(path).unwrap();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.filter_map(Result::ok).any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == target))
+}
+
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < PATIENCE, "waited in vain until {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn idle_files_are_closed_and_reopened_when_they_grow() {
+    let s = Scratch::new();
+    s.write(
+        "agent.flow",
+        "source t = tail { path = \"app.log\", poll_interval = 10ms, idle_timeout = 50ms }\nsink o = logger {}\nt -> o\n",
+    );
+    let app = s.write("app.log", "a1\n");
+    // The probe sees an open file (this test's own handle).
+    let probe = std::fs::File::open(&app).unwrap();
+    assert!(holds_open(std::process::id(), &app));
+    drop(probe);
+    let mut run = s.start("agent.flow");
+    assert_eq!(run.take(1), ["a1"]);
+    let pid = run.child.id();
+    wait_until("the idle file is closed", || !holds_open(pid, &app));
+    append(&app, "a2\n");
+    assert_eq!(run.take(1), ["a2"]);
+    wait_until("the idle file is closed again", || !holds_open(pid, &app));
+    append(&app, "a3\n");
+    assert_eq!(run.take(1), ["a3"]);
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+}

@@ -144,13 +144,16 @@ pub const TAIL: ConnectorSig = ConnectorSig {
     kind: "tail",
     role: Role::Source,
     summary: "Follow one or many growing files (a path or a glob), like `tail -F`, with persisted positions.",
-    doc: "Reads new lines appended to every file matching `path`. With `follow = name` (the default, like \
-`tail -F`) a rotated file is read to its end and the new file under the same name is then read from its \
-start, so rename-and-create and copytruncate rotation lose nothing and re-read nothing; `follow = \
-descriptor` keeps reading the open file after a rename, like `tail -f`. Positions (file identity and \
-offset) are persisted together with the channel commit, so a restart resumes exactly where the last \
-committed batch ended. Unlike Flume's TAILDIR, a renamed file that still matches the glob is not read \
-again from the start. A partial last line is held back until its newline arrives.",
+    doc: "Reads new lines appended to every file matching `path`, following each file by device, inode and \
+a fingerprint of its first bytes. With `follow = name` (the default, like `tail -F`) a file renamed away is \
+read on until it has been idle for `idle_timeout` and the new file under the name is read from its start, \
+so rename-and-create rotation loses nothing and re-reads nothing; a renamed file that still matches the \
+glob keeps its position (Flume's TAILDIR reads it again). A truncated file (copytruncate, `> file`) is read \
+again from its start after what was not read yet is taken from its copy; lines written between the copy \
+and the truncation are in neither file, as with every tailer. `follow = descriptor` keeps reading the open \
+file after a rename, like `tail -f`. Positions are saved in the run's data directory once the channel took \
+the lines, so a restart resumes where the last delivered line ended, also in a file rotated meanwhile. A \
+partial last line is held back until its newline arrives.",
     params: &[
         required(
             "path",
