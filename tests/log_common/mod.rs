@@ -64,7 +64,19 @@ impl DataDir {
 
 /// Runs `c` with `input` on stdin, collecting its output.
 pub fn run_with(mut c: Command, input: &str) -> Output {
-    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // A binary the test just copied may still be open for writing in a child another test forked
+    // meanwhile (until that child execs): the kernel then refuses to run it for a moment.
+    let mut tries = 0;
+    let mut child = loop {
+        match c.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_string();
     let feeder = std::thread::spawn(move || {
