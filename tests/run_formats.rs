@@ -319,3 +319,20 @@ fn parquet_files_roll_by_the_bytes_they_hold() {
     statuses.sort_unstable();
     assert_eq!(statuses, (0..60_000).collect::<Vec<i64>>(), "every row once");
 }
+
+#[test]
+fn a_compression_the_format_cannot_use_is_refused_naming_the_sink() {
+    let s = Scratch::new();
+    s.write(
+        "hits.flow",
+        &format!("{HIT}\nsource input = stdin {{}}\nsink k = files {{ path = \"out/\", format = json, compression = snappy }}\ninput | parse json as Hit -> k\n"),
+    );
+    let out = s.run("hits.flow", &hit(1, "h").0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains('k') && stderr.contains("`compression = snappy` does not apply to `format = json`"),
+        "{stderr}"
+    );
+    assert!(!s.path().join("out").exists(), "nothing written");
+}

@@ -73,9 +73,10 @@ expanded (`%Y %y %m %d %H %M %S %s` from the event time, rounded down to a multi
 `%{field}` from the record, encoded so a value can never escape the root). Each bucket has one open \
 file, named `<prefix><n><suffix>` and written under the `in_use_suffix` (on object stores: an unfinished \
 multipart upload) until `roll` closes it; only then does it get its final name, so readers never see \
-half a file, and a leftover in-use file is finished on restart. A take is committed only after its \
-events are flushed. Defaults roll every 5 minutes or 128 MiB instead of Flume's 30 s / 1 KiB / 10 \
-events, which made thousands of tiny files; `check` warns about settings that still would. Columnar \
+half a file, and a leftover in-use file is finished on restart (Parquet, Arrow and compressed files, \
+unreadable when cut short, are rebuilt from a journal of their acknowledged rows kept beside them). \
+A take is committed only after its events are flushed. Defaults roll every 5 minutes or 128 MiB \
+instead of Flume's 30 s / 1 KiB / 10 events, which made thousands of tiny files; `check` warns about settings that still would. Columnar \
 formats (`csv`, `parquet`, `arrow`) need a typed record stream and write its checked schema.",
     params: &[
         required(
@@ -124,7 +125,7 @@ formats (`csv`, `parquet`, `arrow`) need a typed record stream and write its che
         unset(
             "compression",
             ParamType::Enum(&["none", "gzip", "zstd", "snappy"]),
-            "`gzip` or `zstd` for text formats; `zstd`, `snappy` or `none` inside Parquet; default: `none` (Parquet: `zstd`).",
+            "`gzip` or `zstd` for text formats; `zstd`, `snappy` or `none` inside Parquet; `zstd` or `none` inside Arrow; default: `none` (Parquet: `zstd`).",
         ),
         optional(
             "csv_header",
