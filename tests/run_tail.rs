@@ -230,3 +230,20 @@ fn idle_files_are_closed_and_reopened_when_they_grow() {
     assert!(status.success(), "{stderr}");
     assert!(rest.is_empty(), "{rest:?}");
 }
+
+#[test]
+fn a_large_file_is_read_in_pieces_every_line_once() {
+    // 9 MiB: more than one poll reads of a file at once, lines crossing every read boundary.
+    let s = Scratch::new();
+    s.write("agent.flow", "source t = tail { path = \"big.log\", poll_interval = 20ms }\nsink o = logger {}\nt -> o\n");
+    let body: String = (0..9000).map(|n| format!("{n:06}{}\n", "x".repeat(1041))).collect();
+    s.write("big.log", &body);
+    let mut run = s.start("agent.flow");
+    let lines = run.take(9000);
+    for (n, line) in lines.iter().enumerate() {
+        assert!(line.starts_with(&format!("{n:06}x")) && line.len() == 1047, "line {n}: {}", &line[..20]);
+    }
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{} lines read twice", rest.len());
+}

@@ -101,8 +101,8 @@ impl Follower {
             self.follow(id, &mut f, &present, now, out)?;
             self.files.insert(id, f);
         }
-        // Forget files closed and gone from the directory.
-        self.files.retain(|id, f| f.file.is_some() || present.contains_key(id));
+        // Forget files closed and gone from the directory (a copy found since the scan stays).
+        self.files.retain(|id, f| f.file.is_some() || present.contains_key(id) || still_at(&f.path, *id));
         let files = &self.files;
         self.names.retain(|_, id| files.contains_key(id));
         Ok(())
@@ -214,7 +214,7 @@ impl Follower {
         if len < f.offset || (len > f.offset && !f.fingerprint.matches(file, len)?) {
             // Truncated or rewritten in place (`> file`, copytruncate): what was not read yet may be in
             // a copy (same first bytes, longer); the rest of the file is read again from its start.
-            self.read_copy(id, f, present, now, out)?;
+            self.read_copy(id, f, now, out)?;
             if !f.partial.is_empty() {
                 let text = std::mem::take(&mut f.partial);
                 out.push(Line { id, position: f.at(f.offset), text: Some(text) });
@@ -241,18 +241,12 @@ impl Follower {
 
     /// Copytruncate: a file not followed yet that starts like `f` and holds more than was read of
     /// `f` is its copy; what `f` had not handed on is read from the copy, then the copy is closed.
-    fn read_copy(
-        &mut self,
-        id: Id,
-        f: &mut Followed,
-        present: &HashMap<Id, Present>,
-        now: Instant,
-        out: &mut Vec<Line>,
-    ) -> std::io::Result<()> {
+    fn read_copy(&mut self, id: Id, f: &mut Followed, now: Instant, out: &mut Vec<Line>) -> std::io::Result<()> {
         if f.fingerprint.len == 0 {
             return Ok(());
         }
-        for (copy_id, p) in present {
+        // Scanned again: the copy may have been made since this poll's scan.
+        for (copy_id, p) in &self.scan() {
             if *copy_id == id || self.files.contains_key(copy_id) || p.len <= f.offset {
                 continue;
             }
@@ -269,7 +263,7 @@ impl Follower {
                 named: false,
                 last_growth: now,
             };
-            read_new(*copy_id, &mut copy, self.settings.max_line, out)?;
+            while read_new(*copy_id, &mut copy, self.settings.max_line, out)? {}
             if !copy.partial.is_empty() {
                 let text = std::mem::take(&mut copy.partial);
                 out.push(Line { id: *copy_id, position: copy.at(copy.offset), text: Some(text) });
@@ -282,8 +276,17 @@ impl Follower {
     }
 }
 
-/// Reads what was appended since `f.offset`: complete lines go to `out` (a line longer than
-/// `max_line` as several), a partial last line waits. Returns whether anything was read.
+/// Whether `path` is the file `id`.
+fn still_at(path: &Path, id: Id) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == id)
+}
+
+/// Most bytes read from one file in one poll.
+const READ_PER_POLL: usize = 4 << 20;
+
+/// Reads what was appended since `f.offset` (up to [`READ_PER_POLL`]): complete lines go to `out`
+/// (a line longer than `max_line` as several), a partial last line waits. Returns whether anything
+/// was read.
 fn read_new(id: Id, f: &mut Followed, max_line: usize, out: &mut Vec<Line>) -> std::io::Result<bool> {
     let Some(file) = f.file.take() else { return Ok(false) };
     let result = read_from(&file, id, f, max_line, out);
@@ -293,13 +296,17 @@ fn read_new(id: Id, f: &mut Followed, max_line: usize, out: &mut Vec<Line>) -> s
 
 fn read_from(file: &File, id: Id, f: &mut Followed, max_line: usize, out: &mut Vec<Line>) -> std::io::Result<bool> {
     let mut chunk = vec![0u8; 64 * 1024];
-    let mut grew = false;
+    let mut read = 0;
     loop {
+        // At most this much per file and poll, so a large file is sent on in pieces.
+        if read >= READ_PER_POLL {
+            return Ok(true);
+        }
         let n = file.read_at(&mut chunk, f.offset)?;
         if n == 0 {
-            return Ok(grew);
+            return Ok(read > 0);
         }
-        grew = true;
+        read += n;
         let base = f.offset;
         f.offset += n as u64;
         let mut start = 0;
