@@ -423,5 +423,6 @@ a1.sinkgroups.g1.processor.selector.maxTimeOut = 30000
     ] {
         assert!(flow.contains(expected), "missing `{expected}` in\n{flow}");
     }
-    assert_eq!(check_codes(&flow), (Vec::new(), 0), "{flow}");
+    // Flume's HTTP source binds every interface: kept as it was, and W0008 says so.
+    assert_eq!(check_codes(&flow), (Vec::new(), 1), "{flow}");
 }

@@ -86,6 +86,7 @@ codes! {
     W0005 => "route without else",
     W0006 => "roll settings make tiny files",
     W0007 => "condition is constant",
+    W0008 => "listener reachable from other hosts",
 }
 
 /// The code's entry, if the code exists.

@@ -167,6 +167,13 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
                 );
                 return None;
             }
+            if let Some(host) = non_loopback_host(&s.value) {
+                ctx.diags.push(
+                    Diagnostic::warning("W0008", format!("{owner} listens on `{host}`, which other hosts can reach"))
+                        .at(value.span, "not a loopback address")
+                        .help("the protocol has no authentication: use \"127.0.0.1:PORT\" unless other hosts must send to it"),
+                );
+            }
             Some(OptionValue::Str(s.value.clone()))
         }
         (ParamType::Int { min, max }, ValueKind::Int(n)) => {
@@ -272,6 +279,20 @@ pub(crate) fn invalid_regex(span: crate::span::Span, err: &regex::Error) -> Diag
     Diagnostic::error("E0309", "invalid regular expression")
         .at(span, last.trim_start_matches("error: ").to_string())
         .help("regular expressions follow Rust's regex syntax; escape a literal `.` `(` `[` with `\\\\`")
+}
+
+/// W0008: the host of a listening address, when it is not loopback (`0.0.0.0`, a LAN address, a
+/// host name other than `localhost`); `None` for loopback or a `${ENV}` value (known only at run time).
+fn non_loopback_host(text: &str) -> Option<&str> {
+    let (host, _) = text.rsplit_once(':')?;
+    if text.contains("${") || host.eq_ignore_ascii_case("localhost") {
+        return None;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_loopback() => None,
+        _ => Some(host),
+    }
 }
 
 fn check_address(text: &str) -> Result<(), String> {
