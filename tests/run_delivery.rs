@@ -215,3 +215,32 @@ g -> k
         }
     }
 }
+
+#[test]
+fn sigterm_the_moment_a_source_says_it_listens_still_drains_and_exits_0() {
+    use std::io::{BufRead, BufReader};
+    let s = Scratch::new();
+    s.write("nc.flow", "source r = netcat { address = \"127.0.0.1:0\" }\nsink k = null {}\nr -> k\n");
+    for attempt in 0..5 {
+        let mut child = s
+            .command(&["run", "nc.flow", "--stats", "off"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("flowc starts");
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("listening on") {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "flowc ended before it listened");
+        }
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "attempt {attempt}: {status:?}\n{rest}");
+        assert!(rest.contains("stopped by SIGTERM"), "attempt {attempt}: {rest}");
+    }
+}

@@ -77,14 +77,6 @@ pub fn run(args: &Args) -> i32 {
     };
     // Relative paths in options are relative to the `.flow` file.
     let base = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let plan = match exec::plan(&program, &flowc_stdlib::connectors::Stdlib, base, &args.data_dir) {
-        Ok(plan) => plan,
-        Err(err) => {
-            let why = if err.kind == ErrorKind::Unsupported { "flowc run" } else { "error" };
-            eprintln!("{why}: {err}");
-            return EXIT_USAGE;
-        }
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         // Never fewer than two workers: signals are still handled while a sink waits on a slow pipe.
         .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
@@ -104,13 +96,27 @@ pub fn run(args: &Args) -> i32 {
         StatsArg::Off => Stats::Off,
     };
     console::init_tracing(stats == Stats::Live);
+    // Signal handlers before anything else: a connector that announces itself while the plan is
+    // built (netcat's address) can be stopped at once, and still drains.
+    let entered = runtime.enter();
+    let mut signals = match exec::signals() {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("error: cannot install signal handlers: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    let plan = match exec::plan(&program, &flowc_stdlib::connectors::Stdlib, base, &args.data_dir) {
+        Ok(plan) => plan,
+        Err(err) => {
+            let why = if err.kind == ErrorKind::Unsupported { "flowc run" } else { "error" };
+            eprintln!("{why}: {err}");
+            return EXIT_USAGE;
+        }
+    };
     let nodes = plan.nodes();
     let report = runtime.block_on(async move {
         tokio::spawn(console::watch(nodes, stats));
-        let mut signals = match exec::signals() {
-            Ok(signals) => signals,
-            Err(err) => return Err(format!("cannot install signal handlers: {err}")),
-        };
         // The first signal stops the sources and drains; a second one, while draining, exits at once.
         let (stopping, stopped) = tokio::sync::oneshot::channel::<exec::Signals>();
         let stop = async move {
@@ -126,18 +132,13 @@ pub fn run(args: &Args) -> i32 {
                 std::process::exit(130);
             }
         });
-        Ok(plan.run(stop).await)
+        plan.run(stop).await
     });
     // Threads blocked reading standard input must not keep the process alive.
+    drop(entered);
     runtime.shutdown_background();
     console::finish();
-    match report {
-        Err(message) => {
-            eprintln!("error: {message}");
-            EXIT_USAGE
-        }
-        Ok(report) => summarize(&report),
-    }
+    summarize(&report)
 }
 
 /// One line per node on standard error; the exit code.
