@@ -247,3 +247,21 @@ fn a_large_file_is_read_in_pieces_every_line_once() {
     assert!(status.success(), "{stderr}");
     assert!(rest.is_empty(), "{} lines read twice", rest.len());
 }
+
+#[test]
+fn positions_that_cannot_be_saved_are_reported_and_lines_still_flow() {
+    let s = Scratch::new();
+    s.write("agent.flow", "source t = tail { path = \"app.log\", poll_interval = 20ms }\nsink o = logger {}\nt -> o\n");
+    s.write("app.log", "a1\na2\n");
+    // A directory where the temporary positions file goes: saving fails even for root.
+    std::fs::create_dir_all(s.path().join(".flow/sources/t/positions.json.tmp")).unwrap();
+    let mut run = s.start("agent.flow");
+    assert_eq!(run.take(2), ["a1", "a2"]);
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+    assert!(stderr.contains("t: cannot save positions"), "{stderr}");
+    let (_, out, errors) = node_counts(&stderr, "t");
+    assert_eq!(out, 2);
+    assert!(errors >= 1, "{stderr}");
+}

@@ -216,7 +216,7 @@ pub(crate) async fn committer(
             if let Some(err) = err {
                 errors += 1;
                 if !warned {
-                    eprintln!("flowc run: {node}: cannot save positions to {}: {err}", path.display());
+                    tracing::warn!("{node}: cannot save positions to {}: {err}", path.display());
                     warned = true;
                 }
             }
