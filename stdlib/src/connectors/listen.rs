@@ -1,5 +1,5 @@
 //! Listening sockets of the network sources (`netcat`, `http`): bound when the run is planned, so a
-//! port in use refuses the run before anything moves, and announced on standard error.
+//! port in use refuses the run before anything moves, and announced on standard error once it runs.
 
 use flowc_runtime::exec::RunError;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -9,9 +9,9 @@ use std::time::Duration;
 /// Problems with one peer printed on standard error before the rest are only counted.
 const PRINTED_PROBLEMS: u64 = 10;
 
-/// Binds `address` (`host:port`, port `0` for a free one) and says on standard error where it
-/// listens, warning when other hosts can reach it.
-pub(crate) fn bind(node: &str, kind: &str, address: &str) -> Result<TcpListener, RunError> {
+/// Binds `address` (`host:port`, port `0` for a free one). Clients that connect before the run
+/// starts wait in the listen backlog.
+pub(crate) fn bind(address: &str) -> Result<TcpListener, RunError> {
     let addrs: Vec<SocketAddr> = address
         .to_socket_addrs()
         .map_err(|e| RunError::config(format!("cannot resolve the address `{address}`: {e}")))?
@@ -19,7 +19,14 @@ pub(crate) fn bind(node: &str, kind: &str, address: &str) -> Result<TcpListener,
     let listener =
         TcpListener::bind(&addrs[..]).map_err(|e| RunError::io(format!("cannot listen on `{address}`: {e}")))?;
     listener.set_nonblocking(true).map_err(|e| RunError::io(format!("cannot listen on `{address}`: {e}")))?;
-    let local = listener.local_addr().map_err(|e| RunError::io(format!("cannot listen on `{address}`: {e}")))?;
+    Ok(listener)
+}
+
+/// Says on standard error where a source listens, warning when other hosts can reach it. Called
+/// once the run has started (SIGINT/SIGTERM are handled from then on), so whoever waits for this
+/// line may stop flowc with a signal right after it.
+pub(crate) fn announce(node: &str, kind: &str, listener: &tokio::net::TcpListener) {
+    let Ok(local) = listener.local_addr() else { return };
     eprintln!("flowc run: {node}: {kind} listening on {local}");
     if !local.ip().is_loopback() {
         eprintln!(
@@ -27,7 +34,6 @@ pub(crate) fn bind(node: &str, kind: &str, address: &str) -> Result<TcpListener,
 bind 127.0.0.1 unless that is intended"
         );
     }
-    Ok(listener)
 }
 
 /// Accepting failed (out of file descriptors, …): say so and pause before accepting again.

@@ -54,7 +54,7 @@ impl Netcat {
             batch_size: super::batch_size(spec)?,
             problems: Problems::default(),
         };
-        let listener = listen::bind(spec.name, "netcat", &address)?;
+        let listener = listen::bind(&address)?;
         Ok(Netcat { listener, config: Arc::new(config) })
     }
 }
@@ -64,6 +64,7 @@ impl Source for Netcat {
         Box::pin(async move {
             let listener =
                 TcpListener::from_std(self.listener).map_err(|e| RunError::io(format!("cannot listen: {e}")))?;
+            listen::announce(&ctx.name, "netcat", &listener);
             let config = self.config;
             let (chunks, chunks_rx) = mpsc::channel::<Chunk>(config.max_connections.clamp(16, 1024));
             let batcher = tokio::spawn(batch_chunks(chunks_rx, ctx.output.clone(), config.batch_size));

@@ -51,7 +51,7 @@ impl Http {
             max_connections: o.int("max_connections")?.unwrap_or(100).max(1) as usize,
             idle_timeout: o.duration("idle_timeout")?.unwrap_or(Duration::from_secs(30)).max(Duration::from_millis(1)),
         };
-        let listener = listen::bind(spec.name, "http", &address)?;
+        let listener = listen::bind(&address)?;
         Ok(Http { listener, config })
     }
 }
@@ -71,6 +71,7 @@ impl Source for Http {
         Box::pin(async move {
             let listener =
                 TcpListener::from_std(self.listener).map_err(|e| RunError::io(format!("cannot listen: {e}")))?;
+            listen::announce(&ctx.name, "http", &listener);
             let slots = Arc::new(Semaphore::new(self.config.max_connections));
             let mut shutdown = ctx.shutdown.clone();
             let state = Arc::new(State {
