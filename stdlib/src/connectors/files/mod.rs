@@ -141,12 +141,8 @@ impl Files {
             let finish = |tmp: &Path, done: &Path| files.finish_leftover(tmp, done);
             match finish_leftovers(&root, &literal_start(&files.prefix), &files.suffix, &files.in_use, finish) {
                 Ok(0) => {}
-                Ok(n) => eprintln!("flowc run: {}: finished {n} in-use file(s) an earlier run left", spec.name),
-                Err(err) => eprintln!(
-                    "flowc run: {}: warning: looking for in-use files left in {}: {err}",
-                    spec.name,
-                    root.display()
-                ),
+                Ok(n) => tracing::info!("{}: finished {n} in-use file(s) an earlier run left", spec.name),
+                Err(err) => tracing::warn!("{}: looking for in-use files left in {}: {err}", spec.name, root.display()),
             }
         }
         Ok(files)
@@ -180,6 +176,9 @@ impl Files {
             std::fs::remove_file(tmp)?;
             return Ok(false);
         }
+        // A kill mid-write can leave half a line at the end: cut it (the line is delivered again,
+        // its batch was never acknowledged), so a finished file holds whole lines only.
+        cut_torn_line(tmp)?;
         std::fs::rename(tmp, done)?;
         Ok(true)
     }
@@ -427,6 +426,36 @@ impl Sink for Files {
     }
 }
 
+/// Truncates `path` after its last newline, if anything follows it.
+fn cut_torn_line(path: &Path) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk[..n])?;
+        if let Some(at) = chunk[..n].iter().rposition(|&b| b == b'\n') {
+            let keep = start + at as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+                file.sync_all()?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    // No newline at all: the whole file is one torn line.
+    if len > 0 {
+        file.set_len(0)?;
+        file.sync_all()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,5 +481,16 @@ mod tests {
         assert_eq!(literal_root(&template::parse("out/%y-%m-%d/%H%M/").unwrap()), "out/");
         assert_eq!(literal_root(&template::parse("logs/%{host}").unwrap()), "logs/");
         assert_eq!(literal_root(&template::parse("x%Y").unwrap()), "");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_and_whole_lines_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.tmp");
+        for (text, kept) in [("a\nb\nhal", "a\nb\n"), ("a\nb\n", "a\nb\n"), ("no newline", ""), ("", "")] {
+            std::fs::write(&path, text).unwrap();
+            super::cut_torn_line(&path).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), kept, "{text:?}");
+        }
     }
 }
