@@ -265,3 +265,24 @@ fn positions_that_cannot_be_saved_are_reported_and_lines_still_flow() {
     assert_eq!(out, 2);
     assert!(errors >= 1, "{stderr}");
 }
+
+#[test]
+fn follow_descriptor_keeps_the_renamed_file_and_ignores_the_new_one() {
+    let s = Scratch::new();
+    s.write(
+        "agent.flow",
+        "source t = tail { path = \"app.log\", follow = descriptor, poll_interval = 20ms }\nsink o = logger {}\nt -> o\n",
+    );
+    let app = s.write("app.log", "o1\n");
+    let mut run = s.start("agent.flow");
+    assert_eq!(run.take(1), ["o1"]);
+    let renamed = s.path().join("app.log.1");
+    std::fs::rename(&app, &renamed).unwrap();
+    // The new file is written first: a poll that sees `o2` would see `n1` too if it followed it.
+    append(&app, "n1\n");
+    append(&renamed, "o2\n");
+    assert_eq!(run.take(1), ["o2"]);
+    let (status, rest, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "the new file was read: {rest:?}");
+}
