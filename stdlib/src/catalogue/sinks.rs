@@ -77,7 +77,12 @@ half a file, and a leftover in-use file is finished on restart (Parquet, Arrow a
 unreadable when cut short, are rebuilt from a journal of their acknowledged rows kept beside them). \
 A take is committed only after its events are flushed. Defaults roll every 5 minutes or 128 MiB \
 instead of Flume's 30 s / 1 KiB / 10 events, which made thousands of tiny files; `check` warns about settings that still would. Columnar \
-formats (`csv`, `parquet`, `arrow`) need a typed record stream and write its checked schema.",
+formats (`csv`, `parquet`, `arrow`) need a typed record stream and write its checked schema. On an \
+object store, an open file is a multipart upload: its bytes are spooled in the data directory as they \
+are flushed (a committed take survives a crash) and shipped in parts of at least 5 MiB; the object \
+appears under its final name only once the upload is completed, and a run that crashed has its uploads \
+completed (text formats) or aborted and written anew from their journal (Parquet, Arrow, compressed) \
+when it starts again.",
     params: &[
         required(
             "path",

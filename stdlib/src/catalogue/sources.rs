@@ -444,23 +444,26 @@ channel has taken the batch (auto-commit is off), so a crash redelivers the unco
 pub const OBJECT: ConnectorSig = ConnectorSig {
     kind: "object",
     role: Role::Source,
-    summary: "Pick up new objects under an object-store prefix (S3, GCS, Azure, local), one line per event.",
-    doc: "Lists `url` every `poll_interval` and reads each new object, one event per line (gzip and zstd \
-objects are decompressed by extension). Objects are never renamed or deleted: a manifest records each \
-object (name, size, ETag) once all its lines are committed, and the object's position is recorded with \
-each commit, so a crash resumes inside the object. Credentials come from the options or from the usual \
-environment variables; write secrets as `${ENV}` references, never literally.",
+    summary: "Pick up new objects under an object-store prefix (S3, GCS, Azure), one line per event.",
+    doc: "Lists `url` every `poll_interval` and reads each object not read before, oldest first, one event \
+per line (`.gz` and `.zst` objects are decompressed). Objects are never renamed or deleted, unlike `spooldir`'s \
+files: a manifest (a file in the data directory) records each object (key, size, ETag) once every sink \
+that got its lines has written them; an object rewritten with a new ETag is read again. A run stopped \
+or killed before an object is recorded reads it again from its start (at least once). A listing that \
+fails (the store unreachable, a missing bucket, wrong credentials) is reported and tried again at the \
+next poll. Credentials come from the options or from the usual environment variables; write secrets as \
+`${ENV}` references, never literally.",
     params: &[
         required(
             "url",
             ParamType::String,
-            "The prefix to watch: `\"s3://bucket/prefix/\"`, `\"gs://…\"`, `\"az://…\"` or a local directory.",
+            "The prefix to watch: `\"s3://bucket/prefix/\"`, `\"gs://…\"` or `\"az://…\"` (a local directory is `spooldir`'s).",
         ),
         optional("poll_interval", ParamType::Duration, "30s", "How often the prefix is listed for new objects."),
         unset(
             "manifest",
             ParamType::String,
-            "Where the manifest of finished objects is kept; default: in the data directory, named after the source.",
+            "File the manifest of finished objects is kept in; default: `<data dir>/objects/<source>.manifest`.",
         ),
         unset(
             "include",

@@ -7,8 +7,10 @@ mod http;
 mod listen;
 mod logger;
 mod netcat;
+mod object;
 mod spooldir;
 mod stdin;
+mod store;
 mod tail;
 
 use flowc_runtime::exec::{BoxFuture, Connectors, NodeSpec, RunError, Sink, Source};
@@ -27,6 +29,7 @@ impl Connectors for Stdlib {
             "tail" => Box::new(tail::Tail::new(spec)?),
             "netcat" => Box::new(netcat::Netcat::new(spec)?),
             "http" => Box::new(http::Http::new(spec)?),
+            "object" => Box::new(object::ObjectSource::new(spec)?),
             other => return Err(RunError::unsupported(format!("the `{other}` source"))),
         })
     }

@@ -2,9 +2,11 @@
 //! its escapes expanded (time escapes from the event time rounded down to `round`, `%{field}` from the
 //! record, encoded so a value can never leave the root); each directory and prefix has one open file
 //! `<prefix><n><suffix>`, written under `in_use_suffix` until `roll` closes it and it gets its final
-//! name. A batch is acknowledged only after its events are flushed.
+//! name. A batch is acknowledged only after its events are flushed. On an object store (`object.rs`)
+//! the open file is an unfinished multipart upload instead.
 
 mod encode;
+mod object;
 mod output;
 
 use arrow_array::cast::AsArray;
@@ -35,6 +37,8 @@ pub(crate) struct Files {
     max_open: usize,
     open: HashMap<Key, Open>,
     next: HashMap<Key, u64>,
+    /// The object store when `path` is an `s3://`, `gs://` or `az://` URL (`dir` is then the key).
+    store: Option<object::Target>,
 }
 
 /// A bucket: its directory and file-name prefix, expanded.
@@ -69,9 +73,7 @@ impl Files {
     pub(crate) fn new(spec: &NodeSpec<'_>) -> Result<Files, RunError> {
         let o = &spec.options;
         let path = o.string("path")?.ok_or_else(|| RunError::config("`path` is required"))?;
-        if path.contains("://") {
-            return Err(RunError::unsupported("writing to an object store (`s3://`, `gs://`, `az://`)"));
-        }
+        let url = crate::connectors::store::StoreUrl::parse(&path)?;
         let format = o.string("format")?.unwrap_or_else(|| "lines".into());
         let (schema, typed) = match spec.input {
             Some(t) if !t.untyped => (arrow_batch::schema(t)?, true),
@@ -114,9 +116,9 @@ impl Files {
                 }
             }
         };
-        let files = Files {
+        let mut files = Files {
             base: spec.base_dir.to_path_buf(),
-            dir: parse(&path)?,
+            dir: parse(url.as_ref().map_or(&path, |u| &u.key))?,
             prefix: parse(&o.string("prefix")?.unwrap_or_default())?,
             suffix: o.string("suffix")?.unwrap_or_else(|| settings.suffix()),
             in_use: o.string("in_use_suffix")?.unwrap_or_else(|| ".tmp".into()),
@@ -133,7 +135,12 @@ impl Files {
             max_open: o.int("max_open_files")?.unwrap_or(1_000).max(1) as usize,
             open: HashMap::new(),
             next: HashMap::new(),
+            store: None,
         };
+        if let Some(url) = &url {
+            files.store = Some(object::Target::open(spec, url, &files.settings)?);
+            return Ok(files);
+        }
         // Only under a fixed directory of the path: never a walk of the whole working directory.
         let root = literal_root(&files.dir);
         if !root.is_empty() {
@@ -207,6 +214,19 @@ impl Files {
     }
 
     fn open_file(&mut self, key: &Key) -> Result<(), RunError> {
+        if let Some(store) = &self.store {
+            let (dir, prefix) = (key.0.to_string_lossy(), &key.1);
+            let n = match self.next.get(key) {
+                Some(n) => *n,
+                None => store.first_free(&dir, prefix, &self.suffix)?,
+            };
+            let name = format!("{prefix}{n}{}", self.suffix);
+            let (out, journal) = store.create(&dir, &name, &self.settings)?;
+            self.next.insert(key.clone(), n + 1);
+            let encoder = Encoder::new(&self.settings, out, journal)
+                .map_err(|e| RunError::io(format!("{}/{dir}{name}: {e}", store.root())))?;
+            return self.opened(key, encoder);
+        }
         let (dir, prefix) = key;
         let io = |e: std::io::Error| RunError::io(format!("{}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -221,6 +241,12 @@ impl Files {
         let file = LocalFile::create(tmp.clone(), done).map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
         let encoder = Encoder::new(&self.settings, Box::new(file), journal)
             .map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
+        self.opened(key, encoder)
+    }
+
+    /// Takes a newly opened file into the open set, closing the least recently written beyond
+    /// `max_open_files`.
+    fn opened(&mut self, key: &Key, encoder: Encoder) -> Result<(), RunError> {
         let now = Instant::now();
         let open = Open { encoder, count: 0, opened: now, last: now };
         self.open.insert(key.clone(), open);
@@ -278,7 +304,11 @@ impl Files {
                     self.expand(&self.dir, ms, batch, row, &mut dir);
                     let mut prefix = String::new();
                     self.expand(&self.prefix, ms, batch, row, &mut prefix);
-                    let key = (super::resolve(&self.base, &dir), prefix);
+                    let dir = match self.store {
+                        Some(_) => PathBuf::from(dir),
+                        None => super::resolve(&self.base, &dir),
+                    };
+                    let key = (dir, prefix);
                     match buckets.iter().position(|(k, _)| *k == key) {
                         Some(index) => index,
                         None => {
