@@ -8,6 +8,7 @@ mod s3_common;
 
 use run_common::*;
 use s3_common::S3Server;
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
 /// The connection options every test writes (credentials moto accepts; never the machine's own).
@@ -338,4 +339,67 @@ fn wrong_credentials_are_named() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("out: s3://logs/x: listing: access denied (check the credentials"), "{stderr}");
+}
+
+#[test]
+fn files_sink_writes_parquet_objects_with_the_declared_types() {
+    let server = S3Server::start();
+    server.create_bucket("lake");
+    let s = Scratch::new();
+    s.write(
+        "agent.flow",
+        &format!(
+            r#"
+type Hit = {{ ts: timestamp, path: string, n: int, ok: bool }}
+source input = stdin {{ batch_size = 50 }}
+sink out = files {{
+  path   = "s3://lake/hits/%Y-%m-%d/"
+  format = parquet
+  roll   = {{ count = 100 }}
+  {}
+}}
+input | parse json as Hit -> out
+"#,
+            connection(&server)
+        ),
+    );
+    let mut input = String::new();
+    for n in 0..250 {
+        let day = 24 + n % 2;
+        input.push_str(&format!(
+            "{{\"ts\": \"2026-11-{day}T08:00:00Z\", \"path\": \"/p/{n}\", \"n\": {n}, \"ok\": {}}}\n",
+            n % 2 == 0
+        ));
+    }
+    let out = s.run("agent.flow", &input);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // An independent reader: pyarrow's own S3 filesystem.
+    let read = server.python(
+        "import pyarrow.parquet as pq, pyarrow.fs as pfs\n\
+         fs = pfs.S3FileSystem(endpoint_override=endpoint, scheme='http', access_key='testing', secret_key='testing', region='us-east-1')\n\
+         out = []\n\
+         for info in fs.get_file_info(pfs.FileSelector('lake/hits', recursive=True)):\n\
+         \x20   if info.type != pfs.FileType.File: continue\n\
+         \x20   t = pq.read_table(info.path, filesystem=fs)\n\
+         \x20   types = {f.name: str(f.type) for f in t.schema}\n\
+         \x20   for row in t.to_pylist():\n\
+         \x20       out.append([info.path, row['n'], row['ts'].isoformat(), types])\n\
+         json.dump(out, sys.stdout)",
+    );
+    let rows: Vec<(String, i64, String, BTreeMap<String, String>)> = serde_json::from_str(&read).unwrap();
+    let mut seen: Vec<i64> = Vec::new();
+    for (path, n, ts, types) in &rows {
+        let day = 24 + n % 2;
+        assert!(path.starts_with(&format!("lake/hits/2026-11-{day}/")) && path.ends_with(".parquet"), "{path}");
+        assert!(ts.starts_with(&format!("2026-11-{day}T08:00:00")), "{ts}");
+        assert_eq!(types["n"], "int64");
+        assert_eq!(types["ok"], "bool");
+        assert_eq!(types["path"], "string");
+        assert!(types["ts"].starts_with("timestamp[ms"), "{types:?}");
+        seen.push(*n);
+    }
+    seen.sort();
+    assert_eq!(seen, (0..250).collect::<Vec<_>>(), "every row exactly once");
+    assert!(server.uploads_in_progress("lake").is_empty(), "no upload left open");
 }
