@@ -1,0 +1,215 @@
+//! The tasks of the nodes between sources and channels: transforms, routes and sinks.
+
+use super::*;
+
+/// Runs a transform; a `parse`'s rejected records go to `dead` (its dead-letter target, if any) with
+/// the batch's acknowledgement, so the source advances only once they are written there too.
+pub(super) async fn run_transform(
+    name: &str,
+    transform: Transform,
+    mut input: mpsc::Receiver<Envelope>,
+    output: Output,
+    dead: Output,
+    metrics: Arc<NodeMetrics>,
+) -> Result<(), RunError> {
+    let mut warned = false;
+    let mut warned_reject = false;
+    while let Some(env) = input.recv().await {
+        let rows = env.batch.num_rows() as u64;
+        metrics.add_in(rows);
+        match transform.apply(&env.batch) {
+            Ok(applied) => {
+                metrics.add_errors(applied.rejected);
+                if let Some(first) = applied.first_rejected.filter(|_| !warned_reject) {
+                    // Once per node: the summary counts the rest.
+                    let sent = if dead.targets.is_empty() { "dropped" } else { "sent to the dead-letter target" };
+                    tracing::warn!(
+                        "{name}: a line did not parse because {first} ({sent}; the summary counts them all)"
+                    );
+                    warned_reject = true;
+                }
+                if let Some(rejected) = applied.dead {
+                    if dead.send(rejected, env.ack.clone()).await.is_err() {
+                        env.ack.fail();
+                        return Ok(());
+                    }
+                }
+                if output.send(applied.batch, env.ack).await.is_err() {
+                    return Ok(());
+                }
+            }
+            // `parse … else fail`: the run stops.
+            Err(err) if err.kind == ErrorKind::Io => {
+                env.ack.fail();
+                return Err(err);
+            }
+            Err(err) => {
+                // Records an expression cannot be evaluated on are counted and dropped.
+                metrics.add_errors(rows);
+                if !warned {
+                    tracing::warn!("{rows} record(s) dropped: {err}");
+                    warned = true;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A route: each record goes to the targets of the first arm whose condition holds (`else` takes
+/// the rest; without one, what matches nothing is dropped). Each target gets its records in input
+/// order, once per batch, even when several arms lead to it.
+pub(super) async fn run_route(
+    arms: Vec<Option<expr::Compiled>>,
+    targets: Vec<(mpsc::Sender<Envelope>, Vec<usize>)>,
+    mut input: mpsc::Receiver<Envelope>,
+    metrics: Arc<NodeMetrics>,
+) -> Result<(), RunError> {
+    let mut warned = false;
+    while let Some(env) = input.recv().await {
+        let rows = env.batch.num_rows();
+        metrics.add_in(rows as u64);
+        let routed = expr::drop_malformed(arms.iter().flatten(), &env.batch)
+            .and_then(|(batch, malformed)| Ok((route_batch(&arms, &targets, &batch)?, malformed)));
+        let sends = match routed {
+            Ok((sends, malformed)) => {
+                metrics.add_errors(malformed);
+                Ok(sends)
+            }
+            Err(err) => Err(err),
+        };
+        let sends = match sends {
+            Ok(sends) => sends,
+            Err(err) => {
+                metrics.add_errors(rows as u64);
+                if !warned {
+                    tracing::warn!("{rows} record(s) dropped: {err}");
+                    warned = true;
+                }
+                continue;
+            }
+        };
+        let (batches, routed) = sends;
+        for ((tx, _), batch) in targets.iter().zip(batches) {
+            if batch.num_rows() > 0 && tx.send(Envelope { batch, ack: env.ack.clone() }).await.is_err() {
+                return Ok(());
+            }
+        }
+        metrics.add_out(routed);
+    }
+    Ok(())
+}
+
+/// The batch each target gets, and how many records were routed anywhere.
+pub(super) fn route_batch(
+    arms: &[Option<expr::Compiled>],
+    targets: &[(mpsc::Sender<Envelope>, Vec<usize>)],
+    batch: &arrow_array::RecordBatch,
+) -> Result<(Vec<arrow_array::RecordBatch>, u64), RunError> {
+    use arrow_arith::boolean::{and, not, or};
+    use arrow_array::BooleanArray;
+    let rows = batch.num_rows();
+    let mut left = BooleanArray::from(vec![true; rows]);
+    let mut picked = Vec::with_capacity(arms.len());
+    for arm in arms {
+        let mask = match arm {
+            None => left.clone(),
+            Some(cond) => and(&left, &expr::eval_predicate(cond, batch)?).map_err(RunError::eval)?,
+        };
+        left = and(&left, &not(&mask).map_err(RunError::eval)?).map_err(RunError::eval)?;
+        picked.push(mask);
+    }
+    let routed = rows - left.true_count();
+    let mut out = Vec::with_capacity(targets.len());
+    for (_, arms_of_target) in targets {
+        let mut mask = BooleanArray::from(vec![false; rows]);
+        for arm in arms_of_target {
+            mask = or(&mask, &picked[*arm]).map_err(RunError::eval)?;
+        }
+        out.push(arrow_select::filter::filter_record_batch(batch, &mask).map_err(RunError::eval)?);
+    }
+    Ok((out, routed as u64))
+}
+
+/// Writes a batch, retrying a failed write with a doubling pause; after the last attempt the error
+/// stands (the run then stops: a sink that keeps failing is reported, not spun on forever).
+pub(super) async fn write_with_retries(
+    sink: &mut dyn Sink,
+    batch: &arrow_array::RecordBatch,
+    name: &str,
+) -> Result<(), RunError> {
+    let mut pause = RETRY_FIRST_PAUSE;
+    for attempt in 1.. {
+        match sink.write(batch).await {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt >= WRITE_ATTEMPTS || err.kind == ErrorKind::Internal => return Err(err),
+            Err(err) => {
+                tracing::warn!(
+                    "{name}: write failed (attempt {attempt} of {WRITE_ATTEMPTS}, again in {pause:?}): {err}"
+                );
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+pub(super) async fn run_sink(
+    name: String,
+    mut sink: Box<dyn Sink>,
+    mut input: mpsc::Receiver<Envelope>,
+    metrics: Arc<NodeMetrics>,
+    shutdown: Arc<watch::Sender<bool>>,
+) -> Result<(), RunError> {
+    let mut failed: Option<RunError> = None;
+    let mut ticker = sink.tick_interval().map(|d| {
+        let mut t = tokio::time::interval(d.max(Duration::from_millis(10)));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        let next = match ticker.as_mut() {
+            Some(ticker) => tokio::select! {
+                next = input.recv() => next,
+                _ = ticker.tick() => {
+                    if failed.is_none() {
+                        if let Err(err) = sink.tick().await {
+                            failed = Some(err);
+                            let _ = shutdown.send(true);
+                        }
+                    }
+                    continue;
+                }
+            },
+            None => input.recv().await,
+        };
+        let Some(env) = next else { break };
+        let rows = env.batch.num_rows() as u64;
+        metrics.add_in(rows);
+        if failed.is_some() {
+            // After a failure nothing more is written; the sources are stopping and must not advance.
+            env.ack.fail();
+            metrics.add_errors(rows);
+            continue;
+        }
+        match write_with_retries(sink.as_mut(), &env.batch, &name).await {
+            Ok(()) => {
+                sink.hold(&env.ack);
+                metrics.add_out(rows);
+                metrics.add_bytes_out(batch::data_bytes(&env.batch));
+            }
+            Err(err) => {
+                env.ack.fail();
+                metrics.add_errors(rows);
+                failed = Some(err);
+                let _ = shutdown.send(true);
+            }
+        }
+    }
+    let closed = sink.close().await;
+    match (failed, closed) {
+        (Some(err), _) | (None, Err(err)) => Err(err),
+        (None, Ok(())) => Ok(()),
+    }
+}
