@@ -18,7 +18,7 @@
 //! - The channel ends once its input has ended and the reader has delivered everything in the log,
 //!   so SIGINT/SIGTERM drain it as they drain a memory channel.
 
-use super::batch::{lines_batch, row_json};
+use super::batch::{lines_schema, row_json};
 use super::connector::{blocking, Ack, AckWait, Envelope, NodeMetrics, Output};
 use super::options::Opts;
 use super::transform::parse_json_values;
@@ -26,6 +26,8 @@ use super::RunError;
 use crate::log::{
     Consumer, ConsumerOptions, FsyncPolicy, Log, LogOptions, OffsetReset, PartitionWriter, Record, TopicConfig,
 };
+use arrow_array::builder::StringBuilder;
+use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -265,11 +267,16 @@ async fn read_log(
         if records.is_empty() {
             continue;
         }
-        let values: Vec<String> = records
-            .iter()
-            .map(|r| r.value.as_deref().map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default())
-            .collect();
-        let (batch, rejected) = parse_json_values(&lines_batch(&values), &schema)?;
+        // The values go straight into one string column (no copy per record), freed before decoding.
+        let bytes = records.iter().map(|r| r.value.as_ref().map_or(0, Vec::len)).sum();
+        let mut values = StringBuilder::with_capacity(records.len(), bytes);
+        for r in &records {
+            values.append_value(String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()));
+        }
+        drop(records);
+        let lines = RecordBatch::try_new(lines_schema(), vec![Arc::new(values.finish())])
+            .map_err(|e| RunError::internal(format!("a batch of log records: {e}")))?;
+        let (batch, rejected) = parse_json_values(&lines, &schema)?;
         metrics.add_errors(rejected);
         let (ack, wait) = Ack::new();
         if output.send(batch, ack).await.is_err() {
