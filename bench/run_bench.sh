@@ -222,7 +222,7 @@ print("- peak RSS < 100 MiB whatever the input size: largest %.1f MiB over every
 print()
 print("Peak RSS by input size (one run each, the same two pipelines, output checked the same way;")
 print("the largest input is the workload twice over). Memory is bounded by the queues, not the input:")
-print("each queue holds two batches, a memory channel its `capacity`, a file channel's reader one take;")
+print("each queue holds two batches, a memory channel its `capacity`, a file channel the takes its sinks hold;")
 print("`flowc run` caps glibc's malloc at two arenas, without which each of its ~9 threads kept its own")
 print("arena of freed batches (about 110 MiB through the file channel):")
 print()
