@@ -6,24 +6,8 @@ mod run_common;
 
 use run_common::*;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Every line of every file under `dir` (in-use files included), with how often it occurs.
-fn lines_under(dir: &Path) -> BTreeMap<String, usize> {
-    let mut map = BTreeMap::new();
-    if !dir.exists() {
-        return map;
-    }
-    for file in tree(dir) {
-        let text = std::fs::read_to_string(dir.join(&file)).unwrap_or_default();
-        for line in text.lines() {
-            *map.entry(line.to_string()).or_insert(0) += 1;
-        }
-    }
-    map
-}
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();

@@ -7,21 +7,9 @@
 mod run_common;
 
 use run_common::*;
-use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-
-/// Every finished file under `dir` as pyarrow reads it (tests/formats/read_back.py).
-fn read_back(dir: &Path) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/formats/read_back.py");
-    let out = Command::new("python3").arg(&script).arg(dir).output().expect("python3 runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.code() != Some(3), "pyarrow is missing: `pip install pyarrow` (.ci/run does). {stderr}");
-    assert!(out.status.success(), "pyarrow could not read what flowc wrote:\n{stderr}");
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
 
 /// A line of Apache's combined format, read by the test's own means: host, ISO time, method,
 /// path, status, bytes (`-` is 0, as `parse combined` reads it for an `int`).

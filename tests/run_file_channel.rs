@@ -13,21 +13,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-/// Every line of every file under `dir` (in-use files included), with how often it occurs.
-fn lines_under(dir: &Path) -> BTreeMap<String, usize> {
-    let mut map = BTreeMap::new();
-    if !dir.exists() {
-        return map;
-    }
-    for file in tree(dir) {
-        let text = std::fs::read_to_string(dir.join(&file)).unwrap_or_default();
-        for line in text.lines() {
-            *map.entry(line.to_string()).or_insert(0) += 1;
-        }
-    }
-    map
-}
-
 #[test]
 fn a_generator_through_a_file_channel_delivers_every_event_once_and_ends() {
     let s = Scratch::new();

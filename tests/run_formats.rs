@@ -9,25 +9,9 @@ mod run_common;
 use run_common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const HIT: &str = "type Hit = { ts: timestamp, host: string, status: int, latency: float, ok: bool, note: string? }";
-
-/// Every finished file under `dir` as pyarrow reads it: one JSON object per file.
-fn read_back(dir: &Path) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/formats/read_back.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(dir)
-        .output()
-        .expect("python3 is required to read the files back (with pyarrow: `pip install pyarrow`)");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.code() != Some(3), "pyarrow is missing: `pip install pyarrow` (.ci/run does). {stderr}");
-    assert!(out.status.success(), "pyarrow could not read what flowc wrote:\n{stderr}");
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
 
 /// One input event: its JSON line and its fields as text (`ts` to the second, null as empty).
 fn hit(n: usize, host: &str) -> (String, Vec<String>) {

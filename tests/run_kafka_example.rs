@@ -38,16 +38,6 @@ fn key_of_pairs(line: &str) -> Key {
     (get("host").to_string(), get("path").to_string(), get("status").parse().unwrap(), get("bytes").parse().unwrap())
 }
 
-/// Every finished file under `dir` as pyarrow reads it (tests/formats/read_back.py).
-fn read_back(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/formats/read_back.py");
-    let out = std::process::Command::new("python3").arg(&script).arg(dir).output().expect("python3 runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.code() != Some(3), "pyarrow is missing: `pip install pyarrow` (.ci/run does). {stderr}");
-    assert!(out.status.success(), "pyarrow could not read what flowc wrote:\n{stderr}");
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 /// The offsets group `group` has committed, summed over the partitions (`flowc groups describe`).
 fn group_committed(s: &Scratch, group: &str) -> u64 {
     let out = s.command(&["groups", "describe", group]).output().unwrap();

@@ -181,3 +181,34 @@ pub fn tree(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Every line of every file under `dir` (in-use files included), with how often it occurs; empty
+/// when `dir` does not exist yet.
+pub fn lines_under(dir: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut map = std::collections::BTreeMap::new();
+    if !dir.exists() {
+        return map;
+    }
+    for file in tree(dir) {
+        let text = std::fs::read_to_string(dir.join(&file)).unwrap_or_default();
+        for line in text.lines() {
+            *map.entry(line.to_string()).or_insert(0) += 1;
+        }
+    }
+    map
+}
+
+/// Every finished file under `dir` as an independent reader, pyarrow, reads it
+/// (`tests/formats/read_back.py`): one JSON object per file with its columns and rows.
+pub fn read_back(dir: &Path) -> Vec<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/formats/read_back.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dir)
+        .output()
+        .expect("python3 is required to read the files back (with pyarrow: `pip install pyarrow`)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() != Some(3), "pyarrow is missing: `pip install pyarrow` (.ci/run does). {stderr}");
+    assert!(out.status.success(), "pyarrow could not read what flowc wrote:\n{stderr}");
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
