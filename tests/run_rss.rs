@@ -149,7 +149,7 @@ g -> c -> k
 fn a_slow_sink_keeps_memory_flat_through_a_memory_channel() {
     let stderr = slow_sink_keeps_memory_flat("memory { capacity = 10_000, byte_capacity = 16MiB, keep_alive = 200ms }");
     // The generator waited far longer than `keep_alive` while nobody read: the channel said so.
-    assert!(stderr.contains("warning: channel c is full"), "{stderr}");
+    assert!(stderr.contains("WARN channel c is full"), "{stderr}");
     assert!(stderr.contains("keep waiting (nothing is dropped)"), "{stderr}");
 }
 

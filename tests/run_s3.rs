@@ -114,7 +114,7 @@ fn object_source_with_an_unreachable_endpoint_says_so_and_keeps_polling() {
         ),
     );
     let mut run = start_env(&s, "agent.flow", &[("KEY", "testing"), ("SECRET", "testing")]);
-    let said = wait_stderr(&mut run, "flowc run: r: s3://inbox/logs: listing: the endpoint does not answer");
+    let said = wait_stderr(&mut run, " r: s3://inbox/logs: listing: the endpoint does not answer");
     assert!(said.is_some(), "no clear message");
     // It goes on polling (the store may come back) until it is stopped.
     let (status, _, stderr) = run.terminate();

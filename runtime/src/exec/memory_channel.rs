@@ -114,8 +114,8 @@ pub(crate) async fn run(
                     continue;
                 }
                 let waited = full_since.map_or(Duration::ZERO, |s| s.elapsed());
-                eprintln!(
-                    "flowc run: warning: channel {name} is full ({held} events, {held_bytes} bytes held; capacity \
+                tracing::warn!(
+                    "channel {name} is full ({held} events, {held_bytes} bytes held; capacity \
         {}, byte_capacity {}): its sources have waited {:.1}s for space and keep waiting (nothing is dropped)",
                     limits.capacity,
                     limits.byte_capacity,

@@ -27,10 +27,10 @@ pub(crate) fn bind(address: &str) -> Result<TcpListener, RunError> {
 /// line may stop flowc with a signal right after it.
 pub(crate) fn announce(node: &str, kind: &str, listener: &tokio::net::TcpListener) {
     let Ok(local) = listener.local_addr() else { return };
-    eprintln!("flowc run: {node}: {kind} listening on {local}");
+    tracing::info!("{node}: {kind} listening on {local}");
     if !local.ip().is_loopback() {
-        eprintln!(
-            "flowc run: {node}: warning: {local} is reachable from other hosts and {kind} has no authentication; \
+        tracing::warn!(
+            "{node}: {local} is reachable from other hosts and {kind} has no authentication; \
 bind 127.0.0.1 unless that is intended"
         );
     }
@@ -38,7 +38,7 @@ bind 127.0.0.1 unless that is intended"
 
 /// Accepting failed (out of file descriptors, …): say so and pause before accepting again.
 pub(crate) async fn accept_failed(node: &str, err: &std::io::Error) {
-    eprintln!("flowc run: {node}: cannot accept a connection: {err}");
+    tracing::warn!("{node}: cannot accept a connection: {err}");
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
@@ -51,9 +51,29 @@ impl Problems {
     pub(crate) fn report(&self, node: &str, message: impl std::fmt::Display) {
         let seen = self.0.fetch_add(1, Ordering::Relaxed);
         if seen < PRINTED_PROBLEMS {
-            eprintln!("flowc run: {node}: {message}");
+            tracing::warn!("{node}: {message}");
         } else if seen == PRINTED_PROBLEMS {
-            eprintln!("flowc run: {node}: further problems with clients are counted (errors), not printed");
+            tracing::warn!("{node}: further problems with clients are counted (errors), not printed");
         }
+    }
+}
+
+/// The next connection, once one of `slots` is free (beyond `max_connections`, clients wait in the
+/// listen backlog): the accept's outcome and the slot, to drop when the connection ends. `None` once
+/// the run stops.
+pub(crate) async fn next_connection(
+    listener: &tokio::net::TcpListener,
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
+    shutdown: &mut flowc_runtime::exec::Shutdown,
+) -> Option<(std::io::Result<(tokio::net::TcpStream, SocketAddr)>, tokio::sync::OwnedSemaphorePermit)> {
+    let slot = tokio::select! {
+        biased;
+        _ = shutdown.wait() => return None,
+        slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+    };
+    tokio::select! {
+        biased;
+        _ = shutdown.wait() => None,
+        accepted = listener.accept() => Some((accepted, slot)),
     }
 }

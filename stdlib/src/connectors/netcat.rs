@@ -72,16 +72,8 @@ impl Source for Netcat {
             let mut connections = JoinSet::new();
             let mut shutdown = ctx.shutdown.clone();
             loop {
-                // A slot first: beyond `max_connections` clients wait in the listen backlog.
-                let slot = tokio::select! {
-                    biased;
-                    _ = shutdown.wait() => break,
-                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-                };
-                let accepted = tokio::select! {
-                    biased;
-                    _ = shutdown.wait() => break,
-                    accepted = listener.accept() => accepted,
+                let Some((accepted, slot)) = listen::next_connection(&listener, &slots, &mut shutdown).await else {
+                    break;
                 };
                 match accepted {
                     Ok((stream, peer)) => {

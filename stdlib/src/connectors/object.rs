@@ -315,7 +315,7 @@ impl Source for ObjectSource {
                     Ok(found) => found,
                     Err(err) => {
                         // The store may come back: say why and list again at the next poll.
-                        eprintln!("flowc run: {}: {err}", ctx.name);
+                        tracing::warn!("{}: {err}", ctx.name);
                         ctx.metrics.add_errors(1);
                         Vec::new()
                     }
@@ -329,7 +329,7 @@ impl Source for ObjectSource {
                         Ok(Some(wait)) => wait,
                         Ok(None) => break 'poll,
                         Err(err) => {
-                            eprintln!("flowc run: {}: {err}", ctx.name);
+                            tracing::warn!("{}: {err}", ctx.name);
                             ctx.metrics.add_errors(1);
                             continue;
                         }
@@ -348,7 +348,7 @@ impl Source for ObjectSource {
                                     }
                                 }
                                 Err(err) => {
-                                    eprintln!("flowc run: {name}: {}: {err}", this.manifest.display());
+                                    tracing::warn!("{name}: {}: {err}", this.manifest.display());
                                     metrics.add_errors(1);
                                 }
                             }

@@ -84,15 +84,8 @@ impl Source for Http {
             });
             let mut connections = JoinSet::new();
             loop {
-                let slot = tokio::select! {
-                    biased;
-                    _ = shutdown.wait() => break,
-                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-                };
-                let accepted = tokio::select! {
-                    biased;
-                    _ = shutdown.wait() => break,
-                    accepted = listener.accept() => accepted,
+                let Some((accepted, slot)) = listen::next_connection(&listener, &slots, &mut shutdown).await else {
+                    break;
                 };
                 match accepted {
                     Ok((stream, _)) => {
@@ -110,8 +103,8 @@ impl Source for Http {
             let drained =
                 tokio::time::timeout(DRAIN_WAIT, async { while connections.join_next().await.is_some() {} }).await;
             if drained.is_err() {
-                eprintln!(
-                    "flowc run: {}: {} connection(s) still busy after {DRAIN_WAIT:?}; closed",
+                tracing::warn!(
+                    "{}: {} connection(s) still busy after {DRAIN_WAIT:?}; closed",
                     ctx.name,
                     connections.len()
                 );
