@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 #[path = "../py_common/mod.rs"]
-mod py_common;
+pub mod py_common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

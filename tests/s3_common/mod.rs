@@ -5,8 +5,8 @@
 
 #![allow(dead_code)]
 
-#[path = "../py_common/mod.rs"]
-mod py_common;
+// The tests' Python environment, through run_common (which every crate using this module includes).
+use crate::run_common::py_common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
