@@ -40,6 +40,23 @@ impl<'a> Opts<'a> {
         }
     }
 
+    /// A list of strings, each interpolated (`${NAME}`); a single string counts as a list of one.
+    pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, RunError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(OptionValue::Str(s) | OptionValue::Word(s)) => Ok(Some(vec![interpolate(&s)?])),
+            Some(OptionValue::List(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    OptionValue::Str(s) | OptionValue::Word(s) => interpolate(&s),
+                    _ => Err(self.wrong(name, "a list of strings")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(self.wrong(name, "a list of strings")),
+        }
+    }
+
     pub fn int(&self, name: &str) -> Result<Option<i64>, RunError> {
         match self.get(name) {
             None => Ok(None),

@@ -79,9 +79,6 @@ pub fn plan(
             data_dir,
         };
         let (what, task) = match &node.kind {
-            NodeKind::Source { connector, .. } if connector.kind == "kafka" => {
-                return Err(kafka_refused(&node.name, "source"));
-            }
             NodeKind::Source { connector, options } if connector.kind == "topic" => {
                 let opts = Opts::new(&node.name, options, connector.params);
                 let topic = graph
@@ -132,9 +129,6 @@ pub fn plan(
                     let task = Task::SinkGroup { policy, members };
                     nodes.push(planned(graph, index, format!("sink {}", connector.kind), task));
                     continue;
-                }
-                if connector.kind == "kafka" {
-                    return Err(kafka_refused(&node.name, "sink"));
                 }
                 if connector.kind == "topic" {
                     let opts = Opts::new(&node.name, options, connector.params);
@@ -281,16 +275,5 @@ pub(super) fn planned(
         dead_letters,
         has_input: graph.edges_directed(index, Direction::Incoming).next().is_some(),
         metrics: Arc::new(NodeMetrics::default()),
-    }
-}
-
-/// The refusal of a `kafka` source or sink: the embedded log is what `flowc run` reaches today.
-pub(super) fn kafka_refused(node: &str, role: &str) -> RunError {
-    RunError {
-        kind: ErrorKind::Unsupported,
-        message: format!(
-            "{node}: the `kafka` {role} (an external Kafka cluster at `brokers`) cannot run yet; \
-             a declared topic in the embedded log runs (`{role} {node} = topic {{ topic = … }}`)"
-        ),
     }
 }

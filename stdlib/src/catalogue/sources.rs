@@ -431,6 +431,17 @@ channel has taken the batch (auto-commit is off), so a crash redelivers the unco
             "Where a group with no committed offset starts (Kafka's `auto.offset.reset`).",
         ),
         batch_size("1_000"),
+        optional(
+            "batch_wait",
+            ParamType::Duration,
+            "100ms",
+            "Longest wait for more records before a batch smaller than `batch_size` goes on.",
+        ),
+        unset(
+            "properties",
+            ParamType::List(&ParamType::String),
+            "librdkafka properties as `\"key=value\"`, applied last (e.g. `\"security.protocol=ssl\"`; see docs/kafka.md).",
+        ),
     ],
     guarantee: Guarantee::AtLeastOnce,
     guarantee_note: "offsets are committed to Kafka after the channel takes each batch",
