@@ -31,6 +31,7 @@ const fn connector(kind: &'static str, role: Role) -> ConnectorSig {
         input: StreamIn::Any,
         flume: "",
         weaker_when: &[],
+        check: None,
     }
 }
 

@@ -65,6 +65,7 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
         Some(OptionValue::Bool(b)) => Some(b.to_string()),
         Some(OptionValue::Int(n)) => Some(n.to_string()),
         Some(OptionValue::Str(s)) => Some(s.clone()),
+        Some(OptionValue::Template(t)) => Some(t.to_string()),
         _ => None,
     };
     for rule in ctx.registry.conflicts {
@@ -138,7 +139,7 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
         (_, ValueKind::Error) => None,
         (ParamType::String, ValueKind::Str(s)) => Some(OptionValue::Str(s.value.clone())),
         (ParamType::PathTemplate, ValueKind::Str(s)) => {
-            super::template::check_escapes(ctx, &s.value, value.span).then(|| OptionValue::Str(s.value.clone()))
+            super::template::check_escapes(ctx, &s.value, value.span).map(OptionValue::Template)
         }
         (ParamType::Enum(words), ValueKind::Int(n)) if words.contains(&n.to_string().as_str()) => {
             Some(OptionValue::Word(n.to_string()))

@@ -415,7 +415,7 @@ fn record_of(ty: Type, name: Option<String>) -> Option<StreamType> {
     }
 }
 
-/// A sink's needs: typed records for columnar formats, fields named by options, path templates.
+/// A sink's needs: typed records for columnar formats, fields named by options and path templates.
 fn check_sink(ctx: &mut Ctx, builder: &Builder, index: NodeIndex, input: &StreamType) {
     let node = &builder.graph[index];
     let NodeKind::Sink { connector, options } = &node.kind else { return };
@@ -453,9 +453,8 @@ fn check_sink(ctx: &mut Ctx, builder: &Builder, index: NodeIndex, input: &Stream
             (ParamType::Field, OptionValue::Word(field)) if input.record.field(field).is_none() => {
                 ctx.diags.push(exprs::unknown_field(field, span_of(param.name).unwrap_or(node.span), &input.record));
             }
-            (ParamType::PathTemplate, OptionValue::Str(path)) => {
-                let span = span_of(param.name).unwrap_or(node.span);
-                template::check_fields(ctx, path, span, input, options, span_of("time_field"));
+            (ParamType::PathTemplate, OptionValue::Template(path)) => {
+                template::check_fields(ctx, path, span_of(param.name).unwrap_or(node.span), input);
             }
             _ => {}
         }

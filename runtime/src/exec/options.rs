@@ -4,6 +4,7 @@ use super::RunError;
 use flowc_compiler::builtins::{ParamSig, ParamType};
 use flowc_compiler::graph::{OptionMap, OptionValue};
 use flowc_compiler::syntax::literals::{DURATION_UNITS, SIZE_UNITS};
+use flowc_compiler::template::{self, Template};
 use std::time::Duration;
 
 /// A node's written options, and its signature for the defaults.
@@ -36,7 +37,20 @@ impl<'a> Opts<'a> {
         match self.get(name) {
             None => Ok(None),
             Some(OptionValue::Str(s) | OptionValue::Word(s)) => Ok(Some(interpolate(&s)?)),
+            Some(OptionValue::Template(t)) => Ok(Some(interpolate(&t.to_string())?)),
             Some(_) => Err(self.wrong(name, "a string")),
+        }
+    }
+
+    /// A path template as the checker parsed it, with `${NAME}` filled in in its literal text.
+    pub fn template(&self, name: &str) -> Result<Option<Template>, RunError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(OptionValue::Template(t)) => Ok(Some(t.map_literals(interpolate)?)),
+            Some(OptionValue::Str(s)) => template::parse(&s)
+                .map(Some)
+                .map_err(|(_, bad)| RunError::config(format!("{}: `{bad}` is not a path escape", self.node))),
+            Some(_) => Err(self.wrong(name, "a path template")),
         }
     }
 
@@ -72,6 +86,36 @@ impl<'a> Opts<'a> {
             Some(OptionValue::Int(n)) if n >= 0 => Ok(Some(n as u64)),
             Some(_) => Err(self.wrong(name, "a size")),
         }
+    }
+
+    /// The value written or the signature's default; an error when the signature has none.
+    fn defaulted<T>(&self, name: &str, value: Option<T>) -> Result<T, RunError> {
+        value.ok_or_else(|| RunError::internal(format!("{}: option `{name}` has no value and no default", self.node)))
+    }
+
+    /// [`Opts::string`] of an option with a default.
+    pub fn string_or_default(&self, name: &str) -> Result<String, RunError> {
+        self.defaulted(name, self.string(name)?)
+    }
+
+    /// [`Opts::int`] of an option with a default.
+    pub fn int_or_default(&self, name: &str) -> Result<i64, RunError> {
+        self.defaulted(name, self.int(name)?)
+    }
+
+    /// [`Opts::bool`] of an option with a default.
+    pub fn bool_or_default(&self, name: &str) -> Result<bool, RunError> {
+        self.defaulted(name, self.bool(name)?)
+    }
+
+    /// [`Opts::duration`] of an option with a default.
+    pub fn duration_or_default(&self, name: &str) -> Result<Duration, RunError> {
+        self.defaulted(name, self.duration(name)?)
+    }
+
+    /// [`Opts::size`] of an option with a default.
+    pub fn size_or_default(&self, name: &str) -> Result<u64, RunError> {
+        self.defaulted(name, self.size(name)?)
     }
 
     /// A nested block (`roll = { … }`) with its own defaults.
@@ -121,9 +165,8 @@ pub fn default_value(ty: &ParamType, text: &str) -> Option<OptionValue> {
         ParamType::Bool => OptionValue::Bool(text.parse().ok()?),
         ParamType::Duration => OptionValue::DurationMs(quantity(text, DURATION_UNITS)?),
         ParamType::Size => OptionValue::Bytes(quantity(text, SIZE_UNITS)?),
-        ParamType::String | ParamType::Regex | ParamType::PathTemplate | ParamType::Address => {
-            OptionValue::Str(text.to_string())
-        }
+        ParamType::PathTemplate => OptionValue::Template(template::parse(text).ok()?),
+        ParamType::String | ParamType::Regex | ParamType::Address => OptionValue::Str(text.to_string()),
         _ => OptionValue::Word(text.to_string()),
     })
 }

@@ -41,6 +41,7 @@ keeps waiting; nothing is dropped).",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "memory",
+    check: None,
     weaker_when: &[],
 };
 
@@ -99,6 +100,7 @@ loses nothing; `never` leaves syncing to the OS.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "file",
+    check: None,
     weaker_when: &[Weakening {
         param: "fsync",
         values: &["never"],

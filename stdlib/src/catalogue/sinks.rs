@@ -32,6 +32,7 @@ how many bytes were left out. A take is committed once its lines are written.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "logger",
+    check: None,
     weaker_when: &[],
 };
 
@@ -91,7 +92,7 @@ when it starts again.",
         ),
         unset(
             "prefix",
-            ParamType::String,
+            ParamType::PathTemplate,
             "Start of each file name, may use the path escapes (Flume's `filePrefix`); default: none.",
         ),
         unset(
@@ -179,6 +180,7 @@ uncommitted take in a new file",
     output: StreamOut::PassThrough,
     input: StreamIn::RecordWhen { param: "format", values: &["csv", "parquet", "arrow"] },
     flume: "hdfs",
+    check: Some(crate::connectors::files_check),
     weaker_when: &[],
 };
 
@@ -200,6 +202,7 @@ to a topic on an edge (`source -> topic_name`) behaves the same way.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "",
+    check: None,
     weaker_when: &[],
 };
 
@@ -232,6 +235,7 @@ Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is 
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "kafka",
+    check: None,
     weaker_when: &[
         Weakening {
             param: "acks",
@@ -261,6 +265,7 @@ output, or to drain a channel on purpose.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "null",
+    check: None,
     weaker_when: &[],
 };
 
@@ -291,6 +296,7 @@ cool-down. The group's guarantee is the weakest of its members'.",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "failover",
+    check: None,
     weaker_when: &[],
 };
 
@@ -328,5 +334,6 @@ retried on another member. The group's guarantee is the weakest of its members'.
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
     flume: "load_balance",
+    check: None,
     weaker_when: &[],
 };

@@ -90,6 +90,7 @@ a crash re-reads the uncommitted part",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "spooldir",
+    check: None,
     weaker_when: &[],
 };
 
@@ -136,6 +137,7 @@ committed when flowc crashes are lost, and a restarted `tail -F` prints its last
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "exec",
+    check: None,
     weaker_when: &[],
 };
 
@@ -197,6 +199,7 @@ partial last line is held back until its newline arrives.",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "TAILDIR",
+    check: None,
     weaker_when: &[],
 };
 
@@ -256,6 +259,7 @@ with `ack = false` lines in flight when flowc crashes are lost",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "netcat",
+    check: None,
     weaker_when: &[Weakening {
         param: "ack",
         values: &["false"],
@@ -329,6 +333,7 @@ so a retrying client loses nothing",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "http",
+    check: None,
     weaker_when: &[],
 };
 
@@ -347,6 +352,7 @@ input cannot be replayed: lines read and not yet committed when flowc crashes ar
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "",
+    check: None,
     weaker_when: &[],
 };
 
@@ -376,6 +382,7 @@ from the last committed one.",
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "seq",
+    check: None,
     weaker_when: &[],
 };
 
@@ -409,6 +416,7 @@ uncommitted records. A group with no committed offset starts at `start`. Consumi
     output: StreamOut::TopicOf("topic"),
     input: StreamIn::Any,
     flume: "",
+    check: None,
     weaker_when: &[],
 };
 
@@ -437,6 +445,7 @@ channel has taken the batch (auto-commit is off), so a crash redelivers the unco
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "kafka",
+    check: None,
     weaker_when: &[],
 };
 
@@ -488,5 +497,6 @@ next poll. Credentials come from the options or from the usual environment varia
     output: StreamOut::Lines,
     input: StreamIn::Any,
     flume: "",
+    check: None,
     weaker_when: &[],
 };

@@ -13,6 +13,7 @@ mod stdin;
 mod store;
 mod tail;
 
+pub(crate) use files::check as files_check;
 use flowc_runtime::exec::{BoxFuture, Connectors, NodeSpec, RunError, Sink, Source};
 use std::path::{Path, PathBuf};
 

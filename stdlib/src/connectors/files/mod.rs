@@ -5,6 +5,7 @@
 //! name. A batch is acknowledged only after its events are flushed. On an object store (`object.rs`)
 //! the open file is an unfinished multipart upload instead.
 
+mod check;
 mod encode;
 mod object;
 mod output;
@@ -13,9 +14,11 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, PrimitiveArray, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
+pub(crate) use check::check;
+use check::{bucket_time, BucketTime};
 use chrono::{Local, TimeZone, Utc};
 use encode::{Encoder, Settings};
-use flowc_compiler::check::template::{self, Part};
+use flowc_compiler::template::Part;
 use flowc_runtime::exec::batch::{self as arrow_batch, value_text};
 use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, Opts, RunError, Sink};
 use output::{finish_leftovers, first_free, LocalFile, Output};
@@ -65,16 +68,24 @@ struct Open {
     last: Instant,
 }
 
-fn nonzero(d: Option<Duration>) -> Option<Duration> {
-    d.filter(|d| !d.is_zero())
+/// `0s` means never.
+fn nonzero(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
 }
 
 impl Files {
     pub(crate) fn new(spec: &NodeSpec<'_>) -> Result<Files, RunError> {
         let o = &spec.options;
-        let path = o.string("path")?.ok_or_else(|| RunError::config("`path` is required"))?;
-        let url = crate::connectors::store::StoreUrl::parse(&path)?;
-        let format = o.string("format")?.unwrap_or_else(|| "lines".into());
+        let path = o.template("path")?.ok_or_else(|| RunError::config("`path` is required"))?;
+        let url = crate::connectors::store::StoreUrl::parse(&path.to_string())?;
+        let dir = match &url {
+            // The bucket is written out, so `scheme://bucket/` is literal text at the start.
+            Some(u) => path
+                .skip_literal(path.to_string().len() - u.key.len())
+                .ok_or_else(|| RunError::config(format!("`{path}`: the bucket name must be written out")))?,
+            None => path,
+        };
+        let format = o.string_or_default("format")?;
         let (schema, typed) = match spec.input {
             Some(t) if !t.untyped => (arrow_batch::schema(t)?, true),
             _ => (arrow_batch::lines_schema(), false),
@@ -82,57 +93,37 @@ impl Files {
         let settings = Settings::new(
             &format,
             o.string("compression")?.as_deref(),
-            o.bool("csv_header")?.unwrap_or(true),
-            o.int("row_group_size")?.unwrap_or(1_000_000).max(1) as usize,
+            o.bool_or_default("csv_header")?,
+            o.int_or_default("row_group_size")?.max(1) as usize,
             schema,
             typed,
         )
         .map_err(RunError::config)?;
-        let parse = |text: &str| {
-            template::parse(text).map_err(|(_, bad)| RunError::config(format!("`{bad}` is not a path escape")))
-        };
         let (roll_map, roll_params) = o.record("roll")?.unwrap_or_default();
         let roll = Opts::new(spec.name, &roll_map, roll_params);
-        let local_time = o.bool("use_local_time")?.unwrap_or(false);
-        let time = match (local_time, o.string("time_field")?) {
-            (true, _) => Time::Now,
-            (false, Some(field)) => Time::Field(field),
-            (false, None) => {
-                // One timestamp field is the event's time; otherwise the time it is written.
-                let stamps: Vec<&str> = spec
-                    .input
-                    .map(|t| {
-                        t.record
-                            .fields
-                            .iter()
-                            .filter(|f| matches!(f.ty.base(), flowc_compiler::types::Type::Timestamp))
-                            .map(|f| f.name.as_str())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                match stamps.as_slice() {
-                    [one] => Time::Field(one.to_string()),
-                    _ => Time::Now,
-                }
-            }
-        };
+        let time =
+            match bucket_time(o.bool_or_default("use_local_time")?, o.string("time_field")?.as_deref(), spec.input) {
+                BucketTime::Field(field) => Time::Field(field),
+                // `check` refuses a path with time escapes and no time chosen; without escapes, any will do.
+                BucketTime::Clock | BucketTime::Unchosen(_) => Time::Now,
+            };
         let mut files = Files {
             base: spec.base_dir.to_path_buf(),
-            dir: parse(url.as_ref().map_or(&path, |u| &u.key))?,
-            prefix: parse(&o.string("prefix")?.unwrap_or_default())?,
+            dir: dir.parts,
+            prefix: o.template("prefix")?.unwrap_or_default().parts,
             suffix: o.string("suffix")?.unwrap_or_else(|| settings.suffix()),
-            in_use: o.string("in_use_suffix")?.unwrap_or_else(|| ".tmp".into()),
+            in_use: o.string_or_default("in_use_suffix")?,
             round_ms: o.duration("round")?.map_or(0, |d| d.as_millis() as i64),
             roll: Roll {
-                interval: nonzero(roll.duration("interval")?),
-                size: roll.size("size")?.unwrap_or(0),
-                count: roll.int("count")?.unwrap_or(0).max(0) as u64,
-                idle: nonzero(roll.duration("idle")?),
+                interval: nonzero(roll.duration_or_default("interval")?),
+                size: roll.size_or_default("size")?,
+                count: roll.int_or_default("count")?.max(0) as u64,
+                idle: nonzero(roll.duration_or_default("idle")?),
             },
             settings,
             time,
-            local: o.string("timezone")?.as_deref() == Some("local"),
-            max_open: o.int("max_open_files")?.unwrap_or(1_000).max(1) as usize,
+            local: o.string_or_default("timezone")? == "local",
+            max_open: o.int_or_default("max_open_files")?.max(1) as usize,
             open: HashMap::new(),
             next: HashMap::new(),
             store: None,
@@ -508,9 +499,9 @@ mod tests {
 
     #[test]
     fn the_literal_root_ends_before_the_first_escape() {
-        assert_eq!(literal_root(&template::parse("out/%y-%m-%d/%H%M/").unwrap()), "out/");
-        assert_eq!(literal_root(&template::parse("logs/%{host}").unwrap()), "logs/");
-        assert_eq!(literal_root(&template::parse("x%Y").unwrap()), "");
+        assert_eq!(literal_root(&flowc_compiler::template::parse("out/%y-%m-%d/%H%M/").unwrap().parts), "out/");
+        assert_eq!(literal_root(&flowc_compiler::template::parse("logs/%{host}").unwrap().parts), "logs/");
+        assert_eq!(literal_root(&flowc_compiler::template::parse("x%Y").unwrap().parts), "");
     }
 
     #[test]
