@@ -6,14 +6,10 @@
 
 use flowc_compiler::builtins::{Clash, Conflict, ParamSig, ParamType, Registry};
 
-pub mod channels;
 pub mod formats;
 pub mod functions;
-pub mod sinks;
-pub mod sources;
 pub mod topic;
 
-/// Every builtin flowc knows, in the order the reference documents them.
 /// Options that contradict each other wherever a block has both (E0307).
 const CONFLICTS: &[Conflict] = &[
     Conflict {
@@ -46,28 +42,9 @@ const CONFLICTS: &[Conflict] = &[
     },
 ];
 
+/// Every builtin flowc knows; the connectors in the order [`crate::connectors`] lists them.
 pub static REGISTRY: Registry = Registry {
-    connectors: &[
-        sources::SPOOLDIR,
-        sources::EXEC,
-        sources::TAIL,
-        sources::NETCAT,
-        sources::HTTP,
-        sources::STDIN,
-        sources::GENERATOR,
-        sources::TOPIC,
-        sources::KAFKA,
-        sources::OBJECT,
-        channels::MEMORY,
-        channels::FILE,
-        sinks::LOGGER,
-        sinks::FILES,
-        sinks::TOPIC,
-        sinks::KAFKA,
-        sinks::NULL,
-        sinks::FAILOVER,
-        sinks::LOAD_BALANCE,
-    ],
+    connectors: &crate::connectors::SIGNATURES,
     topic_params: topic::PARAMS,
     formats: formats::FORMATS,
     functions: functions::FUNCTIONS,
