@@ -52,27 +52,27 @@ pub static REGISTRY: Registry = Registry {
 };
 
 /// A required option: it has no default.
-pub(crate) const fn required(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
+pub const fn required(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
     ParamSig { name, ty, required: true, default: None, doc }
 }
 
 /// An optional option with a default, written as in a `.flow` file.
-pub(crate) const fn optional(name: &'static str, ty: ParamType, default: &'static str, doc: &'static str) -> ParamSig {
+pub const fn optional(name: &'static str, ty: ParamType, default: &'static str, doc: &'static str) -> ParamSig {
     ParamSig { name, ty, required: false, default: Some(default), doc }
 }
 
 /// An optional option whose absence means something no literal expresses (the doc says what).
-pub(crate) const fn unset(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
+pub const fn unset(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
     ParamSig { name, ty, required: false, default: None, doc }
 }
 
 /// An integer at least `min`.
-pub(crate) const fn int_from(min: i64) -> ParamType {
+pub const fn int_from(min: i64) -> ParamType {
     ParamType::Int { min, max: i64::MAX }
 }
 
 /// A batch size: how many events move in one channel transaction.
-pub(crate) const fn batch_size(default: &'static str) -> ParamSig {
+pub const fn batch_size(default: &'static str) -> ParamSig {
     optional("batch_size", int_from(1), default, "Events per batch handed to the channel in one put.")
 }
 

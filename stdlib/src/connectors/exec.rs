@@ -200,3 +200,20 @@ impl Source for Exec {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowc_compiler::graph::{OptionMap, OptionValue};
+
+    #[test]
+    fn unwritten_options_take_the_signature_defaults() {
+        let options = OptionMap::from([("command".to_string(), OptionValue::Str("true".into()))]);
+        let dir = std::env::temp_dir();
+        let exec = Exec::new(&crate::connectors::test_spec(&CONNECTOR.sig, &options, &dir)).unwrap();
+        // The signature says 20; the builder once fell back to 100.
+        assert_eq!(exec.batch_size, 20);
+        assert_eq!(exec.batch_timeout, Duration::from_secs(3));
+        assert!(!exec.restart);
+    }
+}

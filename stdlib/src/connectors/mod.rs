@@ -27,7 +27,7 @@ use flowc_runtime::exec::{Connector, Connectors, NodeSpec, RunError};
 use std::path::{Path, PathBuf};
 
 /// Every connector, in the order the reference documents them. Adding one is one line here.
-pub(crate) const CONNECTORS: &[Connector] = &[
+pub const CONNECTORS: &[Connector] = &[
     spooldir::CONNECTOR,
     exec::CONNECTOR,
     tail::CONNECTOR,
@@ -86,4 +86,22 @@ fn resolve(base: &Path, path: &str) -> PathBuf {
 /// The batch size option, at least 1.
 fn batch_size(spec: &NodeSpec<'_>) -> Result<usize, RunError> {
     Ok(spec.options.int_or_default("batch_size")?.max(1) as usize)
+}
+
+/// A node of connector `sig` with these written options, as `plan` hands it to a builder.
+#[cfg(test)]
+fn test_spec<'a>(
+    sig: &'static ConnectorSig,
+    options: &'a flowc_compiler::graph::OptionMap,
+    dir: &'a Path,
+) -> NodeSpec<'a> {
+    NodeSpec {
+        name: "n",
+        connector: sig,
+        options: flowc_runtime::exec::Opts::new("n", options, sig.params),
+        input: None,
+        output: None,
+        base_dir: dir,
+        data_dir: dir,
+    }
 }

@@ -633,6 +633,25 @@ fn cut_torn_line(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flowc_compiler::graph::{OptionMap, OptionValue};
+
+    #[test]
+    fn unwritten_roll_options_take_the_signature_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = flowc_compiler::template::parse("out/").unwrap();
+        let roll = OptionMap::from([("count".to_string(), OptionValue::Int(5))]);
+        let options = OptionMap::from([
+            ("path".to_string(), OptionValue::Template(path)),
+            ("roll".to_string(), OptionValue::Record(roll)),
+        ]);
+        let files = Files::new(&crate::connectors::test_spec(&CONNECTOR.sig, &options, dir.path())).unwrap();
+        // The signature says 128MiB; the builder once fell back to 0 (never by size).
+        assert_eq!(files.roll.size, 128 << 20);
+        assert_eq!(files.roll.interval, Some(Duration::from_secs(300)));
+        assert_eq!(files.roll.count, 5);
+        assert_eq!(files.in_use, ".tmp");
+        assert_eq!(files.max_open, 1_000);
+    }
 
     #[test]
     fn field_values_stay_one_component() {
