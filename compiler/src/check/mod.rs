@@ -2,6 +2,7 @@
 
 mod build;
 mod delivery;
+mod errors;
 mod exprs;
 mod graph_checks;
 mod hooks;

@@ -1,5 +1,6 @@
 //! Option blocks checked against a signature: unknown, missing, mistyped and out-of-range options.
 
+use super::errors::invalid_regex;
 use super::Ctx;
 use crate::ast::{self, ValueKind};
 use crate::builtins::{Clash, ParamSig, ParamType};
@@ -272,14 +273,6 @@ fn enum_word(
             .help(help),
     );
     None
-}
-
-pub(crate) fn invalid_regex(span: crate::span::Span, err: &regex::Error) -> Diagnostic {
-    let detail = err.to_string();
-    let last = detail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("invalid").trim().to_string();
-    Diagnostic::error("E0309", "invalid regular expression")
-        .at(span, last.trim_start_matches("error: ").to_string())
-        .help("regular expressions follow Rust's regex syntax; escape a literal `.` `(` `[` with `\\\\`")
 }
 
 /// W0008: the host of a listening address, when it is not loopback (`0.0.0.0`, a LAN address, a

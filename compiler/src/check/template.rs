@@ -2,7 +2,7 @@
 //!
 //! Which time fills the escapes is the connector's own rule (the `files` sink's check hook).
 
-use super::exprs;
+use super::errors;
 use super::Ctx;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
@@ -40,7 +40,7 @@ pub(crate) fn check_fields(ctx: &mut Ctx, template: &Template, span: Span, input
         if let Part::Field(name, offset) = part {
             if input.record.field(name).is_none() {
                 let at = within(&text, span, *offset, name.len());
-                let mut diag = exprs::unknown_field(name, at, &input.record);
+                let mut diag = errors::unknown_field(name, at, &input.record);
                 diag.code = "E0313";
                 diag.message = format!("the path uses `%{{{name}}}`, but records have no field `{name}`");
                 diag.primary.message = "unknown field in path".into();
