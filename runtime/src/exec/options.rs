@@ -3,7 +3,7 @@
 use super::RunError;
 use flowc_compiler::builtins::{ParamSig, ParamType};
 use flowc_compiler::graph::{OptionMap, OptionValue};
-use flowc_compiler::syntax::literals::{DURATION_UNITS, SIZE_UNITS};
+use flowc_compiler::syntax::literals::{scale_of, Unit, DURATION_UNITS, SIZE_UNITS};
 use flowc_compiler::template::{self, Template};
 use std::time::Duration;
 
@@ -171,12 +171,11 @@ pub fn default_value(ty: &ParamType, text: &str) -> Option<OptionValue> {
     })
 }
 
-fn quantity(text: &str, units: &[(&str, u64)]) -> Option<u64> {
+fn quantity(text: &str, units: &[Unit]) -> Option<u64> {
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '_'))?;
     let (number, unit) = text.split_at(split);
     let n: u64 = number.replace('_', "").parse().ok()?;
-    let (_, scale) = units.iter().find(|(u, _)| *u == unit)?;
-    n.checked_mul(*scale)
+    n.checked_mul(scale_of(units, unit)?)
 }
 
 #[cfg(test)]

@@ -113,6 +113,7 @@ pub(crate) mod object_store {
 mod tests {
     use super::REGISTRY;
     use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut};
+    use flowc_compiler::syntax::literals::{Unit, DURATION_UNITS, SIZE_UNITS};
     use std::collections::HashSet;
 
     /// Every option list in the registry, named for failure messages (nested records included).
@@ -165,10 +166,10 @@ mod tests {
     }
 
     /// A number followed by one of `units` (longest unit first, so `ms` is not read as `m`).
-    fn number_with_unit(text: &str, units: &[&str]) -> bool {
+    fn number_with_unit(text: &str, units: &[Unit]) -> bool {
         let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(text.len());
         let (number, unit) = text.split_at(digits_end);
-        matches!(parse_int(number), Some(n) if n >= 0) && units.contains(&unit)
+        matches!(parse_int(number), Some(n) if n >= 0) && units.iter().any(|u| u.name == unit)
     }
 
     fn is_quoted_string(text: &str) -> bool {
@@ -194,8 +195,8 @@ mod tests {
             }
             ParamType::Float => parse_int(text).is_some() || text.replace('_', "").parse::<f64>().is_ok(),
             ParamType::Bool => text == "true" || text == "false",
-            ParamType::Duration => number_with_unit(text, &["ms", "s", "m", "h", "d", "w"]),
-            ParamType::Size => number_with_unit(text, &["B", "KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB"]),
+            ParamType::Duration => number_with_unit(text, DURATION_UNITS),
+            ParamType::Size => number_with_unit(text, SIZE_UNITS),
             ParamType::Enum(words) => {
                 let word = if is_quoted_string(text) { &text[1..text.len() - 1] } else { text };
                 words.contains(&word)
