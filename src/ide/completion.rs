@@ -11,6 +11,7 @@ use super::{word_before, DeclKind, Document};
 use flowc_compiler::ast::{Item, Stage, Target};
 use flowc_compiler::builtins::{ParamSig, ParamType, Role};
 use flowc_compiler::graph::NodeKind;
+use flowc_compiler::syntax::keywords::DECLARATION_KEYWORDS;
 use flowc_compiler::syntax::literals::{DURATION_UNITS, SIZE_UNITS};
 use flowc_compiler::types::{RecordType, StreamType, Type, BUILTIN_TYPES};
 use flowc_compiler::{FileId, Span};
@@ -42,8 +43,6 @@ pub enum CompletionKind {
     Keyword,
     Type,
 }
-
-const STATEMENT_KEYWORDS: &[&str] = &["type", "topic", "source", "channel", "sink"];
 
 /// Everything that may be written at `offset`, best first.
 pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
@@ -184,7 +183,7 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
 
     // The start of a statement: a declaration keyword, or a pipeline's first node.
     if before_on_line.is_empty() && word_start == line_start {
-        for keyword in STATEMENT_KEYWORDS {
+        for keyword in DECLARATION_KEYWORDS {
             out.push(keyword, CompletionKind::Keyword, None, None, None);
         }
         for decl in doc.declarations() {
