@@ -1,6 +1,7 @@
 //! Flume option values rewritten as `.flow` literals and names.
 
 use super::*;
+use flowc_compiler::syntax::keywords::KEYWORDS;
 
 /// A Flume value carrying what looks like an end-of-line note: ` //…` or ` #…`.
 pub(super) fn inline_note(value: &str) -> Option<&str> {
@@ -150,11 +151,6 @@ pub(super) fn param_type(role: Role, kind: &str, name: &str) -> Option<ParamType
         _ => None,
     }
 }
-
-pub(super) const KEYWORDS: &[&str] = &[
-    "type", "topic", "source", "channel", "sink", "group", "where", "select", "set", "drop", "parse", "as", "else",
-    "route", "and", "or", "not", "in", "true", "false", "null",
-];
 
 pub(super) fn is_ident(name: &str) -> bool {
     !name.is_empty()

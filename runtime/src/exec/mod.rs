@@ -12,6 +12,7 @@
 //! [`RecordBatch`]: arrow_array::RecordBatch
 
 pub mod batch;
+pub mod builtin;
 pub mod connector;
 mod error;
 pub mod expr;
@@ -25,7 +26,8 @@ mod topic;
 pub mod transform;
 
 pub use connector::{
-    blocking, Ack, AckWait, BoxFuture, Envelope, NodeMetrics, Output, Shutdown, Sink, Source, SourceContext,
+    blocking, Ack, AckWait, BoxFuture, Build, Built, Connector, Envelope, NodeMetrics, Output, Shutdown, Sink, Source,
+    SourceContext,
 };
 pub use error::{ErrorKind, RunError};
 use nodes::{run_route, run_sink, run_transform};
@@ -53,14 +55,12 @@ const QUEUE_BATCHES: usize = 2;
 const WRITE_ATTEMPTS: u32 = 5;
 const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(200);
 
-/// What the executor needs from the standard library: the source or sink behind a node.
+/// What the executor needs from the standard library: the connectors that build source, channel and
+/// sink nodes, and the options of a `topic` declaration (with their defaults).
 pub trait Connectors: Sync {
-    fn source(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Source>, RunError>;
-    fn sink(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Sink>, RunError>;
-    /// The options a `topic` declaration takes, with their defaults.
-    fn topic_params(&self) -> &'static [flowc_compiler::builtins::ParamSig] {
-        &[]
-    }
+    /// The connector whose signature a node was checked against.
+    fn connector(&self, sig: &ConnectorSig) -> Option<&Connector>;
+    fn topic_params(&self) -> &'static [flowc_compiler::builtins::ParamSig];
 }
 
 /// A source or sink node, as a connector implementation sees it.
@@ -68,8 +68,10 @@ pub struct NodeSpec<'a> {
     pub name: &'a str,
     pub connector: &'static ConnectorSig,
     pub options: Opts<'a>,
-    /// The type of the records fed to a sink.
+    /// The type of the records fed to the node (sinks, channels).
     pub input: Option<&'a StreamType>,
+    /// The type of the records the node emits (sources, channels).
+    pub output: Option<&'a StreamType>,
     /// Relative paths in options are relative to this directory (the `.flow` file's).
     pub base_dir: &'a Path,
     /// The run's data directory (`--data-dir`): topics, channel logs, a source's saved positions.

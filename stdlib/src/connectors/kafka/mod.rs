@@ -1,11 +1,15 @@
 //! The `kafka` source and sink: a consumer and a producer of an external Kafka cluster through
-//! librdkafka (the `rdkafka` crate), with the client settings and the logging both share.
+//! librdkafka (the `rdkafka` crate): their signatures and builders, the client settings and the
+//! logging both share.
 
 mod sink;
 mod source;
 
-pub(crate) use sink::{KafkaSink, SinkSettings};
-pub(crate) use source::{KafkaSource, SourceSettings};
+use crate::catalogue::{batch_size, optional, required, unset};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut, Weakening};
+use flowc_runtime::exec::{Built, Connector, NodeSpec, RunError};
+use sink::{KafkaSink, SinkSettings};
+use source::{KafkaSource, SourceSettings};
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
@@ -13,6 +17,166 @@ use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Flume's Kafka source: consume a topic of an external Kafka cluster.
+pub(crate) const SOURCE: Connector = Connector { sig: SOURCE_SIG, build: |spec| Ok(Built::source(build_source(spec)?)) };
+
+const SOURCE_SIG: ConnectorSig = ConnectorSig {
+    kind: "kafka",
+    role: Role::Source,
+    summary: "Consume a topic of an external Kafka cluster; each record value becomes a line.",
+    doc: "A Kafka consumer in group `group`, for topics that are not declared in the `.flow` file (to consume \
+a declared topic bound to Kafka, use the `topic` source). Offsets are committed to Kafka only after the \
+channel has taken the batch (auto-commit is off), so a crash redelivers the uncommitted records.",
+    params: &[
+        required("brokers", ParamType::String, "Bootstrap servers, comma-separated: `\"kafka1:9092,kafka2:9092\"`."),
+        required("topic", ParamType::String, "The Kafka topic to consume."),
+        optional("group", ParamType::String, "\"flowc\"", "Kafka consumer group id."),
+        optional(
+            "start",
+            ParamType::Enum(&["earliest", "latest"]),
+            "earliest",
+            "Where a group with no committed offset starts (Kafka's `auto.offset.reset`).",
+        ),
+        batch_size("1_000"),
+        optional(
+            "batch_wait",
+            ParamType::Duration,
+            "100ms",
+            "Longest wait for more records before a batch smaller than `batch_size` goes on.",
+        ),
+        properties(),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "offsets are committed to Kafka after the channel takes each batch",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "kafka",
+    check: None,
+    weaker_when: &[],
+};
+
+/// Flume's Kafka sink: produce into an external Kafka cluster.
+pub(crate) const SINK: Connector = Connector { sig: SINK_SIG, build: |spec| Ok(Built::sink(build_sink(spec)?)) };
+
+const SINK_SIG: ConnectorSig = ConnectorSig {
+    kind: "kafka",
+    role: Role::Sink,
+    summary: "Produce events into a topic of an external Kafka cluster.",
+    doc: "A Kafka producer for topics not declared in the `.flow` file (a declared topic bound to Kafka with \
+`brokers` uses the `topic` sink). Records are keyed by `key`. A take is committed only after Kafka \
+acknowledged every record of it; with the default `acks = all` that means the in-sync replicas have it. \
+Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is lost by default.",
+    params: &[
+        required("brokers", ParamType::String, "Bootstrap servers, comma-separated: `\"kafka1:9092,kafka2:9092\"`."),
+        required("topic", ParamType::String, "The Kafka topic to produce to."),
+        unset(
+            "key",
+            ParamType::Field,
+            "Field whose value is the record key; default: no key (records spread across partitions).",
+        ),
+        optional(
+            "acks",
+            ParamType::Enum(&["all", "1", "0"]),
+            "all",
+            "Acknowledgement Kafka must give before a take is committed: all in-sync replicas, the leader, or none.",
+        ),
+        optional(
+            "compression",
+            ParamType::Enum(&["none", "gzip", "snappy", "lz4", "zstd"]),
+            "none",
+            "How record batches are compressed on the wire and in Kafka's log (`compression.type`).",
+        ),
+        optional(
+            "idempotent",
+            ParamType::Bool,
+            "true",
+            "Kafka keeps each record once even when the producer sends it again after a lost answer (`enable.idempotence`; needs `acks = all`).",
+        ),
+        optional("linger", ParamType::Duration, "5ms", "How long records gather into one request (`linger.ms`)."),
+        optional(
+            "message_timeout",
+            ParamType::Duration,
+            "5m",
+            "How long librdkafka retries a record before the sink sends it again (`message.timeout.ms`); the sink never drops one.",
+        ),
+        properties(),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "a take is committed after Kafka acknowledged it (with `acks = 0`, best effort)",
+    output: StreamOut::PassThrough,
+    input: StreamIn::Any,
+    flume: "kafka",
+    check: None,
+    weaker_when: &[
+        Weakening {
+            param: "acks",
+            values: &["0"],
+            guarantee: Guarantee::BestEffort,
+            note: "`acks = 0` never waits for the broker: records are dropped without anyone knowing",
+        },
+        Weakening {
+            param: "acks",
+            values: &["1"],
+            guarantee: Guarantee::AtMostOnceOnCrash,
+            note: "`acks = 1` trusts the leader alone: a leader failover loses what followers had not copied",
+        },
+    ],
+};
+
+
+/// The `properties` parameter both kinds take.
+const fn properties() -> ParamSig {
+    unset(
+        "properties",
+        ParamType::List(&ParamType::String),
+        "librdkafka properties as `\"key=value\"`, applied last (e.g. `\"security.protocol=ssl\"`; see docs/kafka.md).",
+    )
+}
+
+/// The cluster options both kinds share: `brokers` (comma-separated) and `properties`.
+fn cluster(spec: &NodeSpec<'_>) -> Result<Cluster, RunError> {
+    let o = &spec.options;
+    let brokers: Vec<String> = o
+        .string_or_default("brokers")?
+        .split(',')
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty())
+        .collect();
+    if brokers.is_empty() {
+        return Err(RunError::config(format!("{}: `brokers` names no broker", spec.name)));
+    }
+    let properties = parse_properties(spec.name, &o.strings("properties")?.unwrap_or_default()).map_err(RunError::config)?;
+    Ok(Cluster { brokers, properties })
+}
+
+fn build_source(spec: &NodeSpec<'_>) -> Result<KafkaSource, RunError> {
+    let o = &spec.options;
+    let settings = SourceSettings {
+        cluster: cluster(spec)?,
+        topics: vec![o.string_or_default("topic")?],
+        group: o.string_or_default("group")?,
+        from: o.string_or_default("start")?,
+        batch_size: super::batch_size(spec)?,
+        batch_wait: o.duration_or_default("batch_wait")?,
+    };
+    KafkaSource::new(spec.name, settings)
+}
+
+fn build_sink(spec: &NodeSpec<'_>) -> Result<KafkaSink, RunError> {
+    let o = &spec.options;
+    let settings = SinkSettings {
+        cluster: cluster(spec)?,
+        topic: o.string_or_default("topic")?,
+        key: o.string("key")?,
+        acks: o.string_or_default("acks")?,
+        compression: o.string_or_default("compression")?,
+        idempotent: o.bool_or_default("idempotent")?,
+        linger: o.duration_or_default("linger")?,
+        message_timeout: o.duration_or_default("message_timeout")?,
+    };
+    KafkaSink::new(spec.name, settings)
+}
 
 /// The connection settings every client of a node starts from.
 #[derive(Debug, Clone)]
