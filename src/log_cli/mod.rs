@@ -3,6 +3,7 @@
 mod consume;
 mod groups;
 mod produce;
+mod remote;
 mod table;
 mod tools;
 mod topic;
