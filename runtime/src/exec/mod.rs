@@ -61,6 +61,32 @@ pub trait Connectors: Sync {
     /// The connector whose signature a node was checked against.
     fn connector(&self, sig: &ConnectorSig) -> Option<&Connector>;
     fn topic_params(&self) -> &'static [flowc_compiler::builtins::ParamSig];
+    /// The writer of a topic bound to an external Kafka cluster (`brokers`): every event the
+    /// pipeline sends to the topic becomes one of its records.
+    fn external_topic_writer(&self, topic: &ExternalTopic<'_>) -> Result<Box<dyn Sink>, RunError> {
+        Err(RunError::unsupported(format!("{}: a topic on an external Kafka cluster", topic.name)))
+    }
+    /// One member of consumer group `group` of a topic bound to an external Kafka cluster; its
+    /// records arrive as `schema` (lines, or JSON records of the topic's type).
+    fn external_group_member(
+        &self,
+        topic: &ExternalTopic<'_>,
+        group: &str,
+        member: &str,
+        schema: arrow_schema::SchemaRef,
+    ) -> Result<Box<dyn Source>, RunError> {
+        let _ = (group, member, schema);
+        Err(RunError::unsupported(format!("{}: a topic on an external Kafka cluster", topic.name)))
+    }
+}
+
+/// A declared topic bound to an external Kafka cluster, as its writer and readers are built from it.
+pub struct ExternalTopic<'a> {
+    pub name: &'a str,
+    /// The topic's `brokers` option, `${ENV}` filled in: bootstrap servers, comma-separated.
+    pub brokers: String,
+    /// The field whose value keys each record (the topic's `key`).
+    pub key: Option<String>,
 }
 
 /// A source or sink node, as a connector implementation sees it.
@@ -264,6 +290,24 @@ impl Plan {
                     tasks.spawn(async move {
                         topic::read_group(read, members, shutdown, metrics).await.map_err(|e| e.in_node(&name))
                     });
+                }
+                Task::Members(sources) => {
+                    // Each member of the group reads for its own downstream node (the group shares
+                    // the topic's partitions among them, as Kafka balances any group).
+                    drop(input);
+                    drop(output);
+                    let targets: Vec<_> = node.outputs.iter().filter_map(|(t, _)| senders[*t].clone()).collect();
+                    for (source, tx) in sources.into_iter().zip(targets) {
+                        let ctx = SourceContext {
+                            name: name.clone(),
+                            output: Output { targets: vec![tx], metrics: node.metrics.clone() },
+                            shutdown: Shutdown(shutdown_rx.clone()),
+                            metrics: node.metrics.clone(),
+                            base_dir: self.base_dir.clone(),
+                        };
+                        let name = name.clone();
+                        tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
+                    }
                 }
                 Task::Sink(sink) => {
                     let input = input.expect("a sink has an input");

@@ -31,6 +31,8 @@ pub(crate) enum Task {
     TopicSink {
         key: Option<String>,
     },
+    /// A consumer group of a topic on an external Kafka cluster: one reading source per member.
+    Members(Vec<Box<dyn Source>>),
     /// A durable channel on its own log.
     File(Box<file_channel::FileChannel>),
 }
@@ -136,6 +138,17 @@ fn plan_node(
                 .output
                 .as_ref()
                 .ok_or_else(|| RunError::internal(format!("{}: no checked output type", node.name)))?;
+            if let Some(external) = external_topic(graph, topic, connectors)? {
+                let members = graph
+                    .edges_directed(index, Direction::Outgoing)
+                    .map(|e| {
+                        let member = &graph[e.target()].name;
+                        connectors.external_group_member(&external, group, member, batch::schema(output)?)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.in_node(&node.name))?;
+                return Ok((format!("group {group}"), Task::Members(members)));
+            }
             let read = topic::GroupRead {
                 data_dir: dirs.data_dir.to_path_buf(),
                 topic: topic.clone(),
@@ -198,6 +211,22 @@ fn topic_node(
             )));
         }
     }
+    if let Some(external) = external_topic(graph, &node.name, connectors)? {
+        if graph
+            .edges_directed(index, Direction::Outgoing)
+            .any(|e| !matches!(graph[e.target()].kind, NodeKind::Group { .. }))
+        {
+            return Err(RunError::unsupported(format!(
+                "{}: a `topic` source on a topic of an external Kafka cluster (read it as `{} -> group \"G\" -> …`, or with a `kafka` source)",
+                node.name, node.name
+            )));
+        }
+        // Nothing written here: only its groups run (they read the cluster).
+        if graph.edges_directed(index, Direction::Incoming).next().is_none() {
+            return Ok(Task::Member);
+        }
+        return Ok(Task::Sink(connectors.external_topic_writer(&external).map_err(|e| e.in_node(&node.name))?));
+    }
     let key = topic::ensure_topic(dirs.data_dir, &node.name, options, connectors.topic_params())
         .map_err(|e| e.in_node(&node.name))?;
     let (done, done_rx) = watch::channel(false);
@@ -205,6 +234,23 @@ fn topic_node(
         topic_done.insert(node.name.clone(), done_rx);
     }
     Ok(Task::Topic { key, done })
+}
+
+/// The topic `name` when its declaration binds it to an external Kafka cluster (`brokers`).
+fn external_topic<'g>(
+    graph: &'g Graph,
+    name: &'g str,
+    connectors: &dyn Connectors,
+) -> Result<Option<ExternalTopic<'g>>, RunError> {
+    let Some(options) = graph.node_weights().find_map(|n| match &n.kind {
+        NodeKind::Topic { options } if n.name == name => Some(options),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let opts = Opts::new(name, options, connectors.topic_params());
+    let Some(brokers) = opts.string("brokers")? else { return Ok(None) };
+    Ok(Some(ExternalTopic { name, brokers, key: opts.string("key")? }))
 }
 
 /// Sink groups take their members' sinks: a member writes only through its group.

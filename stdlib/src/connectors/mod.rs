@@ -23,7 +23,7 @@ mod tail;
 mod topic;
 
 use flowc_compiler::builtins::{ConnectorSig, ParamSig};
-use flowc_runtime::exec::{Connector, Connectors, NodeSpec, RunError};
+use flowc_runtime::exec::{Connector, Connectors, ExternalTopic, NodeSpec, RunError, Sink, Source};
 use std::path::{Path, PathBuf};
 
 /// Every connector, in the order the reference documents them. Adding one is one line here.
@@ -70,6 +70,20 @@ impl Connectors for Stdlib {
 
     fn topic_params(&self) -> &'static [ParamSig] {
         crate::catalogue::REGISTRY.topic_params
+    }
+
+    fn external_topic_writer(&self, topic: &ExternalTopic<'_>) -> Result<Box<dyn Sink>, RunError> {
+        Ok(Box::new(kafka::topic_writer(topic)?))
+    }
+
+    fn external_group_member(
+        &self,
+        topic: &ExternalTopic<'_>,
+        group: &str,
+        member: &str,
+        schema: arrow_schema::SchemaRef,
+    ) -> Result<Box<dyn Source>, RunError> {
+        Ok(Box::new(kafka::topic_member(topic, group, member, schema)?))
     }
 }
 

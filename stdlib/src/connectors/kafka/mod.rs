@@ -6,8 +6,9 @@ mod sink;
 mod source;
 
 use crate::catalogue::{batch_size, optional, required, unset};
+use arrow_schema::SchemaRef;
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut, Weakening};
-use flowc_runtime::exec::{Built, Connector, NodeSpec, RunError};
+use flowc_runtime::exec::{Built, Connector, ExternalTopic, NodeSpec, RunError};
 use sink::{KafkaSink, SinkSettings};
 use source::{KafkaSource, SourceSettings};
 
@@ -156,6 +157,7 @@ fn build_source(spec: &NodeSpec<'_>) -> Result<KafkaSource, RunError> {
         from: o.string_or_default("start")?,
         batch_size: super::batch_size(spec)?,
         batch_wait: o.duration_or_default("batch_wait")?,
+        schema: None,
     };
     KafkaSource::new(spec.name, settings)
 }
@@ -173,6 +175,51 @@ fn build_sink(spec: &NodeSpec<'_>) -> Result<KafkaSink, RunError> {
         message_timeout: o.duration_or_default("message_timeout")?,
     };
     KafkaSink::new(spec.name, settings)
+}
+
+/// The writer of a declared topic bound to a Kafka cluster: the `kafka` sink's defaults
+/// (`acks = all`, idempotent), keyed by the topic's `key`.
+pub(crate) fn topic_writer(topic: &ExternalTopic<'_>) -> Result<KafkaSink, RunError> {
+    let settings = SinkSettings {
+        cluster: topic_cluster(topic)?,
+        topic: topic.name.to_string(),
+        key: topic.key.clone(),
+        acks: "all".to_string(),
+        compression: "none".to_string(),
+        idempotent: true,
+        linger: Duration::from_millis(5),
+        message_timeout: Duration::from_secs(300),
+    };
+    KafkaSink::new(topic.name, settings)
+}
+
+/// One member of a consumer group of a declared topic bound to a Kafka cluster.
+pub(crate) fn topic_member(
+    topic: &ExternalTopic<'_>,
+    group: &str,
+    member: &str,
+    schema: SchemaRef,
+) -> Result<KafkaSource, RunError> {
+    let typed = !flowc_runtime::exec::batch::is_lines(&schema);
+    let settings = SourceSettings {
+        cluster: topic_cluster(topic)?,
+        topics: vec![topic.name.to_string()],
+        group: group.to_string(),
+        from: "earliest".to_string(),
+        batch_size: 1_000,
+        batch_wait: Duration::from_millis(100),
+        schema: typed.then_some(schema),
+    };
+    KafkaSource::new(&format!("{}@{group} ({member})", topic.name), settings)
+}
+
+fn topic_cluster(topic: &ExternalTopic<'_>) -> Result<Cluster, RunError> {
+    let brokers: Vec<String> =
+        topic.brokers.split(',').map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
+    if brokers.is_empty() {
+        return Err(RunError::config(format!("{}: `brokers` names no broker", topic.name)));
+    }
+    Ok(Cluster { brokers, properties: Vec::new() })
 }
 
 /// The connection settings every client of a node starts from.

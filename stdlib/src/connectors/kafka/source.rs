@@ -3,7 +3,9 @@
 //! the batches were read (auto-commit is off), so a crash redelivers what was not written.
 
 use super::{Cluster, NodeContext};
+use arrow_schema::SchemaRef;
 use flowc_runtime::exec::batch::lines_batch;
+use flowc_runtime::exec::transform::parse_json_values;
 use flowc_runtime::exec::{Ack, BoxFuture, RunError, Source, SourceContext};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -23,6 +25,8 @@ pub(crate) struct SourceSettings {
     pub(crate) batch_size: usize,
     /// Longest wait for more records before a batch that is not full goes out.
     pub(crate) batch_wait: Duration,
+    /// Records are JSON of this type (a typed topic); none: each value is a line.
+    pub(crate) schema: Option<SchemaRef>,
 }
 
 pub(crate) struct KafkaSource {
@@ -130,8 +134,17 @@ impl Source for KafkaSource {
                         if lines.is_empty() {
                             continue;
                         }
+                        let mut batch = lines_batch(&lines);
+                        if let Some(schema) = &this.settings.schema {
+                            let (typed, rejected) = parse_json_values(&batch, schema)?;
+                            if rejected > 0 {
+                                ctx.metrics.add_errors(rejected);
+                                tracing::warn!("{}: {rejected} record(s) are not JSON of the topic's type; dropped", ctx.name);
+                            }
+                            batch = typed;
+                        }
                         let (ack, wait) = Ack::new();
-                        if ctx.output.send(lines_batch(&lines), ack).await.is_err() {
+                        if ctx.output.send(batch, ack).await.is_err() {
                             break;
                         }
                         in_flight.push_back(Box::pin(async move { (wait.wait().await, offsets) }));
