@@ -19,7 +19,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Flume's Kafka source: consume a topic of an external Kafka cluster.
-pub(crate) const SOURCE: Connector = Connector { sig: SOURCE_SIG, build: |spec| Ok(Built::source(build_source(spec)?)) };
+pub(crate) const SOURCE: Connector =
+    Connector { sig: SOURCE_SIG, build: |spec| Ok(Built::source(build_source(spec)?)) };
 
 const SOURCE_SIG: ConnectorSig = ConnectorSig {
     kind: "kafka",
@@ -124,7 +125,6 @@ Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is 
     ],
 };
 
-
 /// The `properties` parameter both kinds take.
 const fn properties() -> ParamSig {
     unset(
@@ -137,16 +137,13 @@ const fn properties() -> ParamSig {
 /// The cluster options both kinds share: `brokers` (comma-separated) and `properties`.
 fn cluster(spec: &NodeSpec<'_>) -> Result<Cluster, RunError> {
     let o = &spec.options;
-    let brokers: Vec<String> = o
-        .string_or_default("brokers")?
-        .split(',')
-        .map(|b| b.trim().to_string())
-        .filter(|b| !b.is_empty())
-        .collect();
+    let brokers: Vec<String> =
+        o.string_or_default("brokers")?.split(',').map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
     if brokers.is_empty() {
         return Err(RunError::config(format!("{}: `brokers` names no broker", spec.name)));
     }
-    let properties = parse_properties(spec.name, &o.strings("properties")?.unwrap_or_default()).map_err(RunError::config)?;
+    let properties =
+        parse_properties(spec.name, &o.strings("properties")?.unwrap_or_default()).map_err(RunError::config)?;
     Ok(Cluster { brokers, properties })
 }
 
