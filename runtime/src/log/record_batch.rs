@@ -44,6 +44,9 @@ pub struct BatchHeader {
     pub max_timestamp: i64,
     /// Number of records.
     pub count: u32,
+    /// The batch's attributes: bits 0-2 the compression codec (0 none, 1 gzip, 2 snappy, 3 lz4,
+    /// 4 zstd), bit 4 transactional, bit 5 control.
+    pub attributes: i16,
 }
 
 /// What is known about the bytes at one position of a segment.
@@ -58,6 +61,11 @@ pub enum Check {
 }
 
 impl BatchHeader {
+    /// The compression codec (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
+    pub fn compression(&self) -> u8 {
+        (self.attributes & 0x07) as u8
+    }
+
     /// Offset of the last record.
     pub fn last_offset(&self) -> u64 {
         self.base_offset + u64::from(self.last_offset_delta)
@@ -94,14 +102,17 @@ impl Batch {
         &self.bytes
     }
 
-    /// Decodes the records; an error means the (CRC-valid) batch is malformed.
+    /// Decodes the records; an error means the (CRC-valid) batch is malformed or compressed
+    /// (a Kafka client's batch, stored as sent: only Kafka consumers decompress it).
     pub fn records(&self) -> RecordIter<'_> {
+        let codec = self.header.compression();
         RecordIter {
             buf: &self.bytes,
             pos: HEADER_LEN,
             left: self.header.count,
             base_offset: self.header.base_offset,
             base_timestamp: self.header.base_timestamp,
+            compressed: (codec != 0).then_some(codec),
         }
     }
 }
@@ -114,6 +125,7 @@ pub struct RecordIter<'a> {
     left: u32,
     base_offset: u64,
     base_timestamp: i64,
+    compressed: Option<u8>,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
@@ -124,12 +136,33 @@ impl<'a> Iterator for RecordIter<'a> {
             return None;
         }
         self.left -= 1;
+        if let Some(codec) = self.compressed {
+            self.left = 0;
+            return Some(Err(format!("the batch is compressed ({})", codec_name(codec))));
+        }
         let r = decode_record(self.buf, &mut self.pos, self.base_offset, self.base_timestamp);
         if r.is_err() {
             self.left = 0;
         }
         Some(r)
     }
+}
+
+/// The name of a RecordBatch compression codec.
+pub fn codec_name(codec: u8) -> &'static str {
+    match codec {
+        0 => "none",
+        1 => "gzip",
+        2 => "snappy",
+        3 => "lz4",
+        4 => "zstd",
+        _ => "unknown",
+    }
+}
+
+/// Writes `base_offset` into the batch at the start of `buf` (outside the CRC, so it stays valid).
+pub fn set_base_offset(buf: &mut [u8], base_offset: u64) {
+    buf[..8].copy_from_slice(&(base_offset as i64).to_be_bytes());
 }
 
 /// Parses the fixed header without checking the CRC (used to skip through segments).
@@ -149,8 +182,8 @@ pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
         return Err(format!("magic byte is {} (expected 2)", buf[MAGIC_OFFSET]));
     }
     let attributes = be_i16(buf, ATTRIBUTES_OFFSET);
-    if attributes & 0x07 != 0 {
-        return Err("compressed batches are not supported".into());
+    if attributes & 0x07 > 4 {
+        return Err(format!("unknown compression codec {}", attributes & 0x07));
     }
     let base_offset = be_i64(buf, 0);
     let last_offset_delta = be_i32(buf, 23);
@@ -168,6 +201,7 @@ pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
         base_timestamp: be_i64(buf, 27),
         max_timestamp: be_i64(buf, 35),
         count: count as u32,
+        attributes,
     })
 }
 
@@ -236,6 +270,7 @@ pub fn encode_batch<R: Borrow<Record>>(buf: &mut Vec<u8>, base_offset: u64, reco
         base_timestamp,
         max_timestamp,
         count: records.len() as u32,
+        attributes: 0,
     }
 }
 

@@ -1,0 +1,18 @@
+//! The API versions `flowc serve` advertises in ApiVersions: only those implemented and tested.
+
+use kafka_protocol::messages::ApiKey;
+
+/// `(api, lowest, highest)` version served; each range ends at a version a test client used.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 9),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 3),
+    (ApiKey::InitProducerId, 0, 4),
+];
+
+/// The served range of `key`, if it is served at all.
+pub fn supported(key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED.iter().find(|(k, _, _)| *k == key).map(|&(_, lo, hi)| (lo, hi))
+}
