@@ -16,7 +16,10 @@ use crate::frame::{decode_request, encode_response, FrameError};
 
 pub(crate) async fn serve(broker: Shared, mut stream: TcpStream, mut stop: watch::Receiver<bool>) {
     let peer = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
-    let mut session = Session::default();
+    let mut session = Session {
+        peer_ip: stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.ip().to_string()),
+        ..Session::default()
+    };
     loop {
         let mut len = [0u8; 4];
         tokio::select! {

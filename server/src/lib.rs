@@ -71,6 +71,14 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
+        let ticker = self.broker.clone();
+        let reaper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(200));
+            loop {
+                every.tick().await;
+                ticker.groups.tick();
+            }
+        });
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -89,6 +97,7 @@ impl Server {
             }
         }
         drop(self.listener);
+        reaper.abort();
         let _ = stop_tx.send(true);
         while tasks.join_next().await.is_some() {}
         let broker = self.broker.clone();

@@ -124,6 +124,36 @@ impl Log {
         sync_dir(&self.dir).ctx("sync directory", &self.dir)
     }
 
+    /// Raises a topic's partition count to `partitions` (Kafka's CreatePartitions): the new
+    /// partitions' directories first, then the config naming them. Existing keys may map to other
+    /// partitions from then on, as in Kafka.
+    pub fn add_partitions(&self, name: &str, partitions: u32) -> Result<TopicConfig> {
+        let mut config = self.topic_config(name)?;
+        if partitions <= config.partitions {
+            return Err(Error::Invalid(format!(
+                "topic `{name}` has {} partitions; the new count must be larger, got {partitions}",
+                config.partitions
+            )));
+        }
+        let old = config.partitions;
+        config.partitions = partitions;
+        config.validate()?;
+        let tdir = self.dir.join(name);
+        for p in old..partitions {
+            let pdir = tdir.join(p.to_string());
+            match fs::create_dir(&pdir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io(e, "create", &pdir)),
+            }
+        }
+        sync_dir(&tdir).ctx("sync directory", &tdir)?;
+        let json = serde_json::to_vec_pretty(&config).expect("config serializes");
+        let cfg_path = tdir.join("topic.json");
+        atomic_write(&cfg_path, &json).ctx("write", &cfg_path)?;
+        Ok(config)
+    }
+
     /// Deletes a topic; refused while a writer holds one of its partitions.
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         let config = self.topic_config(name)?;
