@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../py_common/mod.rs"]
+pub mod py_common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -202,13 +205,9 @@ pub fn lines_under(dir: &Path) -> std::collections::BTreeMap<String, usize> {
 /// (`tests/formats/read_back.py`): one JSON object per file with its columns and rows.
 pub fn read_back(dir: &Path) -> Vec<serde_json::Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/formats/read_back.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(dir)
-        .output()
-        .expect("python3 is required to read the files back (with pyarrow: `pip install pyarrow`)");
+    let out = py_common::python().arg(&script).arg(dir).output().expect("the tests' Python runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.code() != Some(3), "pyarrow is missing: `pip install pyarrow` (.ci/run does). {stderr}");
+    assert!(out.status.code() != Some(3), "pyarrow is missing from the tests' Python environment: {stderr}");
     assert!(out.status.success(), "pyarrow could not read what flowc wrote:\n{stderr}");
     String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }

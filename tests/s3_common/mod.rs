@@ -1,13 +1,16 @@
 //! A real S3-compatible server for the object-store tests: each test starts its own moto server
-//! (`python3 -m moto.server`, installed by `.ci/run`) on a free port of 127.0.0.1, creates its
+//! (`python -m moto.server` in the tests' Python environment, `tests/py_common`) on a free port of 127.0.0.1, creates its
 //! buckets, reads what flowc wrote with an independent client (boto3, in a Python snippet) and stops
 //! the server when it is dropped.
 
 #![allow(dead_code)]
 
+// The tests' Python environment, through run_common (which every crate using this module includes).
+use crate::run_common::py_common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +31,7 @@ impl S3Server {
     /// Starts moto with extra environment variables (e.g. `INITIAL_NO_AUTH_ACTION_COUNT` to check
     /// credentials).
     pub fn start_with(env: &[(&str, &str)]) -> S3Server {
-        let mut cmd = Command::new("python3");
+        let mut cmd = py_common::python();
         cmd.args(["-u", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -36,9 +39,7 @@ impl S3Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| {
-            panic!("python3 -m moto.server does not start ({e}): install it with `pip install 'moto[server]'` (.ci/run does)")
-        });
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("python -m moto.server does not start ({e})"));
         // Werkzeug prints `Running on http://127.0.0.1:PORT` on stderr once it listens.
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -63,7 +64,7 @@ impl S3Server {
             Ok(Ok(port)) => port,
             Ok(Err(output)) => {
                 let _ = child.kill();
-                panic!("moto exited before listening (is `moto[server]` installed?):\n{output}")
+                panic!("moto exited before listening (is `moto[server]` in tests/python/requirements.txt?):\n{output}")
             }
             Err(_) => {
                 let _ = child.kill();
@@ -116,7 +117,7 @@ impl S3Server {
              {snippet}\n",
             endpoint = self.endpoint()
         );
-        let out = Command::new("python3").arg("-c").arg(&script).output().expect("python3 runs");
+        let out = py_common::python().arg("-c").arg(&script).output().expect("the tests' Python runs");
         assert!(out.status.success(), "python snippet failed:\n{script}\n{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("UTF-8 output")
     }
