@@ -1,0 +1,25 @@
+"""Produce COUNT records (values v0.., or {"n": i} JSON with --json) with acks=all and idempotence,
+retrying for up to 60 s; prints delivered=N and failed=N.
+
+usage: produce.py BOOTSTRAP TOPIC COUNT [--json]
+"""
+import sys
+
+from confluent_kafka import Producer
+
+bootstrap, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+as_json = "--json" in sys.argv
+p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+              "message.timeout.ms": 60000, "retry.backoff.ms": 200})
+done = [0, 0]
+
+
+def report(err, msg):
+    done[1 if err else 0] += 1
+
+
+for i in range(count):
+    p.produce(topic, value=(f'{{"n": {i}}}' if as_json else f"v{i}"), on_delivery=report)
+p.flush(90)
+print(f"delivered={done[0]}")
+print(f"failed={done[1]}")
