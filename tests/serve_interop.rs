@@ -11,20 +11,23 @@ use std::time::{Duration, Instant};
 use serve_common::{client, field, flowc, signal, Serve};
 
 #[test]
-fn kafka_produce_is_read_by_flowc_consume() {
+fn kafka_produce_is_read_by_flowc_consume_in_every_codec() {
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[]);
-    let out = client("requirements", "produce.py", &[&serve.addr(), "fromkafka", "3000"]);
-    assert_eq!(field(&out, "delivered"), "3000");
-    let consume = flowc()
-        .args(["consume", "fromkafka", "--from-beginning", "--timeout", "1s", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(consume.status.success(), "{}", String::from_utf8_lossy(&consume.stderr));
-    let lines = String::from_utf8_lossy(&consume.stdout);
-    let want: Vec<String> = (0..3000).map(|i| format!("v{i}")).collect();
-    assert_eq!(lines.lines().collect::<Vec<_>>(), want);
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let topic = format!("fromkafka-{codec}");
+        let out = client("requirements", "produce.py", &[&serve.addr(), &topic, "3000", "--codec", codec]);
+        assert_eq!(field(&out, "delivered"), "3000");
+        let consume = flowc()
+            .args(["consume", &topic, "--from-beginning", "--timeout", "1s", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(consume.status.success(), "{codec}: {}", String::from_utf8_lossy(&consume.stderr));
+        let lines = String::from_utf8_lossy(&consume.stdout);
+        let want: Vec<String> = (0..3000).map(|i| format!("v{i}")).collect();
+        assert_eq!(lines.lines().collect::<Vec<_>>(), want, "{codec}");
+    }
     assert!(serve.stop().success());
 }
 

@@ -4,6 +4,7 @@
 //! readers: [`Log::consumer`] (groups, polling) or [`Log::reader`] (raw batches). Everything is
 //! synchronous std I/O; see `docs/log.md` for the on-disk layout and the guarantees.
 
+mod compression;
 mod consumer;
 mod error;
 mod fsutil;

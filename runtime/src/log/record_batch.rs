@@ -6,6 +6,7 @@
 //! recordCount i32, then the records (zig-zag varint framed).
 
 use std::borrow::Borrow;
+use std::sync::OnceLock;
 
 use super::record::{Record, RecordView};
 use super::varint::{get_varint, get_varlong, put_varint, put_varlong, varint_len, varlong_len};
@@ -27,6 +28,8 @@ const LOG_OVERHEAD: usize = 12;
 pub struct Batch {
     bytes: Vec<u8>,
     header: BatchHeader,
+    /// The records section of a compressed batch, decompressed the first time it is read.
+    plain: OnceLock<Result<Vec<u8>, String>>,
 }
 
 /// The fields of a batch header that the log uses.
@@ -81,7 +84,7 @@ impl Batch {
     /// Wraps bytes holding exactly one batch, validating it (length, magic, CRC).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Batch, String> {
         match check(&bytes) {
-            Check::Valid(header) if header.len == bytes.len() => Ok(Batch { bytes, header }),
+            Check::Valid(header) if header.len == bytes.len() => Ok(Batch::from_checked(bytes, header)),
             Check::Valid(_) => Err("trailing bytes after the batch".into()),
             Check::Incomplete => Err("truncated batch".into()),
             Check::Invalid(reason) => Err(reason),
@@ -89,7 +92,7 @@ impl Batch {
     }
 
     pub(crate) fn from_checked(bytes: Vec<u8>, header: BatchHeader) -> Batch {
-        Batch { bytes, header }
+        Batch { bytes, header, plain: OnceLock::new() }
     }
 
     /// The parsed header.
@@ -102,17 +105,25 @@ impl Batch {
         &self.bytes
     }
 
-    /// Decodes the records; an error means the (CRC-valid) batch is malformed or compressed
-    /// (a Kafka client's batch, stored as sent: only Kafka consumers decompress it).
+    /// Decodes the records (decompressing a compressed batch — a Kafka client's, stored as sent);
+    /// an error means the (CRC-valid) batch is malformed.
     pub fn records(&self) -> RecordIter<'_> {
         let codec = self.header.compression();
+        let (buf, pos, failed) = if codec == 0 {
+            (&self.bytes[..], HEADER_LEN, None)
+        } else {
+            match self.plain.get_or_init(|| super::compression::decompress(codec, &self.bytes[HEADER_LEN..])) {
+                Ok(plain) => (&plain[..], 0, None),
+                Err(e) => (&self.bytes[..], HEADER_LEN, Some(e.clone())),
+            }
+        };
         RecordIter {
-            buf: &self.bytes,
-            pos: HEADER_LEN,
+            buf,
+            pos,
             left: self.header.count,
             base_offset: self.header.base_offset,
             base_timestamp: self.header.base_timestamp,
-            compressed: (codec != 0).then_some(codec),
+            failed,
         }
     }
 }
@@ -125,7 +136,7 @@ pub struct RecordIter<'a> {
     left: u32,
     base_offset: u64,
     base_timestamp: i64,
-    compressed: Option<u8>,
+    failed: Option<String>,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
@@ -136,9 +147,9 @@ impl<'a> Iterator for RecordIter<'a> {
             return None;
         }
         self.left -= 1;
-        if let Some(codec) = self.compressed {
+        if let Some(e) = self.failed.take() {
             self.left = 0;
-            return Some(Err(format!("the batch is compressed ({})", codec_name(codec))));
+            return Some(Err(e));
         }
         let r = decode_record(self.buf, &mut self.pos, self.base_offset, self.base_timestamp);
         if r.is_err() {
