@@ -196,7 +196,7 @@ pub(crate) async fn describe_configs(
                 }
                 match b.log.topic_config(&res.resource_name) {
                     Ok(c) => {
-                        let keys = res.configuration_keys.as_ref();
+                        let keys = res.configuration_keys.as_ref().filter(|k| !k.is_empty());
                         r.configs = entries(&c)
                             .into_iter()
                             .filter(|(n, _, _)| keys.is_none_or(|k| k.iter().any(|k| k.as_str() == *n)))
