@@ -18,6 +18,8 @@ fn admin(env: &str, lib: &str) {
     assert!(field(&out, "groups").contains(&format!("g-{lib}")), "{lib}: {out}");
     assert_eq!(field(&out, "member_count"), "1", "{lib}: {out}");
     assert_eq!(field(&out, "state"), "STABLE", "{lib}: {out}");
+    assert_eq!(field(&out, "by_time"), "1", "{lib}: ListOffsets by timestamp: {out}");
+    assert_eq!(field(&out, "watermarks"), "0,3", "{lib}: earliest and latest: {out}");
     assert_eq!(field(&out, "deleted"), "True", "{lib}: {out}");
     assert!(!dir.path().join(format!("adm-{lib}")).exists(), "the topic's directory is gone");
     assert!(serve.stop().success());

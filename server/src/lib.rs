@@ -56,6 +56,14 @@ impl Server {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let advertised = match &config.advertised {
             Some((h, p)) => (h.clone(), i32::from(*p)),
+            None if local.ip().is_unspecified() => {
+                tracing::warn!(
+                    "listening on {local}: clients are told to connect to localhost:{}; pass --advertised HOST:PORT \
+                     for clients on other hosts",
+                    local.port()
+                );
+                ("localhost".to_string(), i32::from(local.port()))
+            }
             None => (local.ip().to_string(), i32::from(local.port())),
         };
         Ok(Server { listener, broker: Arc::new(broker::Broker::new(log, config, advertised)) })

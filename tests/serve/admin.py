@@ -2,7 +2,7 @@
 CreatePartitions, ListGroups/DescribeGroups (with a live member), DeleteTopics.
 
 usage: admin.py LIB BOOTSTRAP
-Prints key=value lines: rf3 (the refusal of replication factor 3), retention, partitions_after, groups, member_count, state, deleted.
+Prints key=value lines: by_time (ListOffsets at 1500 ms), watermarks, rf3 (the refusal of replication factor 3), retention, partitions_after, groups, member_count, state, deleted.
 """
 import sys
 import time
@@ -11,7 +11,7 @@ lib, bootstrap = sys.argv[1:3]
 T = f"adm-{lib}"
 
 if lib == "confluent":
-    from confluent_kafka import Consumer
+    from confluent_kafka import Consumer, TopicPartition
     from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
     a = AdminClient({"bootstrap.servers": bootstrap})
@@ -46,6 +46,18 @@ if lib == "confluent":
     print(f"member_count={len(d.members)}")
     print(f"state={d.state.name}")
     c.close()
+    # ListOffsets by time: records stamped 1000, 2000, 3000 ms; the first at or after 1500 is offset 1
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap})
+    for ts in (1000, 2000, 3000):
+        p.produce(T + "-times", value=b"x", timestamp=ts)
+    p.flush(10)
+    t = Consumer({"bootstrap.servers": bootstrap, "group.id": "times"})
+    found = t.offsets_for_times([TopicPartition(T + "-times", 0, 1500)], timeout=10)
+    lo, hi = t.get_watermark_offsets(TopicPartition(T + "-times", 0), timeout=10)
+    print(f"by_time={found[0].offset}")
+    print(f"watermarks={lo},{hi}")
+    t.close()
     for f in a.delete_topics([T]).values():
         f.result()
     print(f"deleted={T not in a.list_topics(timeout=10).topics}")
@@ -92,5 +104,15 @@ else:
     print(f"state={d['group_state'].upper()}")
     stop.set()
     t.join()
+    from kafka import KafkaProducer, TopicPartition
+    p = KafkaProducer(bootstrap_servers=bootstrap)
+    for ts in (1000, 2000, 3000):
+        p.send(T + "-times", value=b"x", timestamp_ms=ts)
+    p.flush()
+    q = KafkaConsumer(bootstrap_servers=bootstrap)
+    tp = TopicPartition(T + "-times", 0)
+    print(f"by_time={q.offsets_for_times({tp: 1500})[tp].offset}")
+    print(f"watermarks={q.beginning_offsets([tp])[tp]},{q.end_offsets([tp])[tp]}")
+    q.close()
     a.delete_topics([T])
     print(f"deleted={T not in a.list_topics()}")

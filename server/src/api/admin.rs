@@ -31,8 +31,8 @@ fn log_error(e: LogError) -> Failure {
 
 /// A topic config from CreateTopics' settings (Kafka's names; `flowc.fsync` for the fsync policy).
 fn config_of(topic: &CreatableTopic, default_partitions: u32) -> Result<TopicConfig, Failure> {
-    let mut c = TopicConfig::default();
-    c.partitions = if topic.num_partitions < 0 { default_partitions } else { topic.num_partitions as u32 };
+    let partitions = if topic.num_partitions < 0 { default_partitions } else { topic.num_partitions as u32 };
+    let mut c = TopicConfig { partitions, ..TopicConfig::default() };
     if topic.replication_factor > 1 {
         return Err((
             ResponseError::InvalidReplicationFactor,
