@@ -161,3 +161,29 @@ fn acks_all_records_survive_a_sigkill() {
     assert_eq!(values.len(), 5000);
     assert!(values.iter().enumerate().all(|(i, v)| *v == format!("v{i}")), "every acked record, in order");
 }
+
+#[test]
+fn acks_zero_is_stored_without_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let out = client("requirements", "produce.py", &[&serve.addr(), "fire", "2000", "--acks", "0"]);
+    assert_eq!(field(&out, "delivered"), "2000", "{out}");
+    // no answer comes for acks=0, so the client does not know when they landed: read until all are
+    let started = std::time::Instant::now();
+    loop {
+        let consume = flowc()
+            .args(["consume", "fire", "--from-beginning", "--timeout", "1s", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let n = String::from_utf8_lossy(&consume.stdout).lines().count();
+        if n == 2000 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{n} of 2000 stored");
+    }
+    // and the connection went on serving: a second producer on the same server is answered
+    let out = client("requirements", "produce.py", &[&serve.addr(), "fire", "10"]);
+    assert_eq!(field(&out, "delivered"), "10", "{out}");
+    assert!(serve.stop().success());
+}

@@ -868,6 +868,39 @@ mod tests {
     }
 
     #[test]
+    fn raw_batches_are_stored_as_sent_with_their_offsets_stamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = PartitionWriter::open(dir.path(), "t/0", &cfg(), None).unwrap();
+        w.append(&recs(0, 3)).unwrap();
+        // two client batches back to back, both claiming base offset 0, as producers send them
+        let mut sent = Vec::new();
+        encode_batch(&mut sent, 0, &recs(100, 2), 1);
+        encode_batch(&mut sent, 0, &recs(200, 4), 1);
+        let mut raw = sent.clone();
+        assert_eq!(w.append_raw(&mut raw).unwrap(), AppendInfo { base_offset: 3, next_offset: 9 });
+        // a flipped byte anywhere after the base offset refuses the whole request
+        let mut bad = sent.clone();
+        let n = bad.len();
+        bad[n - 3] ^= 1;
+        assert!(matches!(w.append_raw(&mut bad), Err(Error::Invalid(_))));
+        assert!(matches!(w.append_raw(&mut sent[..40].to_vec()), Err(Error::Invalid(_))));
+        assert_eq!(w.next_offset(), 9);
+        drop(w);
+        let all = read_all(dir.path());
+        let want: Vec<String> =
+            [0, 1, 2, 100, 101, 200, 201, 202, 203].iter().map(|i| format!("record-{i:06}")).collect();
+        assert_eq!(all, want);
+        // the stored bytes are the client's, but for each batch's 8-byte base offset
+        let seg = fs::read(log_path(dir.path(), 0)).unwrap();
+        let stored = &seg[seg.len() - sent.len()..];
+        let second = crate::log::record_batch::parse_header(&sent).unwrap().len;
+        let differ: Vec<usize> = (0..sent.len()).filter(|&i| stored[i] != sent[i]).collect();
+        assert!(differ.iter().all(|&i| i < 8 || (second..second + 8).contains(&i)), "{differ:?}");
+        assert_eq!(&stored[..8], &3i64.to_be_bytes());
+        assert_eq!(&stored[second..second + 8], &5i64.to_be_bytes());
+    }
+
+    #[test]
     fn second_writer_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let _w = PartitionWriter::open(dir.path(), "t/0", &cfg(), None).unwrap();
