@@ -32,6 +32,8 @@ enum Command {
     Fmt(flowc::commands::fmt::Args),
     /// Translate a Flume agent's properties file into a .flow file (notes for what does not carry over).
     Import(flowc::commands::import::Args),
+    /// Serve the data directory over the Kafka protocol: Kafka clients produce, consume and join groups.
+    Serve(flowc::commands::serve::Args),
     /// Language server over stdio
     Lsp,
     #[command(flatten)]
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Run(args) => flowc::commands::run::run(&args),
         Command::Fmt(args) => flowc::commands::fmt::run(&args),
         Command::Import(args) => flowc::commands::import::run(&args),
+        Command::Serve(args) => flowc::commands::serve::run(&args),
         Command::Lsp => flowc::lsp::run_stdio(),
         Command::Log(command) => log_cli::run(command),
     };

@@ -6,6 +6,7 @@ pub mod fmt;
 pub mod graph;
 pub mod import;
 pub mod run;
+pub mod serve;
 
 use flowc_compiler::FileId;
 

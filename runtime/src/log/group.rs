@@ -157,6 +157,27 @@ impl OwnedPartition {
     }
 }
 
+/// Commits `offset` as `group`'s next offset in `topic`/`partition` from outside a membership (a
+/// Kafka client's commit through `flowc serve`): the same file a member of the group writes, taken
+/// under its lock for the write. `Ok(false)` while a member here consumes that partition.
+pub(crate) fn commit_unowned(data: &Path, group: &str, topic: &str, partition: u32, offset: u64) -> Result<bool> {
+    let dir = group_dir(data, group).join("offsets").join(topic);
+    fs::create_dir_all(&dir).ctx("create", &dir)?;
+    let path = dir.join(format!("{partition}.offset"));
+    let mut slot = SlotFile::open(&path).ctx("open", &path)?;
+    if !try_lock(slot.file()).ctx("lock", &path)? {
+        return Ok(false);
+    }
+    slot.write(offset, now_ms()).ctx("commit offset to", &path)?;
+    Ok(true)
+}
+
+/// `group`'s committed offset in `topic`/`partition`, if it has one.
+pub(crate) fn read_committed(data: &Path, group: &str, topic: &str, partition: u32) -> Result<Option<u64>> {
+    let path = group_dir(data, group).join("offsets").join(topic).join(format!("{partition}.offset"));
+    Ok(read_slot_file(&path).ctx("read", &path)?.map(|(o, _)| o))
+}
+
 /// The live members of the group at `group_dir`; dead members' files are removed on the way.
 pub(crate) fn live_members(group_dir: &Path) -> Result<Vec<MemberInfo>> {
     let dir = group_dir.join("members");

@@ -4,6 +4,7 @@
 //! readers: [`Log::consumer`] (groups, polling) or [`Log::reader`] (raw batches). Everything is
 //! synchronous std I/O; see `docs/log.md` for the on-disk layout and the guarantees.
 
+mod compression;
 mod consumer;
 mod error;
 mod fsutil;
@@ -30,7 +31,9 @@ pub use partition::{partition_info, AppendInfo, PartitionInfo, PartitionWriter, 
 pub use producer::{Producer, RecordPosition};
 pub use reader::PartitionReader;
 pub use record::{ConsumedRecord, Header, Record, RecordView};
-pub use record_batch::{encode_batch, Batch, BatchHeader, RecordIter};
+pub use record_batch::{
+    check as check_batch, codec_name, encode_batch, set_base_offset, Batch, BatchHeader, Check, RecordIter,
+};
 pub use store::{GroupInfo, GroupPartition, Log, LogOptions, TopicInfo};
 pub use topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig};
 pub use units::{format_duration_ms, format_size, format_timestamp, parse_duration, parse_size};

@@ -17,7 +17,7 @@ use super::error::{Error, IoContext, Result};
 use super::fsutil::{now_ms, read_slot_file, sync_dir, try_lock, SlotFile};
 use super::index::SegmentIndex;
 use super::record::Record;
-use super::record_batch::{encode_batch, record_encoded_len, HEADER_LEN};
+use super::record_batch::{check, encode_batch, record_encoded_len, set_base_offset, BatchHeader, Check, HEADER_LEN};
 use super::segment::{self, log_path};
 use super::topic::{FsyncPolicy, TopicConfig};
 
@@ -197,6 +197,40 @@ impl PartitionWriter {
         Ok(info)
     }
 
+    /// Appends record batches exactly as a Kafka producer sent them (RecordBatch v2, compressed or
+    /// not, producer id and sequence kept): `batches` holds whole batches back to back. Each is
+    /// validated (length, magic, CRC32C) before anything is written — one bad batch refuses them
+    /// all — then stamped with its base offset, which lies outside the CRC, so the stored bytes are
+    /// otherwise the client's. Durability as for [`append`](Self::append).
+    pub fn append_raw(&self, batches: &mut [u8]) -> Result<AppendInfo> {
+        let mut spans = Vec::new();
+        let mut pos = 0;
+        while pos < batches.len() {
+            match check(&batches[pos..]) {
+                Check::Valid(h) => {
+                    spans.push((pos, h));
+                    pos += h.len;
+                }
+                Check::Incomplete => return Err(Error::Invalid("truncated record batch".into())),
+                Check::Invalid(reason) => return Err(Error::Invalid(reason)),
+            }
+        }
+        if spans.is_empty() {
+            let next = self.next_offset();
+            return Ok(AppendInfo { base_offset: next, next_offset: next });
+        }
+        self.inner.check_failed()?;
+        let info = {
+            let mut st = self.inner.lock_state();
+            self.inner.append_raw_locked(&mut st, batches, &spans)?
+        };
+        if self.inner.fsync == FsyncPolicy::Always {
+            self.inner.wait_synced(info.next_offset)?;
+            self.inner.maybe_write_rp(false)?;
+        }
+        Ok(info)
+    }
+
     /// Writes index entries kept in memory to the index files (readers seek with them).
     pub fn flush(&self) -> Result<()> {
         let mut st = self.inner.lock_state();
@@ -315,6 +349,47 @@ impl Inner {
         })();
         st.buf = buf;
         result?;
+        st.next_offset = offset;
+        if st.last_retention.elapsed() >= RETENTION_CHECK {
+            self.retention_locked(st, now)?;
+        }
+        Ok(AppendInfo { base_offset, next_offset: offset })
+    }
+
+    fn append_raw_locked(
+        &self,
+        st: &mut State,
+        bytes: &mut [u8],
+        spans: &[(usize, BatchHeader)],
+    ) -> Result<AppendInfo> {
+        let now = now_ms();
+        if st.active.size > 0 && st.active.opened.elapsed() >= Duration::from_millis(self.config.segment_ms) {
+            self.roll_locked(st)?;
+        }
+        let base_offset = st.next_offset;
+        let mut offset = st.next_offset;
+        let mut run_start = spans.first().map_or(0, |s| s.0);
+        let mut run_len = 0u64;
+        let mut pending: Vec<(u64, u64, u32, i64)> = Vec::new(); // (pos in run, len, rel offset, max ts)
+        for &(start, h) in spans {
+            let len = h.len as u64;
+            let seg_used = st.active.size + run_len;
+            if seg_used > 0 && seg_used + len > self.config.segment_bytes
+                || offset + u64::from(h.last_offset_delta) - st.active.base >= u64::from(u32::MAX)
+            {
+                self.write_out(st, &bytes[run_start..start], &pending)?;
+                pending.clear();
+                st.next_offset = offset;
+                self.roll_locked(st)?;
+                run_start = start;
+                run_len = 0;
+            }
+            set_base_offset(&mut bytes[start..], offset);
+            pending.push(((start - run_start) as u64, len, (offset - st.active.base) as u32, h.max_timestamp));
+            run_len += len;
+            offset += u64::from(h.last_offset_delta) + 1;
+        }
+        self.write_out(st, &bytes[run_start..], &pending)?;
         st.next_offset = offset;
         if st.last_retention.elapsed() >= RETENTION_CHECK {
             self.retention_locked(st, now)?;
@@ -790,6 +865,39 @@ mod tests {
         let w = PartitionWriter::open(dir.path(), "t/0", &c, None).unwrap();
         assert_eq!(w.next_offset(), 1500);
         assert_eq!(w.recovery().truncated, None);
+    }
+
+    #[test]
+    fn raw_batches_are_stored_as_sent_with_their_offsets_stamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = PartitionWriter::open(dir.path(), "t/0", &cfg(), None).unwrap();
+        w.append(&recs(0, 3)).unwrap();
+        // two client batches back to back, both claiming base offset 0, as producers send them
+        let mut sent = Vec::new();
+        encode_batch(&mut sent, 0, &recs(100, 2), 1);
+        encode_batch(&mut sent, 0, &recs(200, 4), 1);
+        let mut raw = sent.clone();
+        assert_eq!(w.append_raw(&mut raw).unwrap(), AppendInfo { base_offset: 3, next_offset: 9 });
+        // a flipped byte anywhere after the base offset refuses the whole request
+        let mut bad = sent.clone();
+        let n = bad.len();
+        bad[n - 3] ^= 1;
+        assert!(matches!(w.append_raw(&mut bad), Err(Error::Invalid(_))));
+        assert!(matches!(w.append_raw(&mut sent[..40].to_vec()), Err(Error::Invalid(_))));
+        assert_eq!(w.next_offset(), 9);
+        drop(w);
+        let all = read_all(dir.path());
+        let want: Vec<String> =
+            [0, 1, 2, 100, 101, 200, 201, 202, 203].iter().map(|i| format!("record-{i:06}")).collect();
+        assert_eq!(all, want);
+        // the stored bytes are the client's, but for each batch's 8-byte base offset
+        let seg = fs::read(log_path(dir.path(), 0)).unwrap();
+        let stored = &seg[seg.len() - sent.len()..];
+        let second = crate::log::record_batch::parse_header(&sent).unwrap().len;
+        let differ: Vec<usize> = (0..sent.len()).filter(|&i| stored[i] != sent[i]).collect();
+        assert!(differ.iter().all(|&i| i < 8 || (second..second + 8).contains(&i)), "{differ:?}");
+        assert_eq!(&stored[..8], &3i64.to_be_bytes());
+        assert_eq!(&stored[second..second + 8], &5i64.to_be_bytes());
     }
 
     #[test]

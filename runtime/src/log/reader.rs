@@ -207,6 +207,46 @@ impl PartitionReader {
     }
 }
 
+/// The first offset in partition directory `dir` whose record is stamped at or after `timestamp`.
+pub(crate) fn offset_for_timestamp(dir: &Path, name: &str, timestamp: i64) -> Result<Option<u64>> {
+    let bases = segment::list(dir).ctx("list", dir)?;
+    // skip the sealed segments whose newest record is older (the time index's last entry)
+    let mut start = bases.first().copied().unwrap_or(0);
+    for (i, &base) in bases.iter().enumerate() {
+        if i + 1 == bases.len() {
+            break;
+        }
+        let path = log_path(dir, base);
+        let idx = SegmentIndex::load(&path, 4096).ctx("read the index of", &path)?;
+        match idx.max_timestamp() {
+            Some(max) if max < timestamp => start = bases[i + 1],
+            _ => break,
+        }
+    }
+    let mut reader = PartitionReader::open(dir, name, start)?;
+    loop {
+        let batches = reader.read(1 << 20)?;
+        if batches.is_empty() {
+            return Ok(None);
+        }
+        for b in &batches {
+            if b.header().max_timestamp < timestamp {
+                continue;
+            }
+            if b.header().compression() != 0 {
+                return Ok(Some(b.header().base_offset));
+            }
+            for r in b.records() {
+                match r {
+                    Ok(r) if r.timestamp >= timestamp => return Ok(Some(r.offset)),
+                    Ok(_) => {}
+                    Err(_) => return Ok(Some(b.header().base_offset)),
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! recordCount i32, then the records (zig-zag varint framed).
 
 use std::borrow::Borrow;
+use std::sync::OnceLock;
 
 use super::record::{Record, RecordView};
 use super::varint::{get_varint, get_varlong, put_varint, put_varlong, varint_len, varlong_len};
@@ -27,6 +28,8 @@ const LOG_OVERHEAD: usize = 12;
 pub struct Batch {
     bytes: Vec<u8>,
     header: BatchHeader,
+    /// The records section of a compressed batch, decompressed the first time it is read.
+    plain: OnceLock<Result<Vec<u8>, String>>,
 }
 
 /// The fields of a batch header that the log uses.
@@ -44,11 +47,14 @@ pub struct BatchHeader {
     pub max_timestamp: i64,
     /// Number of records.
     pub count: u32,
+    /// The batch's attributes: bits 0-2 the compression codec (0 none, 1 gzip, 2 snappy, 3 lz4,
+    /// 4 zstd), bit 4 transactional, bit 5 control.
+    pub attributes: i16,
 }
 
 /// What is known about the bytes at one position of a segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Check {
+pub enum Check {
     /// A whole batch that passed every check.
     Valid(BatchHeader),
     /// Fewer bytes than the batch needs: a tail being written, or torn by a crash.
@@ -58,6 +64,11 @@ pub(super) enum Check {
 }
 
 impl BatchHeader {
+    /// The compression codec (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
+    pub fn compression(&self) -> u8 {
+        (self.attributes & 0x07) as u8
+    }
+
     /// Offset of the last record.
     pub fn last_offset(&self) -> u64 {
         self.base_offset + u64::from(self.last_offset_delta)
@@ -73,7 +84,7 @@ impl Batch {
     /// Wraps bytes holding exactly one batch, validating it (length, magic, CRC).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Batch, String> {
         match check(&bytes) {
-            Check::Valid(header) if header.len == bytes.len() => Ok(Batch { bytes, header }),
+            Check::Valid(header) if header.len == bytes.len() => Ok(Batch::from_checked(bytes, header)),
             Check::Valid(_) => Err("trailing bytes after the batch".into()),
             Check::Incomplete => Err("truncated batch".into()),
             Check::Invalid(reason) => Err(reason),
@@ -81,7 +92,7 @@ impl Batch {
     }
 
     pub(crate) fn from_checked(bytes: Vec<u8>, header: BatchHeader) -> Batch {
-        Batch { bytes, header }
+        Batch { bytes, header, plain: OnceLock::new() }
     }
 
     /// The parsed header.
@@ -94,14 +105,25 @@ impl Batch {
         &self.bytes
     }
 
-    /// Decodes the records; an error means the (CRC-valid) batch is malformed.
+    /// Decodes the records (decompressing a compressed batch — a Kafka client's, stored as sent);
+    /// an error means the (CRC-valid) batch is malformed.
     pub fn records(&self) -> RecordIter<'_> {
+        let codec = self.header.compression();
+        let (buf, pos, failed) = if codec == 0 {
+            (&self.bytes[..], HEADER_LEN, None)
+        } else {
+            match self.plain.get_or_init(|| super::compression::decompress(codec, &self.bytes[HEADER_LEN..])) {
+                Ok(plain) => (&plain[..], 0, None),
+                Err(e) => (&self.bytes[..], HEADER_LEN, Some(e.clone())),
+            }
+        };
         RecordIter {
-            buf: &self.bytes,
-            pos: HEADER_LEN,
+            buf,
+            pos,
             left: self.header.count,
             base_offset: self.header.base_offset,
             base_timestamp: self.header.base_timestamp,
+            failed,
         }
     }
 }
@@ -114,6 +136,7 @@ pub struct RecordIter<'a> {
     left: u32,
     base_offset: u64,
     base_timestamp: i64,
+    failed: Option<String>,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
@@ -124,12 +147,33 @@ impl<'a> Iterator for RecordIter<'a> {
             return None;
         }
         self.left -= 1;
+        if let Some(e) = self.failed.take() {
+            self.left = 0;
+            return Some(Err(e));
+        }
         let r = decode_record(self.buf, &mut self.pos, self.base_offset, self.base_timestamp);
         if r.is_err() {
             self.left = 0;
         }
         Some(r)
     }
+}
+
+/// The name of a RecordBatch compression codec.
+pub fn codec_name(codec: u8) -> &'static str {
+    match codec {
+        0 => "none",
+        1 => "gzip",
+        2 => "snappy",
+        3 => "lz4",
+        4 => "zstd",
+        _ => "unknown",
+    }
+}
+
+/// Writes `base_offset` into the batch at the start of `buf` (outside the CRC, so it stays valid).
+pub fn set_base_offset(buf: &mut [u8], base_offset: u64) {
+    buf[..8].copy_from_slice(&(base_offset as i64).to_be_bytes());
 }
 
 /// Parses the fixed header without checking the CRC (used to skip through segments).
@@ -149,8 +193,8 @@ pub(super) fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
         return Err(format!("magic byte is {} (expected 2)", buf[MAGIC_OFFSET]));
     }
     let attributes = be_i16(buf, ATTRIBUTES_OFFSET);
-    if attributes & 0x07 != 0 {
-        return Err("compressed batches are not supported".into());
+    if attributes & 0x07 > 4 {
+        return Err(format!("unknown compression codec {}", attributes & 0x07));
     }
     let base_offset = be_i64(buf, 0);
     let last_offset_delta = be_i32(buf, 23);
@@ -168,11 +212,12 @@ pub(super) fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
         base_timestamp: be_i64(buf, 27),
         max_timestamp: be_i64(buf, 35),
         count: count as u32,
+        attributes,
     })
 }
 
 /// Checks the batch at the start of `buf`: header sanity, completeness and CRC32C.
-pub(super) fn check(buf: &[u8]) -> Check {
+pub fn check(buf: &[u8]) -> Check {
     if buf.len() < HEADER_LEN {
         return Check::Incomplete;
     }
@@ -236,6 +281,7 @@ pub fn encode_batch<R: Borrow<Record>>(buf: &mut Vec<u8>, base_offset: u64, reco
         base_timestamp,
         max_timestamp,
         count: records.len() as u32,
+        attributes: 0,
     }
 }
 

@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use super::consumer::{Consumer, ConsumerOptions};
 use super::error::{Error, IoContext, Result};
 use super::fsutil::{atomic_write, now_ms, sync_dir, try_lock};
-use super::group::{committed_offsets, group_dir, live_members, CommittedOffset, MemberInfo};
+use super::group::{
+    commit_unowned, committed_offsets, group_dir, live_members, read_committed, CommittedOffset, MemberInfo,
+};
 use super::partition::{partition_info, PartitionInfo, PartitionWriter};
 use super::producer::Producer;
-use super::reader::PartitionReader;
+use super::reader::{offset_for_timestamp, PartitionReader};
 use super::topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig};
 use super::verify::{repair_partition, verify_partition, PartitionCheck};
 
@@ -120,6 +122,36 @@ impl Log {
         }
         result?;
         sync_dir(&self.dir).ctx("sync directory", &self.dir)
+    }
+
+    /// Raises a topic's partition count to `partitions` (Kafka's CreatePartitions): the new
+    /// partitions' directories first, then the config naming them. Existing keys may map to other
+    /// partitions from then on, as in Kafka.
+    pub fn add_partitions(&self, name: &str, partitions: u32) -> Result<TopicConfig> {
+        let mut config = self.topic_config(name)?;
+        if partitions <= config.partitions {
+            return Err(Error::Invalid(format!(
+                "topic `{name}` has {} partitions; the new count must be larger, got {partitions}",
+                config.partitions
+            )));
+        }
+        let old = config.partitions;
+        config.partitions = partitions;
+        config.validate()?;
+        let tdir = self.dir.join(name);
+        for p in old..partitions {
+            let pdir = tdir.join(p.to_string());
+            match fs::create_dir(&pdir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io(e, "create", &pdir)),
+            }
+        }
+        sync_dir(&tdir).ctx("sync directory", &tdir)?;
+        let json = serde_json::to_vec_pretty(&config).expect("config serializes");
+        let cfg_path = tdir.join("topic.json");
+        atomic_write(&cfg_path, &json).ctx("write", &cfg_path)?;
+        Ok(config)
     }
 
     /// Deletes a topic; refused while a writer holds one of its partitions.
@@ -254,6 +286,30 @@ impl Log {
             partitions.push(GroupPartition { committed: c, log_end_offset, lag });
         }
         Ok(GroupInfo { group: group.to_string(), members, partitions })
+    }
+
+    /// Commits `offset` for `group` in `topic`/`partition` without joining the group (a Kafka
+    /// client's OffsetCommit): `Ok(false)` while a member of the group here consumes that partition.
+    pub fn commit_group_offset(&self, group: &str, topic: &str, partition: u32, offset: u64) -> Result<bool> {
+        validate_group_name(group)?;
+        validate_topic_name(topic)?;
+        commit_unowned(&self.dir, group, topic, partition, offset)
+    }
+
+    /// `group`'s committed offset in `topic`/`partition`, if any.
+    pub fn group_offset(&self, group: &str, topic: &str, partition: u32) -> Result<Option<u64>> {
+        validate_group_name(group)?;
+        validate_topic_name(topic)?;
+        read_committed(&self.dir, group, topic, partition)
+    }
+
+    /// The offset of the first record of `topic`/`partition` stamped at or after `timestamp` (ms
+    /// since the epoch), `None` when every record is older. Segments wholly older than it are
+    /// skipped by their time index; a compressed batch answers with its first offset.
+    pub fn offset_for_timestamp(&self, topic: &str, partition: u32, timestamp: i64) -> Result<Option<u64>> {
+        let config = self.topic_config(topic)?;
+        self.check_partition(topic, partition, &config)?;
+        offset_for_timestamp(&self.partition_dir(topic, partition), &format!("{topic}/{partition}"), timestamp)
     }
 
     /// Verifies every partition of `topic` (or of every topic).
