@@ -22,12 +22,12 @@ impl Translator {
                 self.warn(line, format!("channel `{ch}` has no `type`; Flume drops it"));
                 continue;
             };
-            if ty.value.trim() == KAFKA_CHANNEL_TYPE {
-                let name = self.kafka_channel(ch, &full, &keys, line);
+            if let Some(kind) = topic_kind(ty.value.trim()) {
+                let name = self.kafka_channel(ch, &kind, &full, &keys, line);
                 live_channels.insert(ch.clone(), name);
                 continue;
             }
-            let Some(kind) = channel_kind(ty.value.trim()) else {
+            let Some(kind) = component_kind(Role::Channel, ty.value.trim()) else {
                 self.warn(
                     ty.line,
                     format!(
@@ -42,8 +42,8 @@ impl Translator {
             let name = self.name_for("channels", ch, line);
             let mut decl =
                 Decl { role: "channel", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let used = self.options(connector_params(Role::Channel, kind.kind), &kind, &keys, &full, &mut decl);
-            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
+            let used = self.options(&kind, &keys, &full, &mut decl);
+            self.leftovers(&full, &ty.value, kind.flume.unneeded, &keys, &used, &mut decl);
             self.decls.push(decl);
             live_channels.insert(ch.clone(), name);
         }
@@ -73,7 +73,7 @@ impl Translator {
                 continue;
             };
             let channel = keys.get("channel").cloned();
-            let Some(kind) = sink_kind(ty.value.trim()) else {
+            let Some(kind) = component_kind(Role::Sink, ty.value.trim()) else {
                 let why = format!("Flume sink type `{}` has no flowc equivalent{}", ty.value, hint(ty.value.trim()));
                 self.warn(ty.line, format!("sink `{sk}`: {why}; not imported"));
                 self.skipped.push(format!("sink {sk} (Flume type {}, line {})", ty.value, ty.line));
@@ -82,7 +82,7 @@ impl Translator {
             let name = self.name_for("sinks", sk, line);
             let mut decl =
                 Decl { role: "sink", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let mut used = self.options(connector_params(Role::Sink, kind.kind), &kind, &keys, &full, &mut decl);
+            let mut used = self.options(&kind, &keys, &full, &mut decl);
             used.insert("channel".into());
             if ty.value.trim() == "hdfs" {
                 self.hdfs_extras(&full, &keys, &mut used, &mut decl, any_timestamp);
@@ -106,7 +106,7 @@ impl Translator {
             if kind.kind == "kafka" && !decl.options.iter().any(|(k, _)| k == "topic") {
                 decl.options.push(("topic".into(), "\"default-flume-topic\"".into()));
             }
-            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
+            self.leftovers(&full, &ty.value, kind.flume.unneeded, &keys, &used, &mut decl);
             match channel {
                 Some(ch) => match live_channels.get(ch.value.trim()) {
                     Some(c) => sink_channel.push((name.clone(), c.clone())),
@@ -134,22 +134,15 @@ impl Translator {
                 continue;
             };
             let processor = keys.get("processor.type").map(|v| v.value.trim().to_string());
-            let kind = match processor.as_deref() {
-                Some("failover") => "failover",
-                Some("load_balance") => "load_balance",
-                other => {
-                    let what = other.map_or("no `processor.type`".to_string(), |t| format!("processor `{t}`"));
-                    self.warn(line, format!("sink group `{g}` has {what}: Flume runs it as the default (single-sink) processor; not imported, its sinks are fed directly"));
-                    for (key, val) in &keys {
-                        if key != "sinks" && key != "processor.type" {
-                            self.warn(
-                                val.line,
-                                format!("`{full}.{key}`: Flume reads `processor.*` keys only; ignored"),
-                            );
-                        }
+            let Some(kind) = processor.as_deref().and_then(processor_kind) else {
+                let what = processor.map_or("no `processor.type`".to_string(), |t| format!("processor `{t}`"));
+                self.warn(line, format!("sink group `{g}` has {what}: Flume runs it as the default (single-sink) processor; not imported, its sinks are fed directly"));
+                for (key, val) in &keys {
+                    if key != "sinks" && key != "processor.type" {
+                        self.warn(val.line, format!("`{full}.{key}`: Flume reads `processor.*` keys only; ignored"));
                     }
-                    continue;
                 }
+                continue;
             };
             let mut members: Vec<(String, i64, usize)> = Vec::new();
             let mut used: HashSet<String> = ["sinks".to_string(), "processor.type".to_string()].into();
@@ -175,26 +168,17 @@ impl Translator {
             if members.is_empty() {
                 continue;
             }
-            if kind == "failover" {
+            if kind.kind == "failover" {
                 // Highest priority first; unprioritised members keep their order, last.
                 members.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
             }
             let name = self.name_for("sinkgroups", g, line);
-            let mut decl = Decl { role: "sink", name: name.clone(), kind, options: Vec::new(), notes: Vec::new() };
+            let mut decl =
+                Decl { role: "sink", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
             let list: Vec<&str> = members.iter().map(|m| m.0.as_str()).collect();
             decl.options.push(("sinks".into(), format!("[{}]", list.join(", "))));
-            let table: OptTable = if kind == "failover" {
-                &[("processor.maxpenalty", "max_penalty", Conv::Ms)]
-            } else {
-                &[
-                    ("processor.selector", "selector", Conv::Same),
-                    ("processor.backoff", "backoff", Conv::Same),
-                    ("processor.selector.maxTimeOut", "max_backoff", Conv::Ms),
-                ]
-            };
-            let k = Kind { kind, options: table, fixed: &[], unneeded: &[] };
-            used.extend(self.options(connector_params(Role::Sink, kind), &k, &keys, &full, &mut decl));
-            self.leftovers(&full, kind, &[], &keys, &used, &mut decl);
+            used.extend(self.options(&kind, &keys, &full, &mut decl));
+            self.leftovers(&full, kind.kind, kind.flume.unneeded, &keys, &used, &mut decl);
             for m in &members {
                 grouped.insert(m.0.clone(), name.clone());
             }
@@ -255,7 +239,7 @@ impl Translator {
                 self.warn(line, format!("source `{src}` has no `type`; Flume drops it"));
                 continue;
             };
-            let Some(kind) = source_kind(ty.value.trim()) else {
+            let Some(kind) = component_kind(Role::Source, ty.value.trim()) else {
                 self.warn(
                     ty.line,
                     format!(
@@ -270,7 +254,7 @@ impl Translator {
             let name = self.name_for("sources", src, line);
             let mut decl =
                 Decl { role: "source", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let mut used = self.options(connector_params(Role::Source, kind.kind), &kind, &keys, &full, &mut decl);
+            let mut used = self.options(&kind, &keys, &full, &mut decl);
             used.insert("channels".into());
             match ty.value.trim() {
                 "netcat" | "http" | "org.apache.flume.source.http.HTTPSource" => {
@@ -281,7 +265,7 @@ impl Translator {
             }
             let stages = self.interceptors(&full, &keys, &mut used, &mut decl);
             let target = self.selector(&full, &keys, &mut used, &mut decl, &live_channels, line);
-            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
+            self.leftovers(&full, &ty.value, kind.flume.unneeded, &keys, &used, &mut decl);
             self.decls.push(decl);
             if let Some((target, single)) = target {
                 if let Some(c) = &single {

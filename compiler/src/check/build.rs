@@ -1,7 +1,8 @@
 //! Builds the dataflow graph: one node per declaration, transform, group and route; edges from pipelines.
 
 use super::names::{DeclKind, Scope};
-use super::{options, Ctx};
+use super::options::{self, FlumeNames};
+use super::Ctx;
 use crate::ast::{self, Stage, Target, TransformKind};
 use crate::builtins::{ParamType, Role};
 use crate::diagnostic::Diagnostic;
@@ -77,7 +78,7 @@ impl<'a> Builder<'a> {
             return;
         };
         let owner = format!("{} {} `{}`", connector.kind, role.as_str(), decl.name.name);
-        let options = options::check(ctx, &decl.options, connector.params, &owner);
+        let options = options::check(ctx, &decl.options, connector.params, FlumeNames::of(connector.flume), &owner);
         let kind = match role {
             Role::Source => NodeKind::Source { connector, options },
             Role::Channel => NodeKind::Channel { connector, options },
@@ -94,7 +95,13 @@ impl<'a> Builder<'a> {
             return;
         }
         let owner = format!("topic `{}`", decl.name.name);
-        let options = options::check(ctx, &decl.options, ctx.registry.topic_params, &owner);
+        let options = options::check(
+            ctx,
+            &decl.options,
+            ctx.registry.topic_params,
+            FlumeNames::of(ctx.registry.topic_flume),
+            &owner,
+        );
         let output = match &decl.ty {
             None => Some(StreamType::lines()),
             Some(ty_expr) => match super::names::resolve_inline(ctx, scope, ty_expr) {
@@ -434,7 +441,7 @@ fn unknown_kind(ctx: &Ctx, role: Role, kind: &ast::Ident) -> Diagnostic {
         .into_iter()
         .find(|r| *r != role && ctx.registry.connector(*r, &kind.name).is_some());
     let flume =
-        ctx.registry.connectors_of(role).find(|c| !c.flume.is_empty() && c.flume.eq_ignore_ascii_case(&kind.name));
+        ctx.registry.connectors_of(role).find(|c| c.flume_name().is_some_and(|f| f.eq_ignore_ascii_case(&kind.name)));
     let help = if let Some(close) = did_you_mean(&kind.name, names.iter().copied()) {
         format!("did you mean `{close}`?")
     } else if let Some(sig) = flume {

@@ -3,20 +3,42 @@
 use super::errors::invalid_regex;
 use super::Ctx;
 use crate::ast::{self, ValueKind};
+use crate::builtins::flume::{option_for_key, FlumeType};
 use crate::builtins::{Clash, ParamSig, ParamType};
 use crate::diagnostic::Diagnostic;
 use crate::graph::{OptionMap, OptionValue};
 use crate::suggest::did_you_mean;
 
+/// The Flume keys "did you mean" knows in an option block: those of the Flume types its owner
+/// replaces, inside record option `block` when it is one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlumeNames<'a> {
+    pub(crate) types: &'a [FlumeType],
+    pub(crate) block: Option<&'a str>,
+}
+
+impl<'a> FlumeNames<'a> {
+    /// The keys of `types`, at the top of the block.
+    pub(crate) fn of(types: &'a [FlumeType]) -> Self {
+        FlumeNames { types, block: None }
+    }
+}
+
 /// Checks `options` against `params`; `owner` names what they belong to ("spooldir source `r1`").
-pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], owner: &str) -> OptionMap {
+pub(crate) fn check(
+    ctx: &mut Ctx,
+    options: &ast::Options,
+    params: &[ParamSig],
+    flume: FlumeNames<'_>,
+    owner: &str,
+) -> OptionMap {
     let mut map = OptionMap::new();
     for entry in &options.entries {
         let Some(param) = params.iter().find(|p| p.name == entry.key.name) else {
             let names = params.iter().map(|p| p.name);
             let help = match did_you_mean(&entry.key.name, names.clone())
                 .map(str::to_string)
-                .or_else(|| flume_name(&entry.key.name, params))
+                .or_else(|| option_for_key(flume.types, flume.block, &entry.key.name))
                 .or_else(|| flume_spelling(&entry.key.name, params).map(str::to_string))
             {
                 Some(close) => format!("did you mean `{close}`?"),
@@ -29,7 +51,7 @@ pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], 
             );
             continue;
         };
-        if let Some(value) = check_value(ctx, &entry.value, &param.ty, param.name, owner) {
+        if let Some(value) = check_value(ctx, &entry.value, &param.ty, param.name, flume, owner) {
             map.insert(param.name.to_string(), value);
         }
     }
@@ -100,19 +122,6 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
     }
 }
 
-/// The option whose documentation says it is Flume's `written` (`fileSuffix` → `completed_suffix`),
-/// also inside blocks (`rollInterval` → `roll = { interval = … }`).
-fn flume_name(written: &str, params: &[ParamSig]) -> Option<String> {
-    let mention = format!("Flume's `{written}`");
-    params.iter().find_map(|p| match p.ty {
-        _ if p.doc.contains(&mention) => Some(p.name.to_string()),
-        ParamType::Record(inner) => {
-            inner.iter().find(|q| q.doc.contains(&mention)).map(|q| format!("{} = {{ {} = … }}", p.name, q.name))
-        }
-        _ => None,
-    })
-}
-
 /// Flume's camelCase and dotted option names, mapped to ours by shape.
 fn flume_spelling<'a>(written: &str, params: &'a [ParamSig]) -> Option<&'a str> {
     let mut snake = String::new();
@@ -127,7 +136,14 @@ fn flume_spelling<'a>(written: &str, params: &'a [ParamSig]) -> Option<&'a str> 
     params.iter().map(|p| p.name).find(|name| *name == snake || snake.ends_with(name) || name.ends_with(snake.as_str()))
 }
 
-fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, owner: &str) -> Option<OptionValue> {
+fn check_value(
+    ctx: &mut Ctx,
+    value: &ast::Value,
+    ty: &ParamType,
+    name: &str,
+    flume: FlumeNames<'_>,
+    owner: &str,
+) -> Option<OptionValue> {
     let wrong = |ctx: &mut Ctx, help: String| {
         ctx.diags.push(
             Diagnostic::error("E0304", format!("option `{name}` of {owner} expects {}", ty.describe()))
@@ -215,12 +231,13 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
         (ParamType::List(item), ValueKind::List(values)) => {
             let mut out = Vec::new();
             for v in values {
-                out.push(check_value(ctx, v, item, name, owner)?);
+                out.push(check_value(ctx, v, item, name, flume, owner)?);
             }
             Some(OptionValue::List(out))
         }
         (ParamType::Record(params), ValueKind::Record(options)) => {
-            Some(OptionValue::Record(check(ctx, options, params, &format!("`{name}` of {owner}"))))
+            let inner = FlumeNames { types: flume.types, block: Some(name) };
+            Some(OptionValue::Record(check(ctx, options, params, inner, &format!("`{name}` of {owner}"))))
         }
         (ParamType::String | ParamType::PathTemplate | ParamType::Regex | ParamType::Address, ValueKind::Ident(w)) => {
             wrong(ctx, format!("quote it: `{name} = \"{w}\"`"))

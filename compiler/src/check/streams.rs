@@ -292,7 +292,13 @@ fn check_parse(
         // `field` (which string field to parse) belongs to every format.
         let mut params = vec![PARSE_FIELD];
         params.extend_from_slice(format.params);
-        super::options::check(ctx, options, &params, &format!("`parse {}`", format.name));
+        super::options::check(
+            ctx,
+            options,
+            &params,
+            super::options::FlumeNames::of(&[]),
+            &format!("`parse {}`", format.name),
+        );
     }
     // A misspelt option (`feild`) is reported once, not again as "nothing to parse".
     let options_ok = ctx.diags.len() == before;
