@@ -5,6 +5,7 @@ use super::Ctx;
 use crate::ast::{self, ValueKind};
 use crate::builtins::flume::{option_for_key, FlumeType};
 use crate::builtins::{Clash, ParamSig, ParamType};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{OptionMap, OptionValue};
 use crate::suggest::did_you_mean;
@@ -45,7 +46,7 @@ pub(crate) fn check(
                 None => format!("{owner} takes: {}", params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")),
             };
             ctx.diags.push(
-                Diagnostic::error("E0302", format!("{owner} has no option `{}`", entry.key.name))
+                Diagnostic::error(codes::E0302, format!("{owner} has no option `{}`", entry.key.name))
                     .at(entry.key.span, "unknown option")
                     .help(help),
             );
@@ -59,7 +60,7 @@ pub(crate) fn check(
     for param in params.iter().filter(|p| p.required) {
         if !options.entries.iter().any(|e| e.key.name == param.name) {
             ctx.diags.push(
-                Diagnostic::error("E0303", format!("{owner} needs option `{}`", param.name))
+                Diagnostic::error(codes::E0303, format!("{owner} needs option `{}`", param.name))
                     .at(
                         options.span,
                         if options.span.is_empty() {
@@ -112,7 +113,7 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
             _ => theirs,
         };
         let message = rule.message.replace("{param}", &mine).replace("{other}", &theirs);
-        let mut diag = Diagnostic::error("E0307", format!("{owner} {message}"))
+        let mut diag = Diagnostic::error(codes::E0307, format!("{owner} {message}"))
             .at(at, format!("conflicts with `{}`", rule.other))
             .help(rule.help);
         if let Some(span) = written(rule.other) {
@@ -146,7 +147,7 @@ fn check_value(
 ) -> Option<OptionValue> {
     let wrong = |ctx: &mut Ctx, help: String| {
         ctx.diags.push(
-            Diagnostic::error("E0304", format!("option `{name}` of {owner} expects {}", ty.describe()))
+            Diagnostic::error(codes::E0304, format!("option `{name}` of {owner} expects {}", ty.describe()))
                 .at(value.span, format!("this is {}", value.kind.describe()))
                 .help(help),
         );
@@ -179,7 +180,7 @@ fn check_value(
         (ParamType::Address, ValueKind::Str(s)) => {
             if let Err(why) = check_address(&s.value) {
                 ctx.diags.push(
-                    Diagnostic::error("E0315", format!("`{}` is not a network address", s.value))
+                    Diagnostic::error(codes::E0315, format!("`{}` is not a network address", s.value))
                         .at(value.span, why)
                         .help("write \"host:port\", e.g. \"127.0.0.1:44444\"; listeners bind to loopback unless you say otherwise"),
                 );
@@ -187,9 +188,14 @@ fn check_value(
             }
             if let Some(host) = non_loopback_host(&s.value) {
                 ctx.diags.push(
-                    Diagnostic::warning("W0008", format!("{owner} listens on `{host}`, which other hosts can reach"))
-                        .at(value.span, "not a loopback address")
-                        .help("the protocol has no authentication: use \"127.0.0.1:PORT\" unless other hosts must send to it"),
+                    Diagnostic::warning(
+                        codes::W0008,
+                        format!("{owner} listens on `{host}`, which other hosts can reach"),
+                    )
+                    .at(value.span, "not a loopback address")
+                    .help(
+                        "the protocol has no authentication: use \"127.0.0.1:PORT\" unless other hosts must send to it",
+                    ),
                 );
             }
             Some(OptionValue::Str(s.value.clone()))
@@ -199,7 +205,7 @@ fn check_value(
                 let range =
                     if *max == i64::MAX { format!("at least {min}") } else { format!("between {min} and {max}") };
                 ctx.diags.push(
-                    Diagnostic::error("E0305", format!("option `{name}` of {owner} must be {range}"))
+                    Diagnostic::error(codes::E0305, format!("option `{name}` of {owner} must be {range}"))
                         .at(value.span, format!("{n} is out of range"))
                         .help(format!("use a value {}", range.replace("at least", "of at least"))),
                 );
@@ -285,7 +291,7 @@ fn enum_word(
         None => format!("the choices are {}", words.join(", ")),
     };
     ctx.diags.push(
-        Diagnostic::error("E0306", format!("`{word}` is not a choice for option `{name}` of {owner}"))
+        Diagnostic::error(codes::E0306, format!("`{word}` is not a choice for option `{name}` of {owner}"))
             .at(value.span, "unknown value")
             .help(help),
     );
