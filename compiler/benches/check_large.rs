@@ -32,7 +32,7 @@ const fn connector(kind: &'static str, role: Role) -> ConnectorSig {
         guarantee_note: "",
         output: StreamOut::Lines,
         input: StreamIn::Any,
-        flume: "",
+        flume: &[],
         weaker_when: &[],
         check: None,
     }
@@ -42,6 +42,7 @@ const fn connector(kind: &'static str, role: Role) -> ConnectorSig {
 static REGISTRY: Registry = Registry {
     connectors: &[connector("tail", Role::Source), connector("file", Role::Channel), connector("logger", Role::Sink)],
     topic_params: PARAMS,
+    topic_flume: &[],
     formats: &[flowc_compiler::builtins::FormatSig {
         name: "json",
         summary: "",

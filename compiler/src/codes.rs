@@ -1,5 +1,22 @@
 //! The table of diagnostic codes: each code is stable, never reused, and has an explain page.
 
+/// A diagnostic code: one of the constants of this module (`codes::E0302`), each in [`CODES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Code(&'static str);
+
+impl Code {
+    /// The code as written in diagnostics and `flowc explain` (`"E0302"`).
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// One diagnostic code and its documentation.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeInfo {
@@ -11,10 +28,15 @@ pub struct CodeInfo {
 
 macro_rules! codes {
     ($($code:ident => $title:literal,)*) => {
+        $(
+            #[doc = $title]
+            pub const $code: Code = Code(stringify!($code));
+        )*
+
         /// Every code the checker can emit, in order.
         pub const CODES: &[CodeInfo] = &[
             $(CodeInfo {
-                code: stringify!($code),
+                code: $code.as_str(),
                 title: $title,
                 page: include_str!(concat!("../../docs/diagnostics/", stringify!($code), ".md")),
             },)*
@@ -92,4 +114,29 @@ codes! {
 /// The code's entry, if the code exists.
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
     CODES.iter().find(|info| info.code.eq_ignore_ascii_case(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_ordered_and_explained() {
+        for pair in CODES.windows(2) {
+            assert!(
+                pair[0].code < pair[1].code,
+                "{} then {}: codes are listed once, in order",
+                pair[0].code,
+                pair[1].code
+            );
+        }
+        for info in CODES {
+            let shape = info.code.len() == 5
+                && (info.code.starts_with('E') || info.code.starts_with('W'))
+                && info.code[1..].chars().all(|c| c.is_ascii_digit());
+            assert!(shape, "`{}` is not a code", info.code);
+            assert!(!info.title.is_empty() && info.page.trim_start().starts_with('#'), "{} has no page", info.code);
+            assert_eq!(lookup(info.code).map(|i| i.code), Some(info.code));
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Diagnostics as plain data: a stable code, a severity, labelled spans and help.
 
+use crate::codes::Code;
 use crate::span::{FileId, Span};
 use std::fmt;
 
@@ -29,6 +30,7 @@ pub struct Label {
 /// One finding of the checker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// One of the [`codes`](crate::codes) constants, as text.
     pub code: &'static str,
     pub severity: Severity,
     pub file: FileId,
@@ -39,18 +41,17 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(code, Severity::Error, message)
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(code, Severity::Warning, message)
     }
 
-    fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Diagnostic {
-        debug_assert!(crate::codes::lookup(code).is_some(), "unregistered code {code}");
+    fn new(code: Code, severity: Severity, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
-            code,
+            code: code.as_str(),
             severity,
             file: FileId::default(),
             message: message.into(),

@@ -58,20 +58,7 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
 
     // A number being typed: its unit.
     if word.starts_with(|c: char| c.is_ascii_digit()) {
-        let unit_at = word.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(word.len());
-        out.replace = Span::new(word_start + unit_at, offset);
-        out.prefix = word[unit_at..].to_string();
-        let wanted = scan.option_param(doc).map(|p| p.ty);
-        let (durations, sizes) = match wanted {
-            Some(ParamType::Duration) => (true, false),
-            Some(ParamType::Size) => (false, true),
-            Some(_) => (false, false),
-            None => (true, true),
-        };
-        let units = DURATION_UNITS.iter().filter(|_| durations).chain(SIZE_UNITS.iter().filter(|_| sizes));
-        for unit in units {
-            out.push(unit.name, CompletionKind::Unit, Some(unit.doc.to_string()), None, None);
-        }
+        units(doc, &scan, &mut out, word, word_start, offset);
         return out.finish();
     }
 
@@ -81,19 +68,8 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
 
     // `source x = `: the connector kinds of that role.
     let words: Vec<&str> = before_on_line.split_whitespace().collect();
-    if let [role, _name, "="] = words.as_slice() {
-        let role = match *role {
-            "source" => Some(Role::Source),
-            "channel" => Some(Role::Channel),
-            "sink" => Some(Role::Sink),
-            _ => None,
-        };
-        if let Some(role) = role {
-            for sig in doc.registry.connectors_of(role) {
-                out.push(sig.kind, CompletionKind::Connector, Some(sig.summary.to_string()), Some(sig.doc), None);
-            }
-            return out.finish();
-        }
+    if connector_kinds(doc, &words, &mut out) {
+        return out.finish();
     }
 
     // After `->` (or in a fan-out list after it, or a route arm's `=>`): the names a pipeline can go to.
@@ -124,41 +100,8 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
 
     // Inside a block: an option, an option's value, a record's field type, or a `select`/`route` expression.
     if let Some(block) = scan.block(doc) {
-        match block {
-            Block::Options(params) => {
-                match scan.key_before_equals() {
-                    Some(key) => option_values(doc, &scan, &mut out, params.iter().find(|p| p.name == key)),
-                    None => {
-                        let given = scan.keys_given();
-                        for param in params.iter().filter(|p| !given.contains(&p.name)) {
-                            out.push(
-                                param.name,
-                                CompletionKind::Option,
-                                Some(option_detail(param)),
-                                Some(param.doc),
-                                Some(format!("{} = ", param.name)),
-                            );
-                        }
-                    }
-                }
-                return out.finish();
-            }
-            Block::TypeFields => {
-                if scan.after_colon() {
-                    for ty in BUILTIN_TYPES {
-                        out.push(ty, CompletionKind::Type, None, None, None);
-                    }
-                    for decl in doc.declarations().iter().filter(|d| d.kind == DeclKind::Type) {
-                        out.push(&decl.name, CompletionKind::Type, Some("type".into()), decl.doc.as_deref(), None);
-                    }
-                }
-                return out.finish();
-            }
-            Block::Expression => {
-                expression(doc, &scan, &mut out, word_start);
-                return out.finish();
-            }
-        }
+        in_block(doc, &scan, block, &mut out, word_start);
+        return out.finish();
     }
 
     // A transform's expression.
@@ -197,6 +140,72 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
         }
     }
     out.finish()
+}
+
+/// The units a number being typed may take: those of the option's type, or all.
+fn units(doc: &Document, scan: &Scan, out: &mut Completions, word: &str, word_start: usize, offset: usize) {
+    let unit_at = word.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(word.len());
+    out.replace = Span::new(word_start + unit_at, offset);
+    out.prefix = word[unit_at..].to_string();
+    let wanted = scan.option_param(doc).map(|p| p.ty);
+    let (durations, sizes) = match wanted {
+        Some(ParamType::Duration) => (true, false),
+        Some(ParamType::Size) => (false, true),
+        Some(_) => (false, false),
+        None => (true, true),
+    };
+    let units = DURATION_UNITS.iter().filter(|_| durations).chain(SIZE_UNITS.iter().filter(|_| sizes));
+    for unit in units {
+        out.push(unit.name, CompletionKind::Unit, Some(unit.doc.to_string()), None, None);
+    }
+}
+
+/// After `source x = ` (or `channel`, `sink`): the connector kinds of that role; `false` elsewhere.
+fn connector_kinds(doc: &Document, words: &[&str], out: &mut Completions) -> bool {
+    let role = match words {
+        ["source", _, "="] => Role::Source,
+        ["channel", _, "="] => Role::Channel,
+        ["sink", _, "="] => Role::Sink,
+        _ => return false,
+    };
+    for sig in doc.registry.connectors_of(role) {
+        out.push(sig.kind, CompletionKind::Connector, Some(sig.summary.to_string()), Some(sig.doc), None);
+    }
+    true
+}
+
+/// Inside a block: an option, an option's value, a record's field type, or a `select`/`route` expression.
+fn in_block(doc: &Document, scan: &Scan, block: Block, out: &mut Completions, word_start: usize) {
+    match block {
+        Block::Options(params) => match scan.key_before_equals() {
+            Some(key) => option_values(doc, scan, out, params.iter().find(|p| p.name == key)),
+            None => {
+                let given = scan.keys_given();
+                for param in params.iter().filter(|p| !given.contains(&p.name)) {
+                    out.push(
+                        param.name,
+                        CompletionKind::Option,
+                        Some(option_detail(param)),
+                        Some(param.doc),
+                        Some(format!("{} = ", param.name)),
+                    );
+                }
+            }
+        },
+        Block::TypeFields => {
+            if scan.after_colon() {
+                for ty in BUILTIN_TYPES {
+                    out.push(ty, CompletionKind::Type, None, None, None);
+                }
+                for decl in doc.declarations().iter().filter(|d| d.kind == DeclKind::Type) {
+                    out.push(&decl.name, CompletionKind::Type, Some("type".into()), decl.doc.as_deref(), None);
+                }
+            }
+        }
+        Block::Expression => {
+            expression(doc, scan, out, word_start);
+        }
+    }
 }
 
 struct Completions {

@@ -109,8 +109,8 @@ pub(crate) fn stream_type(ty: &StreamType) -> String {
 fn connector(sig: &ConnectorSig) -> String {
     let mut out = format!("**{} `{}`** — {}\n\n{}", sig.role.as_str(), sig.kind, sig.summary, sig.doc);
     out.push_str(&format!("\n\nDelivery: **{}** — {}", sig.guarantee.as_str(), sig.guarantee_note));
-    if !sig.flume.is_empty() {
-        out.push_str(&format!("\n\nReplaces Flume's `{}`.", sig.flume));
+    if let Some(flume) = sig.flume_name() {
+        out.push_str(&format!("\n\nReplaces Flume's `{flume}`."));
     }
     out
 }

@@ -2,17 +2,50 @@
 
 use super::*;
 
+/// What the steps of [`Translator::emit`] learn about how the imported components connect.
+#[derive(Default)]
+struct Wiring {
+    /// Flume channel name → flowc channel (or topic) name.
+    channels: HashMap<String, String>,
+    /// The line of the agent's channel list.
+    channel_line: usize,
+    /// (flowc sink, flowc channel) for every sink reading an imported channel.
+    sink_channel: Vec<(String, String)>,
+    /// Flume sink name → flowc sink name.
+    sinks: HashMap<String, String>,
+    /// flowc sink → the flowc sink group it is a member of.
+    grouped: HashMap<String, String>,
+    /// flowc channel → what consumes it.
+    consumers: BTreeMap<String, Vec<String>>,
+    /// flowc channel → how many sources feed it (2 per route).
+    fed: HashMap<String, usize>,
+    /// (source with its stages, target, the single channel it writes to).
+    source_stmts: Vec<(String, String, Option<String>)>,
+}
+
 impl Translator {
     pub(super) fn emit(&mut self) -> String {
+        let mut w = Wiring::default();
+        self.channels(&mut w);
+        self.sinks(&mut w);
+        self.sink_groups(&mut w);
+        self.consumers(&mut w);
+        self.sources(&mut w);
+        self.drop_unused_channels(&mut w);
+        self.pipelines(&w);
+        self.render()
+    }
+
+    /// The channels: declarations, and each Flume channel's flowc name.
+    fn channels(&mut self, w: &mut Wiring) {
         let agent = self.agent.clone();
-        // ---- channels
-        let (channels, ch_line) = self.listed("channels");
-        let mut live_channels: HashMap<String, String> = HashMap::new();
+        let (channels, channel_line) = self.listed("channels");
+        w.channel_line = channel_line;
         for ch in &channels {
             let full = format!("{agent}.channels.{ch}");
             let Some(comp) = self.comp("channels", ch).map(|c| (c.keys.clone(), c.line)) else {
                 self.warn(
-                    ch_line,
+                    w.channel_line,
                     format!("channel `{ch}` is listed but not configured (no `{full}.type`); Flume drops it"),
                 );
                 continue;
@@ -22,12 +55,12 @@ impl Translator {
                 self.warn(line, format!("channel `{ch}` has no `type`; Flume drops it"));
                 continue;
             };
-            if ty.value.trim() == KAFKA_CHANNEL_TYPE {
-                let name = self.kafka_channel(ch, &full, &keys, line);
-                live_channels.insert(ch.clone(), name);
+            if let Some(kind) = topic_kind(ty.value.trim()) {
+                let name = self.kafka_channel(ch, &kind, &full, &keys, line);
+                w.channels.insert(ch.clone(), name);
                 continue;
             }
-            let Some(kind) = channel_kind(ty.value.trim()) else {
+            let Some(kind) = component_kind(Role::Channel, ty.value.trim()) else {
                 self.warn(
                     ty.line,
                     format!(
@@ -42,16 +75,17 @@ impl Translator {
             let name = self.name_for("channels", ch, line);
             let mut decl =
                 Decl { role: "channel", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let used = self.options(connector_params(Role::Channel, kind.kind), &kind, &keys, &full, &mut decl);
-            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
+            let used = self.options(&kind, &keys, &full, &mut decl);
+            self.leftovers(&full, &ty.value, kind.flume.unneeded, &keys, &used, &mut decl);
             self.decls.push(decl);
-            live_channels.insert(ch.clone(), name);
+            w.channels.insert(ch.clone(), name);
         }
+    }
 
-        // ---- sinks
+    /// The sinks: declarations, and the channel each reads.
+    fn sinks(&mut self, w: &mut Wiring) {
+        let agent = self.agent.clone();
         let (sinks, sink_line) = self.listed("sinks");
-        let mut sink_channel: Vec<(String, String)> = Vec::new(); // (flowc sink, flowc channel)
-        let mut live_sinks: HashMap<String, String> = HashMap::new();
         let any_timestamp = self.comps.get("sources").is_some_and(|m| {
             m.values().any(|c| {
                 c.keys
@@ -73,7 +107,7 @@ impl Translator {
                 continue;
             };
             let channel = keys.get("channel").cloned();
-            let Some(kind) = sink_kind(ty.value.trim()) else {
+            let Some(kind) = component_kind(Role::Sink, ty.value.trim()) else {
                 let why = format!("Flume sink type `{}` has no flowc equivalent{}", ty.value, hint(ty.value.trim()));
                 self.warn(ty.line, format!("sink `{sk}`: {why}; not imported"));
                 self.skipped.push(format!("sink {sk} (Flume type {}, line {})", ty.value, ty.line));
@@ -82,7 +116,7 @@ impl Translator {
             let name = self.name_for("sinks", sk, line);
             let mut decl =
                 Decl { role: "sink", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let mut used = self.options(connector_params(Role::Sink, kind.kind), &kind, &keys, &full, &mut decl);
+            let mut used = self.options(&kind, &keys, &full, &mut decl);
             used.insert("channel".into());
             if ty.value.trim() == "hdfs" {
                 self.hdfs_extras(&full, &keys, &mut used, &mut decl, any_timestamp);
@@ -106,10 +140,10 @@ impl Translator {
             if kind.kind == "kafka" && !decl.options.iter().any(|(k, _)| k == "topic") {
                 decl.options.push(("topic".into(), "\"default-flume-topic\"".into()));
             }
-            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
+            self.leftovers(&full, &ty.value, kind.flume.unneeded, &keys, &used, &mut decl);
             match channel {
-                Some(ch) => match live_channels.get(ch.value.trim()) {
-                    Some(c) => sink_channel.push((name.clone(), c.clone())),
+                Some(ch) => match w.channels.get(ch.value.trim()) {
+                    Some(c) => w.sink_channel.push((name.clone(), c.clone())),
                     None => self.warn(
                         ch.line,
                         format!(
@@ -121,12 +155,14 @@ impl Translator {
                 None => self.warn(line, format!("sink `{sk}` has no `channel`; Flume drops it")),
             }
             self.decls.push(decl);
-            live_sinks.insert(sk.clone(), name);
+            w.sinks.insert(sk.clone(), name);
         }
+    }
 
-        // ---- sink groups
+    /// The sink groups (`failover`, `load_balance`) over the imported sinks.
+    fn sink_groups(&mut self, w: &mut Wiring) {
+        let agent = self.agent.clone();
         let (groups, group_line) = self.listed("sinkgroups");
-        let mut grouped: HashMap<String, String> = HashMap::new(); // member → group
         for g in &groups {
             let full = format!("{agent}.sinkgroups.{g}");
             let Some((keys, line)) = self.comp("sinkgroups", g).map(|c| (c.keys.clone(), c.line)) else {
@@ -134,28 +170,21 @@ impl Translator {
                 continue;
             };
             let processor = keys.get("processor.type").map(|v| v.value.trim().to_string());
-            let kind = match processor.as_deref() {
-                Some("failover") => "failover",
-                Some("load_balance") => "load_balance",
-                other => {
-                    let what = other.map_or("no `processor.type`".to_string(), |t| format!("processor `{t}`"));
-                    self.warn(line, format!("sink group `{g}` has {what}: Flume runs it as the default (single-sink) processor; not imported, its sinks are fed directly"));
-                    for (key, val) in &keys {
-                        if key != "sinks" && key != "processor.type" {
-                            self.warn(
-                                val.line,
-                                format!("`{full}.{key}`: Flume reads `processor.*` keys only; ignored"),
-                            );
-                        }
+            let Some(kind) = processor.as_deref().and_then(processor_kind) else {
+                let what = processor.map_or("no `processor.type`".to_string(), |t| format!("processor `{t}`"));
+                self.warn(line, format!("sink group `{g}` has {what}: Flume runs it as the default (single-sink) processor; not imported, its sinks are fed directly"));
+                for (key, val) in &keys {
+                    if key != "sinks" && key != "processor.type" {
+                        self.warn(val.line, format!("`{full}.{key}`: Flume reads `processor.*` keys only; ignored"));
                     }
-                    continue;
                 }
+                continue;
             };
             let mut members: Vec<(String, i64, usize)> = Vec::new();
             let mut used: HashSet<String> = ["sinks".to_string(), "processor.type".to_string()].into();
             if let Some(list) = keys.get("sinks") {
                 for (i, m) in list.value.split_whitespace().enumerate() {
-                    match live_sinks.get(m) {
+                    match w.sinks.get(m) {
                         Some(n) => {
                             let prio_key = format!("processor.priority.{m}");
                             let prio =
@@ -175,42 +204,34 @@ impl Translator {
             if members.is_empty() {
                 continue;
             }
-            if kind == "failover" {
+            if kind.kind == "failover" {
                 // Highest priority first; unprioritised members keep their order, last.
                 members.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
             }
             let name = self.name_for("sinkgroups", g, line);
-            let mut decl = Decl { role: "sink", name: name.clone(), kind, options: Vec::new(), notes: Vec::new() };
+            let mut decl =
+                Decl { role: "sink", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
             let list: Vec<&str> = members.iter().map(|m| m.0.as_str()).collect();
             decl.options.push(("sinks".into(), format!("[{}]", list.join(", "))));
-            let table: OptTable = if kind == "failover" {
-                &[("processor.maxpenalty", "max_penalty", Conv::Ms)]
-            } else {
-                &[
-                    ("processor.selector", "selector", Conv::Same),
-                    ("processor.backoff", "backoff", Conv::Same),
-                    ("processor.selector.maxTimeOut", "max_backoff", Conv::Ms),
-                ]
-            };
-            let k = Kind { kind, options: table, fixed: &[], unneeded: &[] };
-            used.extend(self.options(connector_params(Role::Sink, kind), &k, &keys, &full, &mut decl));
-            self.leftovers(&full, kind, &[], &keys, &used, &mut decl);
+            used.extend(self.options(&kind, &keys, &full, &mut decl));
+            self.leftovers(&full, kind.kind, kind.flume.unneeded, &keys, &used, &mut decl);
             for m in &members {
-                grouped.insert(m.0.clone(), name.clone());
+                w.grouped.insert(m.0.clone(), name.clone());
             }
             self.decls.push(decl);
         }
+    }
 
-        // ---- consumers of each channel: groups (once) and ungrouped sinks
-        let mut consumers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (sink, ch) in &sink_channel {
-            let target = grouped.get(sink).cloned().unwrap_or_else(|| sink.clone());
-            let list = consumers.entry(ch.clone()).or_default();
+    /// Who consumes each channel: groups (once) and ungrouped sinks; several compete through a `load_balance` group, as in Flume (a topic's share its partitions as one consumer group).
+    fn consumers(&mut self, w: &mut Wiring) {
+        for (sink, ch) in &w.sink_channel {
+            let target = w.grouped.get(sink).cloned().unwrap_or_else(|| sink.clone());
+            let list = w.consumers.entry(ch.clone()).or_default();
             if !list.contains(&target) {
                 list.push(target);
             }
         }
-        for (ch, list) in consumers.iter_mut() {
+        for (ch, list) in w.consumers.iter_mut() {
             if list.len() > 1 && !self.topics.contains_key(ch) {
                 let name = {
                     let mut n = format!("{ch}_sinks");
@@ -221,7 +242,7 @@ impl Translator {
                     n
                 };
                 self.warn(
-                    ch_line,
+                    w.channel_line,
                     format!(
                         "sinks {} compete for channel `{ch}`'s events in Flume; flowc says that with the load_balance group `{name}`",
                         list.join(", ")
@@ -237,11 +258,12 @@ impl Translator {
                 *list = vec![name];
             }
         }
+    }
 
-        // ---- sources
+    /// The sources: declarations with their interceptors, and what each writes to.
+    fn sources(&mut self, w: &mut Wiring) {
+        let agent = self.agent.clone();
         let (sources, src_line) = self.listed("sources");
-        let mut fed: HashMap<String, usize> = HashMap::new();
-        let mut source_stmts: Vec<(String, String, Option<String>)> = Vec::new(); // (head+stages, target, single channel)
         for src in &sources {
             let full = format!("{agent}.sources.{src}");
             let Some((keys, line)) = self.comp("sources", src).map(|c| (c.keys.clone(), c.line)) else {
@@ -255,7 +277,7 @@ impl Translator {
                 self.warn(line, format!("source `{src}` has no `type`; Flume drops it"));
                 continue;
             };
-            let Some(kind) = source_kind(ty.value.trim()) else {
+            let Some(kind) = component_kind(Role::Source, ty.value.trim()) else {
                 self.warn(
                     ty.line,
                     format!(
@@ -270,7 +292,7 @@ impl Translator {
             let name = self.name_for("sources", src, line);
             let mut decl =
                 Decl { role: "source", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let mut used = self.options(connector_params(Role::Source, kind.kind), &kind, &keys, &full, &mut decl);
+            let mut used = self.options(&kind, &keys, &full, &mut decl);
             used.insert("channels".into());
             match ty.value.trim() {
                 "netcat" | "http" | "org.apache.flume.source.http.HTTPSource" => {
@@ -280,60 +302,65 @@ impl Translator {
                 _ => {}
             }
             let stages = self.interceptors(&full, &keys, &mut used, &mut decl);
-            let target = self.selector(&full, &keys, &mut used, &mut decl, &live_channels, line);
-            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
+            let target = self.selector(&full, &keys, &mut used, &mut decl, &w.channels, line);
+            self.leftovers(&full, &ty.value, kind.flume.unneeded, &keys, &used, &mut decl);
             self.decls.push(decl);
             if let Some((target, single)) = target {
                 if let Some(c) = &single {
-                    *fed.entry(c.clone()).or_default() += 1;
+                    *w.fed.entry(c.clone()).or_default() += 1;
                 } else {
                     let words: HashSet<&str> =
                         target.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).collect();
-                    for c in live_channels.values() {
+                    for c in w.channels.values() {
                         if words.contains(c.as_str()) {
-                            *fed.entry(c.clone()).or_default() += 2;
+                            *w.fed.entry(c.clone()).or_default() += 2;
                         }
                     }
                 }
-                source_stmts.push((format!("{name}{stages}"), target, single));
+                w.source_stmts.push((format!("{name}{stages}"), target, single));
             }
         }
+    }
 
-        // ---- channels nothing uses any more are removed, as Flume removes them
+    /// Channels nothing uses any more are removed, as Flume removes them.
+    fn drop_unused_channels(&mut self, w: &mut Wiring) {
+        let agent = self.agent.clone();
         let unused: Vec<String> =
-            live_channels.values().filter(|c| !fed.contains_key(*c) && !consumers.contains_key(*c)).cloned().collect();
+            w.channels.values().filter(|c| !w.fed.contains_key(*c) && !w.consumers.contains_key(*c)).cloned().collect();
         for c in unused {
-            let line = self.comp("channels", &c).map_or(ch_line, |comp| comp.line);
+            let line = self.comp("channels", &c).map_or(w.channel_line, |comp| comp.line);
             self.warn(line, format!("channel `{c}` is connected to no imported source or sink; Flume removes such a channel, and so does the import"));
             self.decls.retain(|d| !(matches!(d.role, "channel" | "topic") && d.name == c));
         }
-        if live_channels.is_empty() {
+        if w.channels.is_empty() {
             self.warn(
-                ch_line,
+                w.channel_line,
                 format!(
                     "agent `{agent}` has no channel flowc could import; Flume rejects an agent without a valid channel"
                 ),
             );
         }
+    }
 
-        // ---- pipelines: `r -> c -> k` when a channel joins exactly one source to one consumer
+    /// The edges: `r -> c -> k` when a channel joins exactly one source to one consumer.
+    fn pipelines(&mut self, w: &Wiring) {
         let mut chained: HashSet<String> = HashSet::new();
-        for (head, target, single) in &source_stmts {
+        for (head, target, single) in &w.source_stmts {
             // After interceptor stages the edge goes on its own line too.
             let arrow = if head.contains('\n') { "\n  ->" } else { " ->" };
             match single {
                 Some(c)
-                    if fed.get(c) == Some(&1)
-                        && consumers.get(c).is_some_and(|l| l.len() == 1)
+                    if w.fed.get(c) == Some(&1)
+                        && w.consumers.get(c).is_some_and(|l| l.len() == 1)
                         && !self.topics.contains_key(c) =>
                 {
-                    self.flows.push(format!("{head}{arrow} {c} -> {}", consumers[c][0]));
+                    self.flows.push(format!("{head}{arrow} {c} -> {}", w.consumers[c][0]));
                     chained.insert(c.clone());
                 }
                 _ => self.flows.push(format!("{head}{arrow} {target}")),
             }
         }
-        for (ch, list) in &consumers {
+        for (ch, list) in &w.consumers {
             if let Some(group) = self.topics.get(ch) {
                 let targets = if list.len() == 1 { list[0].clone() } else { format!("[{}]", list.join(", ")) };
                 self.flows.push(format!("{ch} -> group {} -> {targets}", flow_string(group)));
@@ -343,7 +370,5 @@ impl Translator {
                 }
             }
         }
-
-        self.render()
     }
 }

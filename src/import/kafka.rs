@@ -10,11 +10,17 @@ const DEFAULT_GROUP: &str = "flume";
 
 impl Translator {
     /// Declares the topic a Kafka channel stands for; returns its flowc name.
-    pub(super) fn kafka_channel(&mut self, ch: &str, full: &str, keys: &BTreeMap<String, Val>, line: usize) -> String {
+    pub(super) fn kafka_channel(
+        &mut self,
+        ch: &str,
+        kind: &Kind,
+        full: &str,
+        keys: &BTreeMap<String, Val>,
+        line: usize,
+    ) -> String {
         let ty = keys.get("type").map_or_else(String::new, |v| v.value.clone());
         let mut decl = Decl { role: "topic", name: String::new(), kind: "", options: Vec::new(), notes: Vec::new() };
-        let kind = Kind { kind: "topic", options: KAFKA_CHANNEL, fixed: &[], unneeded: KAFKA_CHANNEL_UNNEEDED };
-        let mut used = self.options(flowc_stdlib::registry().topic_params, &kind, keys, full, &mut decl);
+        let mut used = self.options(kind, keys, full, &mut decl);
         if !keys.contains_key("kafka.bootstrap.servers") {
             self.warn(
                 line,
@@ -38,7 +44,7 @@ impl Translator {
             );
         }
         decl.name = name.clone();
-        self.leftovers(full, &ty, kind.unneeded, keys, &used, &mut decl);
+        self.leftovers(full, &ty, kind.flume.unneeded, keys, &used, &mut decl);
         self.decls.push(decl);
         self.topics.insert(name.clone(), group);
         name

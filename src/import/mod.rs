@@ -13,7 +13,8 @@
 
 pub mod properties;
 
-use flowc_compiler::builtins::{ParamSig, ParamType, Role};
+use flowc_compiler::builtins::flume::{FlumeConv::Combined, FlumeKey};
+use flowc_compiler::builtins::{ParamType, Role};
 use properties::Property;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -253,22 +254,21 @@ impl Translator {
     /// Translates the options of one component through its table; returns the keys it used.
     fn options(
         &mut self,
-        params: &[ParamSig],
         kind: &Kind,
         comp_keys: &BTreeMap<String, Val>,
         full: &str,
         decl: &mut Decl,
     ) -> HashSet<String> {
         let mut used = HashSet::new();
-        for (k, v) in kind.fixed {
+        for (k, v) in kind.flume.fixed {
             decl.options.push((k.to_string(), v.to_string()));
         }
         let mut nested: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-        for (flume, flowc, conv) in kind.options {
+        for FlumeKey { key: flume, param: flowc, conv } in kind.flume.keys.iter().filter(|k| k.conv != Combined) {
             let Some(val) = comp_keys.get(*flume) else { continue };
             used.insert(flume.to_string());
             let Some(value) = self.checked_value(full, flume, val, decl) else { continue };
-            let Some(ty) = param_type(params, flowc) else {
+            let Some(ty) = param_type(kind.params, flowc) else {
                 self.not_imported(full, flume, val, decl, "flowc has no such option");
                 continue;
             };

@@ -1,6 +1,8 @@
 //! Flume option values rewritten as `.flow` literals and names.
 
 use super::*;
+use flowc_compiler::builtins::flume::FlumeConv;
+use flowc_compiler::builtins::ParamSig;
 use flowc_compiler::syntax::keywords::KEYWORDS;
 
 /// A Flume value carrying what looks like an end-of-line note: ` //…` or ` #…`.
@@ -91,13 +93,13 @@ pub(super) fn parse_u64(value: &str) -> Result<u64, String> {
 }
 
 /// Converts a Flume value for a flowc option of type `ty`.
-pub(super) fn convert(value: &str, conv: Conv, ty: ParamType) -> Result<String, String> {
+pub(super) fn convert(value: &str, conv: FlumeConv, ty: ParamType) -> Result<String, String> {
     let v = value.trim();
     match conv {
-        Conv::Ms => return Ok(duration(parse_u64(v)?)),
-        Conv::Secs => return Ok(duration(parse_u64(v)?.saturating_mul(1000))),
-        Conv::Bytes => return Ok(size(parse_u64(v)?)),
-        Conv::Same => {}
+        FlumeConv::Ms => return Ok(duration(parse_u64(v)?)),
+        FlumeConv::Secs => return Ok(duration(parse_u64(v)?.saturating_mul(1000))),
+        FlumeConv::Bytes => return Ok(size(parse_u64(v)?)),
+        FlumeConv::Same | FlumeConv::Combined => {}
     }
     match ty {
         ParamType::String | ParamType::PathTemplate | ParamType::Regex | ParamType::Address => Ok(flow_string(value)),
@@ -135,11 +137,6 @@ pub(super) fn convert(value: &str, conv: Conv, ty: ParamType) -> Result<String, 
         }
         _ => Err("no flowc equivalent".into()),
     }
-}
-
-/// The parameters of a flowc connector (none when the registry has no such kind).
-pub(super) fn connector_params(role: Role, kind: &str) -> &'static [ParamSig] {
-    flowc_stdlib::registry().connector(role, kind).map_or(&[], |sig| sig.params)
 }
 
 /// The type of option `name` (`a.b` = option `b` of record option `a`) among `params`.

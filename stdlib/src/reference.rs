@@ -121,8 +121,8 @@ fn connector(out: &mut String, sig: &ConnectorSig) {
             let _ = writeln!(out, "- **Accepts:** {}", input(sig.input));
         }
     }
-    if !sig.flume.is_empty() {
-        let _ = writeln!(out, "- **Replaces Flume's** `{}`", sig.flume);
+    if let Some(flume) = sig.flume_name() {
+        let _ = writeln!(out, "- **Replaces Flume's** `{flume}`");
     }
     let _ = writeln!(out, "\n{}\n", sig.doc);
     if sig.params.is_empty() {

@@ -32,7 +32,7 @@ const SIG: ConnectorSig = ConnectorSig {
     guarantee_note: "the same lines come again after a crash",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "",
+    flume: &[],
     check: None,
     weaker_when: &[],
 };

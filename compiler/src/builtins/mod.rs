@@ -4,6 +4,8 @@
 //! and the generated connector reference all read that one table. A connector's own rules (beyond
 //! its options' types) come as a [`CheckHook`] the checker calls with a [`NodeCheck`].
 
+pub mod flume;
+
 use crate::ast;
 use crate::diagnostic::Diagnostic;
 use crate::graph::OptionMap;
@@ -163,12 +165,19 @@ pub struct ConnectorSig {
     pub guarantee_note: &'static str,
     pub output: StreamOut,
     pub input: StreamIn,
-    /// The Flume component this replaces (`"spooldir"`, `"hdfs"`, …), empty if none.
-    pub flume: &'static str,
+    /// The Flume component types this replaces and how their keys carry over; empty if none.
+    pub flume: &'static [flume::FlumeType],
     /// Option values that weaken `guarantee` (netcat without acks, `fsync = never`, …).
     pub weaker_when: &'static [Weakening],
     /// The connector's own rules, run once its node's options (and input type) are known.
     pub check: Option<CheckHook>,
+}
+
+impl ConnectorSig {
+    /// The name of the Flume component this replaces, as the docs show it (`"spooldir"`, `"hdfs"`).
+    pub fn flume_name(&self) -> Option<&'static str> {
+        self.flume.first().and_then(|t| t.names.first().copied())
+    }
 }
 
 /// A connector's own check of one node: diagnostics for rules its signature cannot say.
@@ -237,6 +246,8 @@ pub struct FunctionSig {
 pub struct Registry {
     pub connectors: &'static [ConnectorSig],
     pub topic_params: &'static [ParamSig],
+    /// The Flume channel types a topic declaration replaces (the Kafka channel).
+    pub topic_flume: &'static [flume::FlumeType],
     pub formats: &'static [FormatSig],
     pub functions: &'static [FunctionSig],
     /// Options that are each fine alone but contradict each other (E0307), in any option block

@@ -1,9 +1,11 @@
 //! Builds the dataflow graph: one node per declaration, transform, group and route; edges from pipelines.
 
 use super::names::{DeclKind, Scope};
-use super::{options, Ctx};
+use super::options::{self, FlumeNames};
+use super::Ctx;
 use crate::ast::{self, Stage, Target, TransformKind};
 use crate::builtins::{ParamType, Role};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{Edge, EdgeKind, Node, NodeKind};
 use crate::span::Span;
@@ -77,7 +79,7 @@ impl<'a> Builder<'a> {
             return;
         };
         let owner = format!("{} {} `{}`", connector.kind, role.as_str(), decl.name.name);
-        let options = options::check(ctx, &decl.options, connector.params, &owner);
+        let options = options::check(ctx, &decl.options, connector.params, FlumeNames::of(connector.flume), &owner);
         let kind = match role {
             Role::Source => NodeKind::Source { connector, options },
             Role::Channel => NodeKind::Channel { connector, options },
@@ -94,7 +96,13 @@ impl<'a> Builder<'a> {
             return;
         }
         let owner = format!("topic `{}`", decl.name.name);
-        let options = options::check(ctx, &decl.options, ctx.registry.topic_params, &owner);
+        let options = options::check(
+            ctx,
+            &decl.options,
+            ctx.registry.topic_params,
+            FlumeNames::of(ctx.registry.topic_flume),
+            &owner,
+        );
         let output = match &decl.ty {
             None => Some(StreamType::lines()),
             Some(ty_expr) => match super::names::resolve_inline(ctx, scope, ty_expr) {
@@ -103,7 +111,7 @@ impl<'a> Builder<'a> {
                 other => {
                     ctx.diags.push(
                         Diagnostic::error(
-                            "E0501",
+                            codes::E0501,
                             format!("topic `{}` must hold records, not `{other}`", decl.name.name),
                         )
                         .at(ty_expr.span, format!("`{other}` is not a record type"))
@@ -165,7 +173,7 @@ impl<'a> Builder<'a> {
                     }
                     _ if target == index => {
                         ctx.diags.push(
-                            Diagnostic::error("E0316", format!("sink group `{}` lists itself", ident.name))
+                            Diagnostic::error(codes::E0316, format!("sink group `{}` lists itself", ident.name))
                                 .at(value.span, "a group cannot be its own member")
                                 .help("list the sinks the group sends to; a sink group is fed, it is not a member"),
                         );
@@ -180,7 +188,7 @@ impl<'a> Builder<'a> {
                             if first_group == decl.name.name {
                                 ctx.diags.push(
                                     Diagnostic::error(
-                                        "E0316",
+                                        codes::E0316,
                                         format!("sink `{}` is listed twice in `{first_group}`", ident.name),
                                     )
                                     .at(value.span, "listed again here")
@@ -190,7 +198,7 @@ impl<'a> Builder<'a> {
                                 continue;
                             }
                             ctx.diags.push(
-                                Diagnostic::error("E0316", format!("sink `{}` is in two sink groups", ident.name))
+                                Diagnostic::error(codes::E0316, format!("sink `{}` is in two sink groups", ident.name))
                                     .at(value.span, "listed again here")
                                     .also(first_span, format!("already a member of `{first_group}` here"))
                                     .help("a sink belongs to at most one sink group; declare a second sink for the other group"),
@@ -232,7 +240,7 @@ impl<'a> Builder<'a> {
                 let (_, decl_span) = scope.decls[&ident.name];
                 ctx.diags.push(
                     Diagnostic::error(
-                        "E0204",
+                        codes::E0204,
                         format!("`{}` is {}, not {}", ident.name, kind.describe(), describe_kinds(wanted)),
                     )
                     .at(ident.span, format!("{} is used here", kind.describe()))
@@ -283,7 +291,7 @@ impl<'a> Builder<'a> {
             let stage_span = stage_span(stage);
             if let Some((end_span, what)) = ended {
                 ctx.diags.push(
-                    Diagnostic::error("E0110", format!("nothing may follow a {what}"))
+                    Diagnostic::error(codes::E0110, format!("nothing may follow a {what}"))
                         .at(stage_span, "this stage follows it")
                         .also(end_span, format!("the {what} ends the pipeline here"))
                         .help(format!("start a new pipeline from each target of the {what} instead")),
@@ -310,7 +318,7 @@ impl<'a> Builder<'a> {
                     if !matches!(self.graph[current].kind, NodeKind::Topic { .. }) {
                         let node = &self.graph[current];
                         ctx.diags.push(
-                            Diagnostic::error("E0604", format!("`{}` is not a topic, so it has no consumer groups", node.name))
+                            Diagnostic::error(codes::E0604, format!("`{}` is not a topic, so it has no consumer groups", node.name))
                                 .at(*span, "consumer group used here")
                                 .also(node.span, format!("`{}` is a {}", node.name, node.kind.role()))
                                 .help("consume a topic as a group: `my_topic -> group \"A\" -> sink`; to share a channel's events among sinks, feed a `load_balance` sink group"),
@@ -381,7 +389,7 @@ impl<'a> Builder<'a> {
         let (from_node, to_node) = (&self.graph[from], &self.graph[to]);
         if matches!(from_node.kind, NodeKind::Sink { .. }) {
             ctx.diags.push(
-                Diagnostic::error("E0603", format!("sink `{}` has no output to send on", from_node.name))
+                Diagnostic::error(codes::E0603, format!("sink `{}` has no output to send on", from_node.name))
                     .at(span, "an edge leaves the sink here")
                     .also(from_node.span, "declared as a sink here")
                     .help(
@@ -392,7 +400,7 @@ impl<'a> Builder<'a> {
         }
         if matches!(to_node.kind, NodeKind::Source { .. }) {
             ctx.diags.push(
-                Diagnostic::error("E0602", format!("source `{}` cannot receive records", to_node.name))
+                Diagnostic::error(codes::E0602, format!("source `{}` cannot receive records", to_node.name))
                     .at(span, "an edge enters the source here")
                     .also(to_node.span, "declared as a source here")
                     .help("sources only produce; send records to a channel, topic or sink instead"),
@@ -434,7 +442,7 @@ fn unknown_kind(ctx: &Ctx, role: Role, kind: &ast::Ident) -> Diagnostic {
         .into_iter()
         .find(|r| *r != role && ctx.registry.connector(*r, &kind.name).is_some());
     let flume =
-        ctx.registry.connectors_of(role).find(|c| !c.flume.is_empty() && c.flume.eq_ignore_ascii_case(&kind.name));
+        ctx.registry.connectors_of(role).find(|c| c.flume_name().is_some_and(|f| f.eq_ignore_ascii_case(&kind.name)));
     let help = if let Some(close) = did_you_mean(&kind.name, names.iter().copied()) {
         format!("did you mean `{close}`?")
     } else if let Some(sig) = flume {
@@ -451,7 +459,7 @@ fn unknown_kind(ctx: &Ctx, role: Role, kind: &ast::Ident) -> Diagnostic {
     } else {
         format!("the {}s are: {}", role.as_str(), names.join(", "))
     };
-    Diagnostic::error("E0301", format!("unknown {} kind `{}`", role.as_str(), kind.name))
+    Diagnostic::error(codes::E0301, format!("unknown {} kind `{}`", role.as_str(), kind.name))
         .at(kind.span, format!("no {} is called `{}`", role.as_str(), kind.name))
         .help(help)
 }
@@ -466,7 +474,7 @@ fn check_topic_key(ctx: &mut Ctx, decl: &ast::TopicDecl, entry: &ast::OptionEntr
     if stream.untyped {
         ctx.diags.push(
             Diagnostic::error(
-                "E0503",
+                codes::E0503,
                 format!("topic `{}` has no type, so `{name}` is not a field of it", decl.name.name),
             )
             .at(entry.value.span, "key names a field")
@@ -484,9 +492,10 @@ fn check_topic_key(ctx: &mut Ctx, decl: &ast::TopicDecl, entry: &ast::OptionEntr
                     stream.record.field_names().collect::<Vec<_>>().join(", ")
                 ),
             };
-            let mut diag = Diagnostic::error("E0503", format!("`{name}` is not a field of topic `{}`", decl.name.name))
-                .at(entry.value.span, "not a field of the topic's type")
-                .help(help);
+            let mut diag =
+                Diagnostic::error(codes::E0503, format!("`{name}` is not a field of topic `{}`", decl.name.name))
+                    .at(entry.value.span, "not a field of the topic's type")
+                    .help(help);
             if let Some(ty) = &decl.ty {
                 diag = diag.also(ty.span, format!("the topic holds `{stream}`"));
             }
@@ -494,7 +503,7 @@ fn check_topic_key(ctx: &mut Ctx, decl: &ast::TopicDecl, entry: &ast::OptionEntr
         }
         Some(field) if matches!(field.ty.base(), Type::List(_) | Type::Record(_)) => {
             ctx.diags.push(
-                Diagnostic::error("E0506", format!("topic key `{name}` has type `{}`", field.ty))
+                Diagnostic::error(codes::E0506, format!("topic key `{name}` has type `{}`", field.ty))
                     .at(entry.value.span, "lists and records cannot be partition keys")
                     .help("key by a scalar field (string, int, …); keys are hashed with murmur2 as Kafka does"),
             );

@@ -2,6 +2,7 @@
 //!
 //! They live here, below every check that uses them, so the checks do not import each other for them.
 
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::suggest::did_you_mean;
 use crate::types::RecordType;
@@ -18,14 +19,14 @@ pub(crate) fn unknown_field(name: &str, span: crate::span::Span, record: &Record
         }
         None => format!("the fields are: {}", known().collect::<Vec<_>>().join(", ")),
     };
-    Diagnostic::error("E0401", format!("the record has no field `{name}`")).at(span, "unknown field").help(help)
+    Diagnostic::error(codes::E0401, format!("the record has no field `{name}`")).at(span, "unknown field").help(help)
 }
 
 /// E0309: a regular expression that does not compile, with the last line of its error.
 pub(crate) fn invalid_regex(span: crate::span::Span, err: &regex::Error) -> Diagnostic {
     let detail = err.to_string();
     let last = detail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("invalid").trim().to_string();
-    Diagnostic::error("E0309", "invalid regular expression")
+    Diagnostic::error(codes::E0309, "invalid regular expression")
         .at(span, last.trim_start_matches("error: ").to_string())
         .help("regular expressions follow Rust's regex syntax; escape a literal `.` `(` `[` with `\\\\`")
 }

@@ -4,6 +4,7 @@ use super::errors::unknown_field;
 use super::Ctx;
 use crate::ast::{BinaryOp, Expr, ExprKind, UnaryOp, ValueKind};
 use crate::builtins::Scalar;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::suggest::did_you_mean;
 use crate::types::{RecordType, Type};
@@ -43,9 +44,12 @@ pub(crate) fn type_of(ctx: &mut Ctx, expr: &Expr, input: &RecordType) -> Type {
                     Type::Error => return Type::Error,
                     other => {
                         ctx.diags.push(
-                            Diagnostic::error("E0407", format!("`{prefix}` has type `{other}`, which has no fields"))
-                                .at(part.span, format!("`.{}` needs a record", part.name))
-                                .help("only record values have fields"),
+                            Diagnostic::error(
+                                codes::E0407,
+                                format!("`{prefix}` has type `{other}`, which has no fields"),
+                            )
+                            .at(part.span, format!("`.{}` needs a record", part.name))
+                            .help("only record values have fields"),
                         );
                         return Type::Error;
                     }
@@ -62,7 +66,7 @@ pub(crate) fn type_of(ctx: &mut Ctx, expr: &Expr, input: &RecordType) -> Type {
                     item_ty = ty;
                 } else if !item_ty.comparable(&ty) {
                     ctx.diags.push(
-                        Diagnostic::error("E0411", "list items have different types")
+                        Diagnostic::error(codes::E0411, "list items have different types")
                             .at(item.span, format!("this is `{ty}`"))
                             .help(format!("every item of the list must be `{item_ty}`")),
                     );
@@ -81,7 +85,7 @@ pub(crate) fn type_of(ctx: &mut Ctx, expr: &Expr, input: &RecordType) -> Type {
                     ),
                 };
                 ctx.diags.push(
-                    Diagnostic::error("E0404", format!("unknown function `{}`", name.name))
+                    Diagnostic::error(codes::E0404, format!("unknown function `{}`", name.name))
                         .at(name.span, "no function has this name")
                         .help(help),
                 );
@@ -91,7 +95,7 @@ pub(crate) fn type_of(ctx: &mut Ctx, expr: &Expr, input: &RecordType) -> Type {
                 let params: Vec<String> = sig.params.iter().map(|p| scalar_type(*p).to_string()).collect();
                 ctx.diags.push(
                     Diagnostic::error(
-                        "E0405",
+                        codes::E0405,
                         format!(
                             "`{}` takes {} argument{}, but {} given",
                             sig.name,
@@ -109,7 +113,7 @@ pub(crate) fn type_of(ctx: &mut Ctx, expr: &Expr, input: &RecordType) -> Type {
                 if *param != Scalar::Any && !scalar_type(*param).accepts(ty.base()) && !ty.is_error() {
                     ctx.diags.push(
                         Diagnostic::error(
-                            "E0406",
+                            codes::E0406,
                             format!("argument of `{}` must be `{}`", sig.name, scalar_type(*param)),
                         )
                         .at(arg.span, format!("this is `{ty}`"))
@@ -196,7 +200,7 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
                     }
                 }
                 _ => ctx.diags.push(
-                    Diagnostic::error("E0409", format!("the right side of `{}` must be a string literal", op.as_str()))
+                    Diagnostic::error(codes::E0409, format!("the right side of `{}` must be a string literal", op.as_str()))
                         .at(right.span, "not a literal pattern")
                         .help("write the pattern in quotes, e.g. `path =~ \"^/api/\"`; patterns are compiled once, before anything runs"),
                 ),
@@ -207,13 +211,13 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
             match r {
                 Type::List(item) if item.comparable(&lt) => {}
                 Type::List(item) => ctx.diags.push(
-                    Diagnostic::error("E0411", format!("`{lt}` cannot be looked up in a list of `{item}`"))
+                    Diagnostic::error(codes::E0411, format!("`{lt}` cannot be looked up in a list of `{item}`"))
                         .at(right.span, format!("a list of `{item}`"))
                         .also(left.span, format!("this is `{lt}`"))
                         .help("the list's items must have the same type as the value"),
                 ),
                 _ => ctx.diags.push(
-                    Diagnostic::error("E0411", "`in` needs a list on the right")
+                    Diagnostic::error(codes::E0411, "`in` needs a list on the right")
                         .at(right.span, format!("this is `{rt}`"))
                         .help("put the values in a list, e.g. `status in [500, 502, 503]`; to compare with one value, use `==`"),
                 ),
@@ -232,7 +236,7 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
             };
             result.unwrap_or_else(|| {
                 ctx.diags.push(
-                    Diagnostic::error("E0402", format!("`{}` cannot combine `{lt}` and `{rt}`", op.as_str()))
+                    Diagnostic::error(codes::E0402, format!("`{}` cannot combine `{lt}` and `{rt}`", op.as_str()))
                         .at(right.span, format!("this is `{rt}`"))
                         .also(left.span, format!("this is `{lt}`"))
                         .help(arith_help(op, l, r)),
@@ -244,7 +248,7 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
 }
 
 fn operator_error(op: &str, span: &crate::span::Span, ty: &Type, why: &str) -> Diagnostic {
-    Diagnostic::error("E0402", format!("`{op}` cannot be applied to `{ty}`"))
+    Diagnostic::error(codes::E0402, format!("`{op}` cannot be applied to `{ty}`"))
         .at(*span, format!("this is `{ty}`"))
         .help(why.to_string())
 }
@@ -259,7 +263,7 @@ fn incomparable(op: BinaryOp, left: &Expr, lt: &Type, right: &Expr, rt: &Type) -
         }
         _ => format!("both sides of `{}` must have the same type", op.as_str()),
     };
-    Diagnostic::error("E0408", format!("cannot compare `{lt}` with `{rt}`"))
+    Diagnostic::error(codes::E0408, format!("cannot compare `{lt}` with `{rt}`"))
         .at(right.span, format!("this is `{rt}`"))
         .also(left.span, format!("this is `{lt}`"))
         .help(help)

@@ -5,6 +5,7 @@ use super::names::Scope;
 use super::Ctx;
 use crate::ast;
 use crate::builtins::Guarantee;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{EdgeKind, NodeKind};
 use petgraph::graph::NodeIndex;
@@ -26,7 +27,7 @@ pub(crate) fn order(ctx: &mut Ctx, builder: &Builder) -> Option<Vec<NodeIndex>> 
         let cycle = cycle_through(graph, &scc, start);
         let names: Vec<&str> = cycle.iter().filter(|i| declared(i)).map(|i| graph[*i].name.as_str()).collect();
         let first = &graph[start];
-        let mut diag = Diagnostic::error("E0601", format!("records would flow in a circle: {} → {}", names.join(" → "), first.name))
+        let mut diag = Diagnostic::error(codes::E0601, format!("records would flow in a circle: {} → {}", names.join(" → "), first.name))
             .at(first.span, "the cycle starts here")
             .help("a record must not return to where it came from; break the cycle, e.g. write the result to a different topic");
         for member in cycle.iter().skip(1).filter(|i| declared(i)) {
@@ -86,13 +87,13 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
             NodeKind::Source { connector, .. } => {
                 if outputs == 0 {
                     ctx.diags.push(
-                        Diagnostic::error("E0607", format!("source `{}` sends its records nowhere", node.name))
+                        Diagnostic::error(codes::E0607, format!("source `{}` sends its records nowhere", node.name))
                             .at(node.span, "declared here, never connected")
                             .help(format!("connect it: `{} -> some_channel -> some_sink`", node.name)),
                     );
                 } else if connector.guarantee == Guarantee::BestEffort {
                     ctx.diags.push(
-                        Diagnostic::warning("W0003", format!("source `{}` ({}) cannot replay what it lost", node.name, connector.kind))
+                        Diagnostic::warning(codes::W0003, format!("source `{}` ({}) cannot replay what it lost", node.name, connector.kind))
                             .at(node.span, format!("{}: {}", connector.kind, connector.guarantee_note))
                             .help("if losing lines matters, read the file with `tail` (positions are kept) instead of `exec tail -F`"),
                     );
@@ -101,20 +102,20 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
             NodeKind::Channel { connector, .. } => {
                 if inputs == 0 {
                     ctx.diags.push(
-                        Diagnostic::error("E0606", format!("channel `{}` has no input", node.name))
+                        Diagnostic::error(codes::E0606, format!("channel `{}` has no input", node.name))
                             .at(node.span, "nothing flows into this channel")
                             .help(format!("feed it: `some_source -> {}`", node.name)),
                     );
                 } else if outputs == 0 {
                     ctx.diags.push(
-                        Diagnostic::error("E0607", format!("channel `{}` sends its records nowhere", node.name))
+                        Diagnostic::error(codes::E0607, format!("channel `{}` sends its records nowhere", node.name))
                             .at(node.span, "nothing reads this channel")
                             .help(format!("drain it: `{} -> some_sink`", node.name)),
                     );
                 } else if connector.guarantee == Guarantee::AtMostOnceOnCrash {
                     ctx.diags.push(
                         Diagnostic::warning(
-                            "W0002",
+                            codes::W0002,
                             format!("channel `{}` is in memory: {}", node.name, connector.guarantee_note),
                         )
                         .at(node.span, "a crash loses what this channel holds")
@@ -134,7 +135,7 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
                 if let (Some(direct), Some((member_span, group))) = (direct, group) {
                     ctx.diags.push(
                         Diagnostic::error(
-                            "E0316",
+                            codes::E0316,
                             format!("sink `{}` belongs to sink group `{group}` and is also fed directly", node.name),
                         )
                         .at(direct, "fed directly here")
@@ -143,7 +144,7 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
                     );
                 } else if inputs == 0 {
                     ctx.diags.push(
-                        Diagnostic::error("E0605", format!("sink `{}` has no input", node.name))
+                        Diagnostic::error(codes::E0605, format!("sink `{}` has no input", node.name))
                             .at(node.span, "nothing flows into this sink")
                             .help(format!("feed it: `some_channel -> {}`", node.name)),
                     );
@@ -151,7 +152,7 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
             }
             NodeKind::Topic { .. } if outputs == 0 => {
                 ctx.diags.push(
-                    Diagnostic::warning("W0001", format!("nobody reads topic `{}`", node.name))
+                    Diagnostic::warning(codes::W0001, format!("nobody reads topic `{}`", node.name))
                         .at(node.span, "no pipeline consumes this topic")
                         .help(format!(
                             "consume it (`{} -> group \"G\" -> some_sink`) or read it with `flowc consume {}`",
@@ -161,7 +162,7 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
             }
             NodeKind::Transform(_) if outputs == 0 => {
                 ctx.diags.push(
-                    Diagnostic::error("E0607", "the pipeline ends in a transform, so its records go nowhere")
+                    Diagnostic::error(codes::E0607, "the pipeline ends in a transform, so its records go nowhere")
                         .at(node.span, "nothing follows this stage")
                         .help("end the pipeline in a channel, topic or sink: `… | where x -> some_sink`"),
                 );
@@ -169,7 +170,7 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
             NodeKind::Route(arms) if !arms.iter().any(|a| a.condition.is_none()) => {
                 ctx.diags.push(
                     // The `route` keyword, not the whole block.
-                    Diagnostic::warning("W0005", "records matching no arm of this route are dropped")
+                    Diagnostic::warning(codes::W0005, "records matching no arm of this route are dropped")
                         .at(crate::span::Span::new(node.span.start, node.span.start + "route".len()), "no `else` arm")
                         .help("add `else => some_sink` to keep them"),
                 );
@@ -190,7 +191,7 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
     for decl in unused {
         if scope.decls.get(&decl.name.name).is_some_and(|(_, span)| *span == decl.name.span) {
             ctx.diags.push(
-                Diagnostic::warning("W0004", format!("type `{}` is never used", decl.name.name))
+                Diagnostic::warning(codes::W0004, format!("type `{}` is never used", decl.name.name))
                     .at(decl.name.span, "declared here")
                     .help("use it (`topic t: T`, `parse json as T`) or remove it"),
             );

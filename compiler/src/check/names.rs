@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::ast::{self, NodeRole, TypeExpr, TypeExprKind};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::suggest::did_you_mean;
@@ -71,7 +72,7 @@ impl Scope {
             None => format!("declare it first, e.g. `sink {} = logger {{}}`", name.name),
         };
         ctx.diags.push(
-            Diagnostic::error("E0202", format!("`{}` is not declared", name.name))
+            Diagnostic::error(codes::E0202, format!("`{}` is not declared", name.name))
                 .at(name.span, format!("no {} is named `{}`", what.replace("a ", "").replace("an ", ""), name.name))
                 .help(help),
         );
@@ -92,7 +93,7 @@ pub(crate) fn collect(ctx: &mut Ctx, file: &ast::File) -> Scope {
         };
         if let Some((first_kind, first_span)) = scope.decls.get(&name.name) {
             ctx.diags.push(
-                Diagnostic::error("E0201", format!("`{}` is declared twice", name.name))
+                Diagnostic::error(codes::E0201, format!("`{}` is declared twice", name.name))
                     .at(name.span, format!("`{}` declared again here", name.name))
                     .also(*first_span, format!("first declared here as {}", first_kind.describe()))
                     .help("every type, topic, source, channel and sink needs its own name; rename one of them"),
@@ -137,7 +138,7 @@ impl TypeResolver<'_> {
         let decl = self.decls[name];
         if self.in_progress.iter().any(|n| n == name) {
             let chain = self.in_progress.join(" → ");
-            let mut diag = Diagnostic::error("E0206", format!("type `{name}` contains itself"))
+            let mut diag = Diagnostic::error(codes::E0206, format!("type `{name}` contains itself"))
                 .at(used_at.unwrap_or(decl.name.span), format!("`{name}` used inside its own definition"))
                 .help(format!(
                     "a record cannot contain itself, not even inside a list or an optional ({chain} → {name}): \
@@ -182,7 +183,7 @@ impl TypeResolver<'_> {
                 for field in fields {
                     if let Some(first) = seen.get(field.name.name.as_str()) {
                         ctx.diags.push(
-                            Diagnostic::error("E0205", format!("field `{}` is declared twice", field.name.name))
+                            Diagnostic::error(codes::E0205, format!("field `{}` is declared twice", field.name.name))
                                 .at(field.name.span, "declared again here")
                                 .also(*first, "first declared here")
                                 .help("remove one of the two, or rename it"),
@@ -209,7 +210,7 @@ fn unknown_type<'a>(ident: &ast::Ident, declared: impl Iterator<Item = &'a str>)
             format!("the builtin types are {}; or declare `type {} = {{ ... }}`", BUILTIN_TYPES.join(", "), ident.name)
         }
     };
-    Diagnostic::error("E0203", format!("unknown type `{}`", ident.name))
+    Diagnostic::error(codes::E0203, format!("unknown type `{}`", ident.name))
         .at(ident.span, "no type has this name")
         .help(help)
 }

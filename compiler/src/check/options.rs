@@ -3,33 +3,56 @@
 use super::errors::invalid_regex;
 use super::Ctx;
 use crate::ast::{self, ValueKind};
+use crate::builtins::flume::{option_for_key, FlumeType};
 use crate::builtins::{Clash, ParamSig, ParamType};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{OptionMap, OptionValue};
 use crate::suggest::did_you_mean;
 
+/// The Flume keys "did you mean" knows in an option block: those of the Flume types its owner
+/// replaces, inside record option `block` when it is one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlumeNames<'a> {
+    pub(crate) types: &'a [FlumeType],
+    pub(crate) block: Option<&'a str>,
+}
+
+impl<'a> FlumeNames<'a> {
+    /// The keys of `types`, at the top of the block.
+    pub(crate) fn of(types: &'a [FlumeType]) -> Self {
+        FlumeNames { types, block: None }
+    }
+}
+
 /// Checks `options` against `params`; `owner` names what they belong to ("spooldir source `r1`").
-pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], owner: &str) -> OptionMap {
+pub(crate) fn check(
+    ctx: &mut Ctx,
+    options: &ast::Options,
+    params: &[ParamSig],
+    flume: FlumeNames<'_>,
+    owner: &str,
+) -> OptionMap {
     let mut map = OptionMap::new();
     for entry in &options.entries {
         let Some(param) = params.iter().find(|p| p.name == entry.key.name) else {
             let names = params.iter().map(|p| p.name);
             let help = match did_you_mean(&entry.key.name, names.clone())
                 .map(str::to_string)
-                .or_else(|| flume_name(&entry.key.name, params))
+                .or_else(|| option_for_key(flume.types, flume.block, &entry.key.name))
                 .or_else(|| flume_spelling(&entry.key.name, params).map(str::to_string))
             {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!("{owner} takes: {}", params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")),
             };
             ctx.diags.push(
-                Diagnostic::error("E0302", format!("{owner} has no option `{}`", entry.key.name))
+                Diagnostic::error(codes::E0302, format!("{owner} has no option `{}`", entry.key.name))
                     .at(entry.key.span, "unknown option")
                     .help(help),
             );
             continue;
         };
-        if let Some(value) = check_value(ctx, &entry.value, &param.ty, param.name, owner) {
+        if let Some(value) = check_value(ctx, &entry.value, &param.ty, param.name, flume, owner) {
             map.insert(param.name.to_string(), value);
         }
     }
@@ -37,7 +60,7 @@ pub(crate) fn check(ctx: &mut Ctx, options: &ast::Options, params: &[ParamSig], 
     for param in params.iter().filter(|p| p.required) {
         if !options.entries.iter().any(|e| e.key.name == param.name) {
             ctx.diags.push(
-                Diagnostic::error("E0303", format!("{owner} needs option `{}`", param.name))
+                Diagnostic::error(codes::E0303, format!("{owner} needs option `{}`", param.name))
                     .at(
                         options.span,
                         if options.span.is_empty() {
@@ -90,7 +113,7 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
             _ => theirs,
         };
         let message = rule.message.replace("{param}", &mine).replace("{other}", &theirs);
-        let mut diag = Diagnostic::error("E0307", format!("{owner} {message}"))
+        let mut diag = Diagnostic::error(codes::E0307, format!("{owner} {message}"))
             .at(at, format!("conflicts with `{}`", rule.other))
             .help(rule.help);
         if let Some(span) = written(rule.other) {
@@ -98,19 +121,6 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
         }
         ctx.diags.push(diag);
     }
-}
-
-/// The option whose documentation says it is Flume's `written` (`fileSuffix` → `completed_suffix`),
-/// also inside blocks (`rollInterval` → `roll = { interval = … }`).
-fn flume_name(written: &str, params: &[ParamSig]) -> Option<String> {
-    let mention = format!("Flume's `{written}`");
-    params.iter().find_map(|p| match p.ty {
-        _ if p.doc.contains(&mention) => Some(p.name.to_string()),
-        ParamType::Record(inner) => {
-            inner.iter().find(|q| q.doc.contains(&mention)).map(|q| format!("{} = {{ {} = … }}", p.name, q.name))
-        }
-        _ => None,
-    })
 }
 
 /// Flume's camelCase and dotted option names, mapped to ours by shape.
@@ -127,10 +137,17 @@ fn flume_spelling<'a>(written: &str, params: &'a [ParamSig]) -> Option<&'a str> 
     params.iter().map(|p| p.name).find(|name| *name == snake || snake.ends_with(name) || name.ends_with(snake.as_str()))
 }
 
-fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, owner: &str) -> Option<OptionValue> {
+fn check_value(
+    ctx: &mut Ctx,
+    value: &ast::Value,
+    ty: &ParamType,
+    name: &str,
+    flume: FlumeNames<'_>,
+    owner: &str,
+) -> Option<OptionValue> {
     let wrong = |ctx: &mut Ctx, help: String| {
         ctx.diags.push(
-            Diagnostic::error("E0304", format!("option `{name}` of {owner} expects {}", ty.describe()))
+            Diagnostic::error(codes::E0304, format!("option `{name}` of {owner} expects {}", ty.describe()))
                 .at(value.span, format!("this is {}", value.kind.describe()))
                 .help(help),
         );
@@ -163,7 +180,7 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
         (ParamType::Address, ValueKind::Str(s)) => {
             if let Err(why) = check_address(&s.value) {
                 ctx.diags.push(
-                    Diagnostic::error("E0315", format!("`{}` is not a network address", s.value))
+                    Diagnostic::error(codes::E0315, format!("`{}` is not a network address", s.value))
                         .at(value.span, why)
                         .help("write \"host:port\", e.g. \"127.0.0.1:44444\"; listeners bind to loopback unless you say otherwise"),
                 );
@@ -171,9 +188,14 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
             }
             if let Some(host) = non_loopback_host(&s.value) {
                 ctx.diags.push(
-                    Diagnostic::warning("W0008", format!("{owner} listens on `{host}`, which other hosts can reach"))
-                        .at(value.span, "not a loopback address")
-                        .help("the protocol has no authentication: use \"127.0.0.1:PORT\" unless other hosts must send to it"),
+                    Diagnostic::warning(
+                        codes::W0008,
+                        format!("{owner} listens on `{host}`, which other hosts can reach"),
+                    )
+                    .at(value.span, "not a loopback address")
+                    .help(
+                        "the protocol has no authentication: use \"127.0.0.1:PORT\" unless other hosts must send to it",
+                    ),
                 );
             }
             Some(OptionValue::Str(s.value.clone()))
@@ -183,7 +205,7 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
                 let range =
                     if *max == i64::MAX { format!("at least {min}") } else { format!("between {min} and {max}") };
                 ctx.diags.push(
-                    Diagnostic::error("E0305", format!("option `{name}` of {owner} must be {range}"))
+                    Diagnostic::error(codes::E0305, format!("option `{name}` of {owner} must be {range}"))
                         .at(value.span, format!("{n} is out of range"))
                         .help(format!("use a value {}", range.replace("at least", "of at least"))),
                 );
@@ -215,12 +237,13 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
         (ParamType::List(item), ValueKind::List(values)) => {
             let mut out = Vec::new();
             for v in values {
-                out.push(check_value(ctx, v, item, name, owner)?);
+                out.push(check_value(ctx, v, item, name, flume, owner)?);
             }
             Some(OptionValue::List(out))
         }
         (ParamType::Record(params), ValueKind::Record(options)) => {
-            Some(OptionValue::Record(check(ctx, options, params, &format!("`{name}` of {owner}"))))
+            let inner = FlumeNames { types: flume.types, block: Some(name) };
+            Some(OptionValue::Record(check(ctx, options, params, inner, &format!("`{name}` of {owner}"))))
         }
         (ParamType::String | ParamType::PathTemplate | ParamType::Regex | ParamType::Address, ValueKind::Ident(w)) => {
             wrong(ctx, format!("quote it: `{name} = \"{w}\"`"))
@@ -268,7 +291,7 @@ fn enum_word(
         None => format!("the choices are {}", words.join(", ")),
     };
     ctx.diags.push(
-        Diagnostic::error("E0306", format!("`{word}` is not a choice for option `{name}` of {owner}"))
+        Diagnostic::error(codes::E0306, format!("`{word}` is not a choice for option `{name}` of {owner}"))
             .at(value.span, "unknown value")
             .help(help),
     );

@@ -7,6 +7,7 @@ use super::names::Scope;
 use super::{template, Ctx};
 use crate::ast::{self, ParsePolicy, TransformKind};
 use crate::builtins::{ParamType, StreamIn, StreamOut};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{EdgeKind, NodeKind, OptionValue};
 use crate::suggest::did_you_mean;
@@ -84,14 +85,16 @@ fn node_input(ctx: &mut Ctx, builder: &Builder, index: NodeIndex) -> Option<Stre
             let Some(ty) = &edge.weight().ty else { continue };
             if !expected.accepts(ty) {
                 let from = &builder.graph[edge.source()];
-                let mut diag =
-                    Diagnostic::error("E0501", format!("topic `{}` holds `{expected}`, but is fed `{ty}`", node.name))
-                        .at(edge.weight().span, format!("`{}` sends `{ty}` here", shown(&from.name)))
-                        .also(
-                            builder.topic_type_spans.get(&index).copied().unwrap_or(node.span),
-                            format!("the topic holds `{expected}`"),
-                        )
-                        .help(mismatch_help(expected, ty));
+                let mut diag = Diagnostic::error(
+                    codes::E0501,
+                    format!("topic `{}` holds `{expected}`, but is fed `{ty}`", node.name),
+                )
+                .at(edge.weight().span, format!("`{}` sends `{ty}` here", shown(&from.name)))
+                .also(
+                    builder.topic_type_spans.get(&index).copied().unwrap_or(node.span),
+                    format!("the topic holds `{expected}`"),
+                )
+                .help(mismatch_help(expected, ty));
                 if expected.untyped {
                     diag = diag.help(format!(
                         "the topic has no type, so it holds lines; declare it: `topic {}: {ty}`",
@@ -116,7 +119,7 @@ fn node_input(ctx: &mut Ctx, builder: &Builder, index: NodeIndex) -> Option<Stre
             None => first = Some((ty, edge.weight().span, shown(&builder.graph[edge.source()].name).to_string())),
             Some((first_ty, first_span, first_name)) if !first_ty.accepts(ty) => {
                 ctx.diags.push(
-                    Diagnostic::error("E0504", format!("`{}` is fed two different record types", node.name))
+                    Diagnostic::error(codes::E0504, format!("`{}` is fed two different record types", node.name))
                         .at(
                             edge.weight().span,
                             format!("`{}` sends `{ty}` here", shown(&builder.graph[edge.source()].name)),
@@ -156,13 +159,13 @@ fn check_condition(ctx: &mut Ctx, cond: &ast::Expr, input: &RecordType) {
     let ty = type_of(ctx, cond, input);
     if !matches!(ty.base(), Type::Bool | Type::Error) {
         ctx.diags.push(
-            Diagnostic::error("E0403", format!("a condition must be a boolean, not `{ty}`"))
+            Diagnostic::error(codes::E0403, format!("a condition must be a boolean, not `{ty}`"))
                 .at(cond.span, format!("this is `{ty}`"))
                 .help("compare it: e.g. `status >= 500`, `path =~ \"^/api\"`, `host != \"\"`"),
         );
     } else if exprs::is_constant(cond) {
         ctx.diags.push(
-            Diagnostic::warning("W0007", "this condition does not depend on the record")
+            Diagnostic::warning(codes::W0007, "this condition does not depend on the record")
                 .at(cond.span, "always the same result")
                 .help(match quoted_field(cond, input) {
                     Some(field) => {
@@ -246,7 +249,7 @@ fn apply(ctx: &mut Ctx, scope: &mut Scope, transform: &ast::Transform, input: &S
 }
 
 fn duplicate_output(name: &ast::Ident, first: &ast::Ident) -> Diagnostic {
-    Diagnostic::error("E0410", format!("field `{}` is written twice", name.name))
+    Diagnostic::error(codes::E0410, format!("field `{}` is written twice", name.name))
         .at(name.span, "written again here")
         .also(first.span, "first written here")
         .help("each output field is written once; remove one of them")
@@ -263,7 +266,7 @@ fn check_parse(
     if !matches!(target, Type::Record(_) | Type::Error) {
         ctx.diags.push(
             Diagnostic::error(
-                "E0311",
+                codes::E0311,
                 format!("`parse` makes records, so its target must be a record type, not `{target}`"),
             )
             .at(parse.ty.span, format!("`{target}` is not a record"))
@@ -281,7 +284,7 @@ fn check_parse(
             None => format!("the formats are: {}", names.join(", ")),
         };
         ctx.diags.push(
-            Diagnostic::error("E0308", format!("unknown format `{}`", parse.format.name))
+            Diagnostic::error(codes::E0308, format!("unknown format `{}`", parse.format.name))
                 .at(parse.format.span, "`parse` does not know this format")
                 .help(help),
         );
@@ -292,18 +295,24 @@ fn check_parse(
         // `field` (which string field to parse) belongs to every format.
         let mut params = vec![PARSE_FIELD];
         params.extend_from_slice(format.params);
-        super::options::check(ctx, options, &params, &format!("`parse {}`", format.name));
+        super::options::check(
+            ctx,
+            options,
+            &params,
+            super::options::FlumeNames::of(&[]),
+            &format!("`parse {}`", format.name),
+        );
     }
     // A misspelt option (`feild`) is reported once, not again as "nothing to parse".
     let options_ok = ctx.diags.len() == before;
     match (&parse.pattern, format.needs_pattern) {
         (None, true) => ctx.diags.push(
-            Diagnostic::error("E0310", format!("`parse {}` needs a pattern", format.name))
+            Diagnostic::error(codes::E0310, format!("`parse {}` needs a pattern", format.name))
                 .at(parse.format.span, "no pattern given")
                 .help(format!("write it after the format: `parse {} \"(?P<host>\\\\S+) …\" as T`", format.name)),
         ),
         (Some((_, span)), false) => ctx.diags.push(
-            Diagnostic::error("E0310", format!("`parse {}` takes no pattern", format.name))
+            Diagnostic::error(codes::E0310, format!("`parse {}` takes no pattern", format.name))
                 .at(*span, "a pattern is only for `parse regex`")
                 .help("remove the string, or use `parse regex \"…\" as T`"),
         ),
@@ -315,7 +324,7 @@ fn check_parse(
                     for field in &record.fields {
                         if !groups.contains(&field.name.as_str()) && !matches!(field.ty, Type::Optional(_)) {
                             ctx.diags.push(
-                                Diagnostic::error("E0311", format!("the pattern has no group `{}`", field.name))
+                                Diagnostic::error(codes::E0311, format!("the pattern has no group `{}`", field.name))
                                     .at(*span, format!("no `(?P<{}>…)` in this pattern", field.name))
                                     .also(parse.ty.span, format!("`{}` is a field of the target type", field.name))
                                     .help(format!(
@@ -344,7 +353,7 @@ fn check_parse(
                     };
                     ctx.diags.push(
                         Diagnostic::error(
-                            "E0311",
+                            codes::E0311,
                             format!("the `{}` format has no field `{}`", format.name, field.name),
                         )
                         .at(parse.ty.span, format!("`{}` is asked for here", field.name))
@@ -356,7 +365,7 @@ fn check_parse(
                     if !field.ty.accepts(&given) && given != Type::String {
                         ctx.diags.push(
                             Diagnostic::error(
-                                "E0311",
+                                codes::E0311,
                                 format!("`{}` gives `{}` as `{given}`, not `{}`", format.name, field.name, field.ty),
                             )
                             .at(parse.ty.span, format!("`{}: {}` is asked for here", field.name, field.ty))
@@ -374,7 +383,7 @@ fn check_parse(
         other => {
             let what = other.map_or_else(|| format!("has no field `{from}`"), |f| format!("has `{from}: {}`", f.ty));
             ctx.diags.push(
-                Diagnostic::error("E0505", format!("`parse` reads the string field `{from}`, but the stream {what}"))
+                Diagnostic::error(codes::E0505, format!("`parse` reads the string field `{from}`, but the stream {what}"))
                     .at(transform.span, "nothing to parse here")
                     .help("parse untyped lines straight from a source, or name a string field: `parse json { field = \"msg\" } as T`"),
             );
@@ -387,7 +396,7 @@ fn check_parse(
                 .into(),
         };
         ctx.diags.push(
-            Diagnostic::error("E0306", format!("`{}` is not an error policy", word.name))
+            Diagnostic::error(codes::E0306, format!("`{}` is not an error policy", word.name))
                 .at(word.span, "unknown policy")
                 .help(help),
         );
@@ -431,7 +440,7 @@ fn check_sink(ctx: &mut Ctx, builder: &Builder, index: NodeIndex, input: &Stream
         if let Some(format) = chosen.filter(|f| values.contains(f)) {
             if input.untyped {
                 let incoming = builder.graph.edges_directed(index, Direction::Incoming).next().map(|e| e.weight().span);
-                let mut diag = Diagnostic::error("E0502", format!("`{format}` needs typed records, but sink `{}` is fed untyped lines", node.name))
+                let mut diag = Diagnostic::error(codes::E0502, format!("`{format}` needs typed records, but sink `{}` is fed untyped lines", node.name))
                     .at(span_of(param).unwrap_or(node.span), format!("`{format}` writes one column per field"))
                     .help("parse the lines first: `| parse json as MyType` (or csv, regex, combined), or write `format = lines`");
                 if let Some(span) = incoming {
@@ -443,9 +452,12 @@ fn check_sink(ctx: &mut Ctx, builder: &Builder, index: NodeIndex, input: &Stream
     }
     if connector.input == StreamIn::Record && input.untyped {
         ctx.diags.push(
-            Diagnostic::error("E0502", format!("sink `{}` needs typed records, but is fed untyped lines", node.name))
-                .at(node.span, "this sink writes fields")
-                .help("parse the lines first: `| parse json as MyType`"),
+            Diagnostic::error(
+                codes::E0502,
+                format!("sink `{}` needs typed records, but is fed untyped lines", node.name),
+            )
+            .at(node.span, "this sink writes fields")
+            .help("parse the lines first: `| parse json as MyType`"),
         );
     }
     for param in connector.params {

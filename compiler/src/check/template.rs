@@ -4,6 +4,7 @@
 
 use super::errors;
 use super::Ctx;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::template::{parse, Part, Template, TIME_ESCAPES};
@@ -24,7 +25,7 @@ pub(crate) fn check_escapes(ctx: &mut Ctx, template: &str, span: Span) -> Option
                 (format!("`{text}` is not a path escape"), format!("`{text}` is not known"))
             };
             ctx.diags.push(
-                Diagnostic::error("E0312", message)
+                Diagnostic::error(codes::E0312, message)
                     .at(at, label)
                     .help(format!("the escapes are {}, %{{field}} and %% for a literal %", escapes.join(" "))),
             );
@@ -41,7 +42,7 @@ pub(crate) fn check_fields(ctx: &mut Ctx, template: &Template, span: Span, input
             if input.record.field(name).is_none() {
                 let at = within(&text, span, *offset, name.len());
                 let mut diag = errors::unknown_field(name, at, &input.record);
-                diag.code = "E0313";
+                diag.code = codes::E0313.as_str();
                 diag.message = format!("the path uses `%{{{name}}}`, but records have no field `{name}`");
                 diag.primary.message = "unknown field in path".into();
                 ctx.diags.push(diag);

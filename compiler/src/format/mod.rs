@@ -21,6 +21,7 @@
 
 mod lex;
 
+use crate::codes::{self, Code};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::span::FileId;
 use crate::syntax::keywords::KEYWORDS;
@@ -30,13 +31,15 @@ use lex::{Kind, Tok};
 pub const MAX_WIDTH: usize = 100;
 
 /// The codes that mean the file does not parse; such a file is not formatted.
-const SYNTAX_CODES: &[&str] = &["E0101", "E0102", "E0105"];
+const SYNTAX_CODES: &[Code] = &[codes::E0101, codes::E0102, codes::E0105];
 
 /// Formats a whole file. Returns the syntax errors instead when the file does not parse.
 pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
     let (file, diags) = crate::syntax::parse(FileId(0), source);
-    let errors: Vec<Diagnostic> =
-        diags.into_iter().filter(|d| d.severity == Severity::Error && SYNTAX_CODES.contains(&d.code)).collect();
+    let errors: Vec<Diagnostic> = diags
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error && SYNTAX_CODES.iter().any(|c| c.as_str() == d.code))
+        .collect();
     if !errors.is_empty() || !file.broken.is_empty() {
         return Err(errors);
     }

@@ -1,6 +1,7 @@
 //! Turns pest's parse errors into E0101 diagnostics that say what was expected, in words.
 
 use super::parser::Rule;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::{floor_char_boundary, Span};
 
@@ -48,7 +49,7 @@ pub(crate) fn syntax_error(err: &pest::error::Error<Rule>, source: &str, offset:
             format!("expected {expected_text} here"),
         )
     };
-    Diagnostic::error("E0101", message).at(span, label).help(help_for(&found, &expected, &tokens))
+    Diagnostic::error(codes::E0101, message).at(span, label).help(help_for(&found, &expected, &tokens))
 }
 
 /// The punctuation among pest's expected tokens (not white space, comments, letters or ranges).

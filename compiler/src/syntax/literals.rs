@@ -1,6 +1,7 @@
 //! Literal decoding: string escapes and `${ENV}`, integers with `_`, durations and sizes with units.
 
 use crate::ast::{Ident, StrLit, ValueKind};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::suggest::did_you_mean;
@@ -75,7 +76,7 @@ pub(crate) fn string(inner: &str, start: usize, diags: &mut Vec<Diagnostic>) -> 
                         value.push('\\');
                         value.push(other);
                         diags.push(
-                            Diagnostic::error("E0106", format!("unknown escape `\\{other}`"))
+                            Diagnostic::error(codes::E0106, format!("unknown escape `\\{other}`"))
                                 .at(Span::new(start + i, start + i + 1 + other.len_utf8()), "not an escape flowc knows")
                                 .help(format!(
                                     "write `\\\\{other}` for a backslash followed by `{other}` (paths, regular expressions); \
@@ -97,7 +98,7 @@ pub(crate) fn string(inner: &str, start: usize, diags: &mut Vec<Diagnostic>) -> 
                 }
                 let Some(end) = name_end else {
                     diags.push(
-                        Diagnostic::error("E0107", "`${` is never closed")
+                        Diagnostic::error(codes::E0107, "`${` is never closed")
                             .at(Span::new(start + i, start + inner.len()), "this interpolation has no `}`")
                             .help("write `${NAME}`, or `\\${` for a literal `${`"),
                     );
@@ -113,7 +114,7 @@ pub(crate) fn string(inner: &str, start: usize, diags: &mut Vec<Diagnostic>) -> 
                     value.push_str(&inner[i..=end]);
                 } else {
                     diags.push(
-                        Diagnostic::error("E0107", format!("`{name}` is not an environment variable name"))
+                        Diagnostic::error(codes::E0107, format!("`{name}` is not an environment variable name"))
                             .at(span, "this interpolation is not a valid name")
                             .help("environment names are letters, digits and `_`, not starting with a digit: `${AWS_REGION}`"),
                     );
@@ -147,7 +148,7 @@ pub(crate) fn float(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Valu
 }
 
 fn out_of_range(span: Span, text: &str) -> Diagnostic {
-    Diagnostic::error("E0103", format!("`{text}` does not fit in a 64-bit number"))
+    Diagnostic::error(codes::E0103, format!("`{text}` does not fit in a 64-bit number"))
         .at(span, "this number is too large")
         .help("numbers range from -9223372036854775808 to 9223372036854775807")
 }
@@ -193,7 +194,7 @@ pub(crate) fn quantity(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> V
         .unwrap_or_default();
     let unit_span = Span::new(span.start + unit_at, span.end);
     diags.push(
-        Diagnostic::error("E0104", format!("unknown unit `{unit}`"))
+        Diagnostic::error(codes::E0104, format!("unknown unit `{unit}`"))
             .at(unit_span, "not a duration or size unit")
             .help(format!("{hint}durations take {}; sizes take {}", names(DURATION_UNITS), names(SIZE_UNITS))),
     );
@@ -202,7 +203,7 @@ pub(crate) fn quantity(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> V
 
 fn negative_quantity(span: Span, text: &str, diags: &mut Vec<Diagnostic>) -> ValueKind {
     diags.push(
-        Diagnostic::error("E0305", format!("`{text}` is negative"))
+        Diagnostic::error(codes::E0305, format!("`{text}` is negative"))
             .at(span, "durations and sizes cannot be negative")
             .help("write a positive amount"),
     );

@@ -3,6 +3,7 @@
 use super::literals;
 use super::parser::Rule;
 use crate::ast::*;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use pest::iterators::{Pair, Pairs};
@@ -143,7 +144,7 @@ impl<'s> Lowerer<'s> {
             let value = self.value(parts.next().expect("grammar: option value"));
             if let Some(first) = entries.iter().find(|e| e.key.name == key.name) {
                 self.diags.push(
-                    Diagnostic::error("E0108", format!("option `{}` is given twice", key.name))
+                    Diagnostic::error(codes::E0108, format!("option `{}` is given twice", key.name))
                         .at(key.span, "given again here")
                         .also(first.key.span, "first given here")
                         .help("remove one of them; the checker will not guess which one you meant"),

@@ -8,6 +8,7 @@ mod parser;
 mod scan;
 
 use crate::ast;
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::FileId;
 use parser::{FlowParser, Rule};
@@ -62,7 +63,7 @@ pub fn decode(file: FileId, bytes: &[u8]) -> Result<&str, Diagnostic> {
     std::str::from_utf8(bytes).map_err(|err| {
         let at = err.valid_up_to();
         let (line, _) = crate::span::line_col(std::str::from_utf8(&bytes[..at]).unwrap_or(""), at);
-        Diagnostic::error("E0109", format!("the file is not valid UTF-8 (byte {at}, line {line})"))
+        Diagnostic::error(codes::E0109, format!("the file is not valid UTF-8 (byte {at}, line {line})"))
             .at(crate::span::Span::new(at, at), "invalid UTF-8 starts here")
             .help("save the file as UTF-8; .flow files are text")
             .in_file(file)

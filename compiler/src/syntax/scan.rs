@@ -5,6 +5,7 @@
 
 use super::keywords::{is_keyword, DECLARATION_KEYWORDS};
 use crate::ast::{BrokenStmt, Ident};
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
@@ -93,7 +94,7 @@ pub(crate) fn scan(source: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Chunk
                     // Brackets opened before the lost quote would swallow the statements below it.
                     stack.clear();
                     diagnostics.push(
-                        Diagnostic::error("E0102", "unterminated string")
+                        Diagnostic::error(codes::E0102, "unterminated string")
                             .at(Span::new(start, i), "this string has no closing `\"`")
                             .help("close the string with `\"` on the same line; write `\\n` for a newline inside it"),
                     );
@@ -184,7 +185,7 @@ pub(crate) fn salvage(source: &str, span: Span) -> BrokenStmt {
 }
 
 fn too_deep(span: Span) -> Diagnostic {
-    Diagnostic::error("E0105", format!("nesting deeper than {MAX_DEPTH} levels"))
+    Diagnostic::error(codes::E0105, format!("nesting deeper than {MAX_DEPTH} levels"))
         .at(span, "this opens one level too many")
         .help("flatten the expression or block; no pipeline needs this depth")
 }

@@ -173,173 +173,21 @@ impl Plan {
     pub async fn run(self, stop: impl Future<Output = &'static str> + Send + 'static) -> RunReport {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let shutdown_tx = Arc::new(shutdown_tx);
-        let mut senders = Vec::with_capacity(self.nodes.len());
-        let mut receivers = Vec::with_capacity(self.nodes.len());
-        for node in &self.nodes {
-            if node.has_input {
-                let (tx, rx) = mpsc::channel::<Envelope>(QUEUE_BATCHES);
-                senders.push(Some(tx));
-                receivers.push(Some(rx));
-            } else {
-                senders.push(None);
-                receivers.push(None);
-            }
-        }
+        let (senders, mut receivers) = self.queues();
         let reports: Vec<(String, String, Arc<NodeMetrics>)> = self
             .order
             .iter()
             .map(|&i| (self.nodes[i].name.clone(), self.nodes[i].what.clone(), self.nodes[i].metrics.clone()))
             .collect();
         let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
-        for (i, node) in self.nodes.into_iter().enumerate() {
-            let output = Output {
-                targets: node.outputs.iter().filter_map(|(t, _)| senders[*t].clone()).collect(),
-                metrics: node.metrics.clone(),
-            };
-            let input = receivers[i].take();
-            let metrics = node.metrics.clone();
-            let name = node.name.clone();
-            let shutdown = Shutdown(shutdown_rx.clone());
-            let trigger = shutdown_tx.clone();
-            match node.task {
-                Task::Source(source) => {
-                    let ctx = SourceContext {
-                        name: name.clone(),
-                        output,
-                        shutdown,
-                        metrics,
-                        base_dir: self.base_dir.clone(),
-                    };
-                    tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
-                }
-                Task::Memory(limits) => {
-                    let input = input.expect("a channel has an input");
-                    tasks.spawn(memory_channel::run(name, input, output, limits, metrics));
-                }
-                Task::File(channel) => {
-                    let input = input.expect("a channel has an input");
-                    tasks.spawn(async move { channel.run(input, output, metrics).await.map_err(|e| e.in_node(&name)) });
-                }
-                Task::Transform(t) => {
-                    let input = input.expect("a transform has an input");
-                    // Rejected records are not the transform's output: their own counter, not shown.
-                    let dead = Output {
-                        targets: node.dead_letters.iter().filter_map(|t| senders[*t].clone()).collect(),
-                        metrics: Arc::new(NodeMetrics::default()),
-                    };
-                    tasks.spawn(async move {
-                        run_transform(&name, t, input, output, dead, metrics).await.map_err(|e| e.in_node(&name))
-                    });
-                }
-                Task::Route(arms) => {
-                    let input = input.expect("a route has an input");
-                    let mut targets: Vec<(usize, Vec<usize>)> = Vec::new();
-                    for (t, arm) in &node.outputs {
-                        let Some(arm) = arm else { continue };
-                        match targets.iter_mut().find(|(n, _)| n == t) {
-                            Some((_, arms)) => arms.push(*arm),
-                            None => targets.push((*t, vec![*arm])),
-                        }
-                    }
-                    let targets =
-                        targets.into_iter().filter_map(|(t, arms)| Some((senders[t].clone()?, arms))).collect();
-                    drop(output);
-                    tasks.spawn(
-                        async move { run_route(arms, targets, input, metrics).await.map_err(|e| e.in_node(&name)) },
-                    );
-                }
-                Task::Topic { key, done } => {
-                    // A topic's readers are consumer groups reading the log, not its queue.
-                    drop(output);
-                    let data_dir = self.data_dir.clone();
-                    match input {
-                        Some(input) => {
-                            tasks.spawn(async move {
-                                topic::write_topic(data_dir, name.clone(), key, input, metrics, done)
-                                    .await
-                                    .map_err(|e| e.in_node(&name))
-                            });
-                        }
-                        None => drop(done),
-                    }
-                }
-                Task::Member => {}
-                Task::SinkGroup { .. } => {
-                    tasks.spawn(
-                        async move { Err(RunError::internal(format!("{name}: a sink group without its members"))) },
-                    );
-                }
-                Task::TopicSink { key } => {
-                    let input = input.expect("a sink has an input");
-                    tasks.spawn(async move {
-                        topic::topic_sink(key, input, output, metrics).await.map_err(|e| e.in_node(&name))
-                    });
-                }
-                Task::Group(read) => {
-                    drop(input);
-                    let members = if read.shared {
-                        drop(output);
-                        node.outputs
-                            .iter()
-                            .filter_map(|(t, _)| senders[*t].clone())
-                            .map(|tx| Output { targets: vec![tx], metrics: node.metrics.clone() })
-                            .collect()
-                    } else {
-                        vec![output]
-                    };
-                    tasks.spawn(async move {
-                        topic::read_group(read, members, shutdown, metrics).await.map_err(|e| e.in_node(&name))
-                    });
-                }
-                Task::Members(sources) => {
-                    // Each member of the group reads for its own downstream node (the group shares
-                    // the topic's partitions among them, as Kafka balances any group).
-                    drop(input);
-                    drop(output);
-                    let targets: Vec<_> = node.outputs.iter().filter_map(|(t, _)| senders[*t].clone()).collect();
-                    for (source, tx) in sources.into_iter().zip(targets) {
-                        let ctx = SourceContext {
-                            name: name.clone(),
-                            output: Output { targets: vec![tx], metrics: node.metrics.clone() },
-                            shutdown: Shutdown(shutdown_rx.clone()),
-                            metrics: node.metrics.clone(),
-                            base_dir: self.base_dir.clone(),
-                        };
-                        let name = name.clone();
-                        tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
-                    }
-                }
-                Task::Sink(sink) => {
-                    let input = input.expect("a sink has an input");
-                    tasks.spawn(async move {
-                        run_sink(name.clone(), sink, input, metrics, trigger).await.map_err(|e| e.in_node(&name))
-                    });
-                }
-            }
+        let Plan { nodes, base_dir, data_dir, .. } = self;
+        let spawner = Spawner { senders, shutdown_rx, shutdown_tx: shutdown_tx.clone(), base_dir, data_dir };
+        for (i, node) in nodes.into_iter().enumerate() {
+            spawner.spawn(&mut tasks, node, receivers[i].take());
         }
         // Only the nodes hold senders now: a queue closes once everything upstream of it is done.
-        drop(senders);
-        let (signal_tx, mut signal_rx) = mpsc::channel::<&'static str>(1);
-        let stop_trigger = shutdown_tx.clone();
-        let watcher = tokio::spawn(async move {
-            let name = stop.await;
-            let _ = signal_tx.send(name).await;
-            let _ = stop_trigger.send(true);
-        });
-        let mut errors = Vec::new();
-        while let Some(result) = tasks.join_next().await {
-            let failure = match result {
-                Ok(Ok(())) => None,
-                Ok(Err(err)) => Some(err),
-                Err(join) => Some(RunError::internal(format!("a task failed: {join}"))),
-            };
-            if let Some(err) = failure {
-                errors.push(err);
-                let _ = shutdown_tx.send(true);
-            }
-        }
-        watcher.abort();
-        let stopped_by = signal_rx.try_recv().ok();
+        drop(spawner);
+        let (errors, stopped_by) = join_all(tasks, stop, &shutdown_tx).await;
         let nodes = reports
             .into_iter()
             .map(|(name, what, m)| NodeReport {
@@ -352,4 +200,184 @@ impl Plan {
             .collect();
         RunReport { nodes, errors, stopped_by }
     }
+
+    /// One bounded queue into every node that has an input.
+    fn queues(&self) -> (Vec<InputTx>, Vec<InputRx>) {
+        self.nodes
+            .iter()
+            .map(|node| match node.has_input {
+                true => {
+                    let (tx, rx) = mpsc::channel::<Envelope>(QUEUE_BATCHES);
+                    (Some(tx), Some(rx))
+                }
+                false => (None, None),
+            })
+            .unzip()
+    }
+}
+
+/// The writing end of a node's input queue (`None` for a node without input).
+type InputTx = Option<mpsc::Sender<Envelope>>;
+/// The reading end of a node's input queue.
+type InputRx = Option<mpsc::Receiver<Envelope>>;
+
+/// What starting a node's task needs besides the node: the queues and the shutdown signal.
+struct Spawner {
+    senders: Vec<InputTx>,
+    shutdown_rx: watch::Receiver<bool>,
+    shutdown_tx: Arc<watch::Sender<bool>>,
+    base_dir: PathBuf,
+    data_dir: PathBuf,
+}
+
+impl Spawner {
+    /// Starts `node`'s task, reading `input`, writing the queues of its outputs.
+    fn spawn(&self, tasks: &mut JoinSet<Result<(), RunError>>, node: plan::Planned, input: InputRx) {
+        let output = Output {
+            targets: node.outputs.iter().filter_map(|(t, _)| self.senders[*t].clone()).collect(),
+            metrics: node.metrics.clone(),
+        };
+        let metrics = node.metrics.clone();
+        let name = node.name.clone();
+        let shutdown = Shutdown(self.shutdown_rx.clone());
+        let trigger = self.shutdown_tx.clone();
+        match node.task {
+            Task::Source(source) => {
+                let ctx =
+                    SourceContext { name: name.clone(), output, shutdown, metrics, base_dir: self.base_dir.clone() };
+                tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
+            }
+            Task::Memory(limits) => {
+                let input = input.expect("a channel has an input");
+                tasks.spawn(memory_channel::run(name, input, output, limits, metrics));
+            }
+            Task::File(channel) => {
+                let input = input.expect("a channel has an input");
+                tasks.spawn(async move { channel.run(input, output, metrics).await.map_err(|e| e.in_node(&name)) });
+            }
+            Task::Transform(t) => {
+                let input = input.expect("a transform has an input");
+                // Rejected records are not the transform's output: their own counter, not shown.
+                let dead = Output {
+                    targets: node.dead_letters.iter().filter_map(|t| self.senders[*t].clone()).collect(),
+                    metrics: Arc::new(NodeMetrics::default()),
+                };
+                tasks.spawn(async move {
+                    run_transform(&name, t, input, output, dead, metrics).await.map_err(|e| e.in_node(&name))
+                });
+            }
+            Task::Route(arms) => {
+                let input = input.expect("a route has an input");
+                let mut targets: Vec<(usize, Vec<usize>)> = Vec::new();
+                for (t, arm) in &node.outputs {
+                    let Some(arm) = arm else { continue };
+                    match targets.iter_mut().find(|(n, _)| n == t) {
+                        Some((_, arms)) => arms.push(*arm),
+                        None => targets.push((*t, vec![*arm])),
+                    }
+                }
+                let targets =
+                    targets.into_iter().filter_map(|(t, arms)| Some((self.senders[t].clone()?, arms))).collect();
+                drop(output);
+                tasks
+                    .spawn(async move { run_route(arms, targets, input, metrics).await.map_err(|e| e.in_node(&name)) });
+            }
+            Task::Topic { key, done } => {
+                // A topic's readers are consumer groups reading the log, not its queue.
+                drop(output);
+                let data_dir = self.data_dir.clone();
+                match input {
+                    Some(input) => {
+                        tasks.spawn(async move {
+                            topic::write_topic(data_dir, name.clone(), key, input, metrics, done)
+                                .await
+                                .map_err(|e| e.in_node(&name))
+                        });
+                    }
+                    None => drop(done),
+                }
+            }
+            Task::Member => {}
+            Task::SinkGroup { .. } => {
+                tasks
+                    .spawn(async move { Err(RunError::internal(format!("{name}: a sink group without its members"))) });
+            }
+            Task::TopicSink { key } => {
+                let input = input.expect("a sink has an input");
+                tasks.spawn(async move {
+                    topic::topic_sink(key, input, output, metrics).await.map_err(|e| e.in_node(&name))
+                });
+            }
+            Task::Group(read) => {
+                drop(input);
+                let members = if read.shared {
+                    drop(output);
+                    node.outputs
+                        .iter()
+                        .filter_map(|(t, _)| self.senders[*t].clone())
+                        .map(|tx| Output { targets: vec![tx], metrics: node.metrics.clone() })
+                        .collect()
+                } else {
+                    vec![output]
+                };
+                tasks.spawn(async move {
+                    topic::read_group(read, members, shutdown, metrics).await.map_err(|e| e.in_node(&name))
+                });
+            }
+            Task::Members(sources) => {
+                // Each member of the group reads for its own downstream node (the group shares the
+                // topic's partitions among them, as Kafka balances any group).
+                drop(input);
+                drop(output);
+                let targets: Vec<_> = node.outputs.iter().filter_map(|(t, _)| self.senders[*t].clone()).collect();
+                for (source, tx) in sources.into_iter().zip(targets) {
+                    let ctx = SourceContext {
+                        name: name.clone(),
+                        output: Output { targets: vec![tx], metrics: node.metrics.clone() },
+                        shutdown: Shutdown(self.shutdown_rx.clone()),
+                        metrics: node.metrics.clone(),
+                        base_dir: self.base_dir.clone(),
+                    };
+                    let name = name.clone();
+                    tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
+                }
+            }
+            Task::Sink(sink) => {
+                let input = input.expect("a sink has an input");
+                tasks.spawn(async move {
+                    run_sink(name.clone(), sink, input, metrics, trigger).await.map_err(|e| e.in_node(&name))
+                });
+            }
+        }
+    }
+}
+
+/// Waits for every task; the first failure (or `stop`) stops the sources. Returns the errors and
+/// the name of the signal that stopped the run, if one did.
+async fn join_all(
+    mut tasks: JoinSet<Result<(), RunError>>,
+    stop: impl Future<Output = &'static str> + Send + 'static,
+    shutdown_tx: &Arc<watch::Sender<bool>>,
+) -> (Vec<RunError>, Option<&'static str>) {
+    let (signal_tx, mut signal_rx) = mpsc::channel::<&'static str>(1);
+    let stop_trigger = shutdown_tx.clone();
+    let watcher = tokio::spawn(async move {
+        let name = stop.await;
+        let _ = signal_tx.send(name).await;
+        let _ = stop_trigger.send(true);
+    });
+    let mut errors = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        let failure = match result {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(err),
+            Err(join) => Some(RunError::internal(format!("a task failed: {join}"))),
+        };
+        if let Some(err) = failure {
+            errors.push(err);
+            let _ = shutdown_tx.send(true);
+        }
+    }
+    watcher.abort();
+    (errors, signal_rx.try_recv().ok())
 }

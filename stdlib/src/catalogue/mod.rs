@@ -46,6 +46,7 @@ const CONFLICTS: &[Conflict] = &[
 pub static REGISTRY: Registry = Registry {
     connectors: &crate::connectors::SIGNATURES,
     topic_params: topic::PARAMS,
+    topic_flume: topic::FLUME,
     formats: formats::FORMATS,
     functions: functions::FUNCTIONS,
     conflicts: CONFLICTS,
@@ -390,6 +391,70 @@ mod tests {
     }
 
     #[test]
+    fn every_flume_key_names_an_option_and_every_flume_type_one_connector() {
+        let param = |params: &[ParamSig], name: &str| -> bool {
+            let (outer, inner) = name.split_once('.').map_or((name, None), |(a, b)| (a, Some(b)));
+            match (params.iter().find(|p| p.name == outer).map(|p| p.ty), inner) {
+                (Some(_), None) => true,
+                (Some(ParamType::Record(fields)), Some(inner)) => fields.iter().any(|f| f.name == inner),
+                _ => false,
+            }
+        };
+        let mut claimed: Vec<(Role, bool, &str)> = Vec::new();
+        let owners = REGISTRY.connectors.iter().map(|s| (Some(s.role), s.flume, s.params, s.kind));
+        for (role, types, params, kind) in owners.chain([(None, REGISTRY.topic_flume, REGISTRY.topic_params, "topic")])
+        {
+            for t in types {
+                assert!(!t.names.is_empty(), "{kind}: a Flume type without a name");
+                for k in t.keys {
+                    assert!(
+                        param(params, k.param),
+                        "{kind}: Flume's `{}` becomes `{}`, no option of it",
+                        k.key,
+                        k.param
+                    );
+                }
+                for (k, _) in t.fixed {
+                    assert!(param(params, k), "{kind}: fixed option `{k}` is no option of it");
+                }
+                for name in t.names {
+                    let entry = (role.unwrap_or(Role::Channel), t.processor, *name);
+                    assert!(!claimed.contains(&entry), "Flume's `{name}` is replaced twice");
+                    claimed.push(entry);
+                }
+            }
+        }
+    }
+
+    /// An option's doc saying it is Flume's `X` (a name one could write as an option) is what
+    /// "did you mean" answers for `X`, through the signature's Flume keys.
+    #[test]
+    fn flume_names_in_option_docs_are_flume_keys() {
+        use flowc_compiler::builtins::flume::option_for_key;
+        for sig in REGISTRY.connectors {
+            let inner = sig.params.iter().flat_map(|p| match p.ty {
+                ParamType::Record(fields) => {
+                    fields.iter().map(|f| (format!("{} = {{ {} = … }}", p.name, f.name), f.doc)).collect()
+                }
+                _ => vec![(p.name.to_string(), p.doc)],
+            });
+            for (name, doc) in inner {
+                for mention in doc.split("Flume's `").skip(1).filter_map(|rest| rest.split('`').next()) {
+                    if mention.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        assert_eq!(
+                            option_for_key(sig.flume, None, mention).as_deref(),
+                            Some(name.as_str()),
+                            "{} `{}`: Flume's `{mention}`",
+                            sig.role.as_str(),
+                            sig.kind
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_seed_flume_components_are_present() {
         let expect = [
             (Role::Source, "spooldir", "spooldir"),
@@ -403,7 +468,7 @@ mod tests {
         ];
         for (role, kind, flume) in expect {
             let sig = REGISTRY.connector(role, kind).unwrap_or_else(|| panic!("missing {} `{kind}`", role.as_str()));
-            assert_eq!(sig.flume, flume, "{kind} replaces Flume's {flume}");
+            assert_eq!(sig.flume_name(), Some(flume), "{kind} replaces Flume's {flume}");
         }
         // The seed's second agent: files { path, prefix, round, roll = { interval, size, count }, batch }.
         let files = REGISTRY.connector(Role::Sink, "files").unwrap();

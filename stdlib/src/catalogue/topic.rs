@@ -1,7 +1,16 @@
 //! Topic options: what goes between the braces of `topic name: Type { … }` (Kafka's topic configs).
 
 use super::{optional, unset};
+use flowc_compiler::builtins::flume::{key, FlumeConv, FlumeType};
 use flowc_compiler::builtins::{ParamSig, ParamType};
+
+/// Flume's Kafka channel is a topic on the cluster: `flowc import` declares one with `brokers`,
+/// named by the channel's `kafka.topic` and consumed as its `kafka.consumer.group.id`.
+pub const FLUME: &[FlumeType] = &[FlumeType::component(
+    &["org.apache.flume.channel.kafka.KafkaChannel"],
+    &[key("kafka.bootstrap.servers", "brokers", FlumeConv::Same)],
+)
+.unneeded(&[("parseAsFlumeEvent", crate::connectors::kafka::EVENT_FORMAT)])];
 
 /// The options of a `topic` declaration.
 pub const PARAMS: &[ParamSig] = &[

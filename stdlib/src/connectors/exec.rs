@@ -5,6 +5,7 @@
 //! killed and what it printed is delivered. Best effort: a command cannot replay what it printed.
 
 use crate::catalogue::{batch_size, optional, required, unset};
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
@@ -59,7 +60,18 @@ committed when flowc crashes are lost, and a restarted `tail -F` prints its last
     guarantee_note: "a crash or restart loses or repeats lines; exec cannot replay",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "exec",
+    flume: &[FlumeType::component(
+        &["exec"],
+        &[
+            key("command", "command", Same),
+            key("shell", "shell", Same),
+            key("restart", "restart", Same),
+            key("restartThrottle", "restart_throttle", Ms),
+            key("logStdErr", "log_stderr", Same),
+            key("batchSize", "batch_size", Same),
+            key("batchTimeout", "batch_timeout", Ms),
+        ],
+    )],
     check: None,
     weaker_when: &[],
 };

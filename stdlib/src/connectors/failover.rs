@@ -1,6 +1,7 @@
 //! `failover`: Flume's failover sink processor, a sink group the executor runs ([`builtin`]).
 
 use crate::catalogue::{optional, required};
+use flowc_compiler::builtins::flume::{key, FlumeConv::Ms, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::{builtin, Connector};
 
@@ -32,7 +33,7 @@ cool-down. The group's guarantee is the weakest of its members'.",
     guarantee_note: "a failed batch is retried on the next sink; as strong as its weakest member",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
-    flume: "failover",
+    flume: &[FlumeType::processor(&["failover"], &[key("processor.maxpenalty", "max_penalty", Ms)])],
     check: None,
     weaker_when: &[],
 };

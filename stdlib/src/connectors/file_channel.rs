@@ -1,11 +1,15 @@
 //! `file`: Flume's durable file channel, a one-partition log the executor runs ([`builtin`]).
 
 use crate::catalogue::{int_from, optional, unset};
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut, Weakening};
 use flowc_runtime::exec::{builtin, Connector};
 
 /// Flume's file channel, on the embedded log.
 pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: builtin::file_channel };
+
+/// Why Flume's checkpoint settings are not needed.
+const CHECKPOINTS: &str = "flowc's `file` channel keeps its log and its checkpoints in one `dir`";
 
 const SIG: ConnectorSig = ConnectorSig {
     kind: "file",
@@ -60,7 +64,21 @@ loses nothing; `never` leaves syncing to the OS.",
 `never` an OS crash or power loss (not a process crash) can lose the unsynced tail",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
-    flume: "file",
+    flume: &[FlumeType::component(
+        &["file"],
+        &[
+            key("dataDirs", "dir", Same),
+            key("capacity", "capacity", Same),
+            key("transactionCapacity", "transaction_capacity", Same),
+            key("maxFileSize", "segment_size", Bytes),
+        ],
+    )
+    .unneeded(&[
+        ("checkpointDir", CHECKPOINTS),
+        ("backupCheckpointDir", CHECKPOINTS),
+        ("useDualCheckpoints", CHECKPOINTS),
+        ("checkpointInterval", CHECKPOINTS),
+    ])],
     check: None,
     weaker_when: &[Weakening {
         param: "fsync",

@@ -2,6 +2,7 @@
 //! ends the source; `rate` caps events per second.
 
 use crate::catalogue::{batch_size, int_from, optional};
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
@@ -35,7 +36,20 @@ from the last committed one.",
     guarantee_note: "deterministic output resumes from the last committed event",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "seq",
+    flume: &[
+        FlumeType::component(&["seq"], &[key("totalEvents", "count", Same), key("batchSize", "batch_size", Same)])
+            .fixed(&[("mode", "sequence")]),
+        FlumeType::component(
+            &["org.apache.flume.source.StressSource"],
+            &[
+                key("size", "size", Bytes),
+                key("maxTotalEvents", "count", Same),
+                key("maxEventsPerSecond", "rate", Same),
+                key("batchSize", "batch_size", Same),
+            ],
+        )
+        .fixed(&[("mode", "stress")]),
+    ],
     check: None,
     weaker_when: &[],
 };

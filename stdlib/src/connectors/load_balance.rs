@@ -1,6 +1,7 @@
 //! `load_balance`: Flume's load-balancing sink processor, a sink group the executor runs ([`builtin`]).
 
 use crate::catalogue::{optional, required};
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::{builtin, Connector};
 
@@ -39,7 +40,14 @@ retried on another member. The group's guarantee is the weakest of its members'.
     guarantee_note: "a failed batch is retried on another member; as strong as its weakest member",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
-    flume: "load_balance",
+    flume: &[FlumeType::processor(
+        &["load_balance"],
+        &[
+            key("processor.selector", "selector", Same),
+            key("processor.backoff", "backoff", Same),
+            key("processor.selector.maxTimeOut", "max_backoff", Ms),
+        ],
+    )],
     check: None,
     weaker_when: &[],
 };

@@ -3,6 +3,7 @@
 
 use crate::catalogue::optional;
 use arrow_array::RecordBatch;
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::{row_json, row_text};
 use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, RunError, Sink};
@@ -38,7 +39,7 @@ how many bytes were left out. A take is committed once its lines are written.",
     guarantee_note: "a take is committed after its events are written to the log",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
-    flume: "logger",
+    flume: &[FlumeType::component(&["logger"], &[key("maxBytesToLog", "max_bytes", Bytes)])],
     check: None,
     weaker_when: &[],
 };

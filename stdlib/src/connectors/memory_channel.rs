@@ -1,6 +1,7 @@
 //! `memory`: Flume's memory channel, a bounded in-process queue the executor runs ([`builtin`]).
 
 use crate::catalogue::{int_from, optional};
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::{builtin, Connector};
 
@@ -43,7 +44,19 @@ keeps waiting; nothing is dropped).",
     guarantee_note: "a crash loses the events it holds (up to `capacity`)",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
-    flume: "memory",
+    flume: &[FlumeType::component(
+        &["memory"],
+        &[
+            key("capacity", "capacity", Same),
+            key("transactionCapacity", "transaction_capacity", Same),
+            key("byteCapacity", "byte_capacity", Bytes),
+            key("keep-alive", "keep_alive", Secs),
+        ],
+    )
+    .unneeded(&[(
+        "byteCapacityBufferPercentage",
+        "flowc's `byte_capacity` counts event bytes only, with no header allowance",
+    )])],
     check: None,
     weaker_when: &[],
 };

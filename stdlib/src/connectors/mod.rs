@@ -8,7 +8,7 @@ mod file_channel;
 mod files;
 mod generator;
 mod http;
-mod kafka;
+pub(crate) mod kafka;
 mod listen;
 mod load_balance;
 mod logger;

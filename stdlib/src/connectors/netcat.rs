@@ -11,6 +11,7 @@
 
 use super::listen::{self, Problems};
 use crate::catalogue::{batch_size, int_from, optional, required};
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut, Weakening};
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeMetrics, NodeSpec, Output, RunError, Shutdown, Source, SourceContext};
@@ -81,7 +82,15 @@ reading; lines already read are committed and acknowledged before the connection
 with `ack = false` lines in flight when flowc crashes are lost",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "netcat",
+    flume: &[FlumeType::component(
+        &["netcat"],
+        &[
+            key("bind", "address", Combined),
+            key("port", "address", Combined),
+            key("max-line-length", "max_line_length", Bytes),
+            key("ack-every-event", "ack", Same),
+        ],
+    )],
     check: None,
     weaker_when: &[Weakening {
         param: "ack",

@@ -1,5 +1,6 @@
 //! `null`: Flume's null sink, which discards every event.
 
+use flowc_compiler::builtins::flume::FlumeType;
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::{BoxFuture, Built, Connector, RunError, Sink};
 
@@ -17,7 +18,7 @@ output, or to drain a channel on purpose.",
     guarantee_note: "trivially: nothing is written, so nothing can be lost by writing",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
-    flume: "null",
+    flume: &[FlumeType::component(&["null"], &[])],
     check: None,
     weaker_when: &[],
 };

@@ -75,7 +75,7 @@ next poll. Credentials come from the options or from the usual environment varia
     guarantee_note: "an object enters the manifest only after all its lines are committed",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "",
+    flume: &[],
     check: None,
     weaker_when: &[],
 };

@@ -27,7 +27,7 @@ input cannot be replayed: lines read and not yet committed when flowc crashes ar
         "nothing is lost within a run, but a pipe cannot be replayed: a crash loses lines read and not yet delivered",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "",
+    flume: &[],
     check: None,
     weaker_when: &[],
 };

@@ -36,7 +36,7 @@ uncommitted records. A group with no committed offset starts at `start`. Consumi
     guarantee_note: "group offsets are committed after the channel takes each batch",
     output: StreamOut::TopicOf("topic"),
     input: StreamIn::Any,
-    flume: "",
+    flume: &[],
     check: None,
     weaker_when: &[],
 };
@@ -60,7 +60,7 @@ to a topic on an edge (`source -> topic_name`) behaves the same way.",
     guarantee_note: "a take is committed after the topic acknowledged the append",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
-    flume: "",
+    flume: &[],
     check: None,
     weaker_when: &[],
 };

@@ -2,6 +2,7 @@
 //! the path's escapes (E0314), and roll settings that make thousands of tiny files (W0006).
 
 use flowc_compiler::builtins::NodeCheck;
+use flowc_compiler::codes;
 use flowc_compiler::graph::{OptionMap, OptionValue};
 use flowc_compiler::types::{StreamType, Type};
 use flowc_compiler::Diagnostic;
@@ -52,7 +53,7 @@ fn check_time(node: &NodeCheck<'_>, diags: &mut Vec<Diagnostic>) {
             if !matches!(f.ty.base(), Type::Timestamp | Type::Error) {
                 diags.push(
                     Diagnostic::error(
-                        "E0314",
+                        codes::E0314,
                         format!("`time_field = {field}` names the field `{field}: {}`, not a timestamp", f.ty),
                     )
                     .at(node.written_span("time_field").unwrap_or(path_span), "not a timestamp")
@@ -75,7 +76,7 @@ fn check_time(node: &NodeCheck<'_>, diags: &mut Vec<Diagnostic>) {
         ),
     };
     diags.push(
-        Diagnostic::error("E0314", "the path has time escapes, but no time is chosen to fill them")
+        Diagnostic::error(codes::E0314, "the path has time escapes, but no time is chosen to fill them")
             .at(path_span, "time escapes used here")
             .help(help),
     );
@@ -112,7 +113,7 @@ fn check_roll(node: &NodeCheck<'_>, diags: &mut Vec<Diagnostic>) {
         return;
     }
     diags.push(
-        Diagnostic::warning("W0006", format!("sink `{}` will make many tiny files", node.name))
+        Diagnostic::warning(codes::W0006, format!("sink `{}` will make many tiny files", node.name))
             .at(node.span_of("roll"), reasons.join("; "))
             .help("tiny files slow every reader (HDFS, S3, query engines); roll at minutes and tens of MiB, e.g. `roll = { interval = 5m, size = 128MiB }`"),
     );

@@ -19,6 +19,7 @@ use arrow_schema::{DataType, TimeUnit};
 use check::{bucket_time, BucketTime};
 use chrono::{Local, TimeZone, Utc};
 use encode::{Encoder, Settings};
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut};
 use flowc_compiler::template::Part;
 use flowc_runtime::exec::batch::{self as arrow_batch, value_text};
@@ -31,6 +32,9 @@ use std::time::{Duration, Instant};
 
 /// Flume's HDFS sink, grown up: local files or object stores, text or columnar.
 pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::sink(Files::new(spec)?)) };
+
+/// Why Flume's HDFS client settings are not needed.
+const HDFS_CLIENT: &str = "an HDFS client setting; flowc has no HDFS client";
 
 const SIG: ConnectorSig = ConnectorSig {
     kind: "files",
@@ -146,7 +150,49 @@ when it starts again.",
 uncommitted take in a new file",
     output: StreamOut::PassThrough,
     input: StreamIn::RecordWhen { param: "format", values: &["csv", "parquet", "arrow"] },
-    flume: "hdfs",
+    flume: &[
+        FlumeType::component(
+            &["hdfs"],
+            &[
+                key("hdfs.path", "path", Same),
+                key("hdfs.filePrefix", "prefix", Same),
+                key("hdfs.fileSuffix", "suffix", Same),
+                key("hdfs.inUseSuffix", "in_use_suffix", Same),
+                key("hdfs.rollInterval", "roll.interval", Secs),
+                key("hdfs.rollSize", "roll.size", Bytes),
+                key("hdfs.rollCount", "roll.count", Same),
+                key("hdfs.idleTimeout", "roll.idle", Secs),
+                key("hdfs.batchSize", "batch", Same),
+                key("hdfs.useLocalTimeStamp", "use_local_time", Same),
+                key("hdfs.maxOpenFiles", "max_open_files", Same),
+                key("hdfs.round", "round", Combined),
+                key("hdfs.roundValue", "round", Combined),
+                key("hdfs.roundUnit", "round", Combined),
+                key("hdfs.fileType", "format", Combined),
+                key("hdfs.codeC", "compression", Combined),
+                key("hdfs.timeZone", "timezone", Combined),
+            ],
+        )
+        .unneeded(&[
+            ("hdfs.writeFormat", HDFS_CLIENT),
+            ("hdfs.callTimeout", HDFS_CLIENT),
+            ("hdfs.threadsPoolSize", HDFS_CLIENT),
+            ("hdfs.rollTimerPoolSize", HDFS_CLIENT),
+            ("hdfs.closeTries", HDFS_CLIENT),
+            ("hdfs.retryInterval", HDFS_CLIENT),
+            ("hdfs.minBlockReplicas", HDFS_CLIENT),
+            ("hdfs.inUsePrefix", HDFS_CLIENT),
+        ]),
+        FlumeType::component(
+            &["file_roll"],
+            &[
+                key("sink.directory", "path", Same),
+                key("sink.rollInterval", "roll.interval", Secs),
+                key("sink.batchSize", "batch", Same),
+                key("sink.serializer", "format", Combined),
+            ],
+        ),
+    ],
     check: Some(check::check),
     weaker_when: &[],
 };

@@ -11,6 +11,7 @@ mod decode;
 use super::listen::{self, Problems};
 use crate::catalogue::{int_from, optional, required};
 use decode::Format;
+use flowc_compiler::builtins::flume::{key, FlumeConv::Combined, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeMetrics, NodeSpec, Output, RunError, Shutdown, Source, SourceContext};
@@ -93,7 +94,10 @@ per JSON line, or Flume's JSON event array.",
 so a retrying client loses nothing",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "http",
+    flume: &[FlumeType::component(
+        &["http", "org.apache.flume.source.http.HTTPSource"],
+        &[key("bind", "address", Combined), key("port", "address", Combined)],
+    )],
     check: None,
     weaker_when: &[],
 };

@@ -7,6 +7,7 @@ mod source;
 
 use crate::catalogue::{batch_size, optional, required, unset};
 use arrow_schema::SchemaRef;
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut, Weakening};
 use flowc_runtime::exec::{Built, Connector, ExternalTopic, NodeSpec, RunError};
 use sink::{KafkaSink, SinkSettings};
@@ -53,7 +54,18 @@ channel has taken the batch (auto-commit is off), so a crash redelivers the unco
     guarantee_note: "offsets are committed to Kafka after the channel takes each batch",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "kafka",
+    flume: &[FlumeType::component(
+        &["kafka", "org.apache.flume.source.kafka.KafkaSource"],
+        &[
+            key("kafka.bootstrap.servers", "brokers", Same),
+            key("kafka.topics", "topic", Same),
+            key("kafka.consumer.group.id", "group", Same),
+            key("kafka.consumer.auto.offset.reset", "start", Same),
+            key("batchSize", "batch_size", Same),
+            key("batchDurationMillis", "batch_wait", Ms),
+        ],
+    )
+    .unneeded(&[("useFlumeEventFormat", EVENT_FORMAT)])],
     check: None,
     weaker_when: &[],
 };
@@ -108,7 +120,17 @@ Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is 
     guarantee_note: "a take is committed after Kafka acknowledged it (with `acks = 0`, best effort)",
     output: StreamOut::PassThrough,
     input: StreamIn::Any,
-    flume: "kafka",
+    flume: &[FlumeType::component(
+        &["kafka", "org.apache.flume.sink.kafka.KafkaSink"],
+        &[
+            key("kafka.bootstrap.servers", "brokers", Same),
+            key("kafka.topic", "topic", Same),
+            key("kafka.producer.acks", "acks", Same),
+            key("kafka.producer.compression.type", "compression", Same),
+            key("kafka.producer.linger.ms", "linger", Ms),
+        ],
+    )
+    .unneeded(&[("useFlumeEventFormat", EVENT_FORMAT), ("flumeBatchSize", SINK_BATCH), ("batchSize", SINK_BATCH)])],
     check: None,
     weaker_when: &[
         Weakening {
@@ -125,6 +147,12 @@ Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is 
         },
     ],
 };
+
+/// Why Flume's Avro event settings are not needed.
+pub(crate) const EVENT_FORMAT: &str =
+    "not needed (flowc's Kafka records hold the event itself, never Flume's Avro event with its headers)";
+/// Why the Kafka sink's batch size is not needed.
+const SINK_BATCH: &str = "not needed (flowc's `kafka` sink sends each batch it is handed at once)";
 
 /// The `properties` parameter both kinds take.
 const fn properties() -> ParamSig {

@@ -10,6 +10,7 @@ mod tracker;
 use crate::catalogue::{batch_size, optional, required, unset};
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, RecordBatch, StringArray};
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_schema;
 use flowc_runtime::exec::{blocking, Ack, AckWait, BoxFuture, NodeSpec, RunError, Source, SourceContext};
@@ -110,7 +111,21 @@ quarantine suffix are never read.",
 a crash re-reads the uncommitted part",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "spooldir",
+    flume: &[FlumeType::component(
+        &["spooldir"],
+        &[
+            key("spoolDir", "dir", Same),
+            key("fileSuffix", "completed_suffix", Same),
+            key("deletePolicy", "delete_policy", Same),
+            key("includePattern", "include", Same),
+            key("ignorePattern", "ignore", Same),
+            key("consumeOrder", "order", Same),
+            key("pollDelay", "poll_interval", Ms),
+            key("recursiveDirectorySearch", "recursive", Same),
+            key("batchSize", "batch_size", Same),
+            key("deserializer.maxLineLength", "max_line_length", Bytes),
+        ],
+    )],
     check: None,
     weaker_when: &[],
 };

@@ -19,6 +19,7 @@ mod positions;
 use crate::catalogue::{batch_size, optional, required};
 use arrow_array::builder::StringBuilder;
 use arrow_array::RecordBatch;
+use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_schema;
 use flowc_runtime::exec::{blocking, Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
@@ -33,6 +34,9 @@ use tokio::sync::mpsc;
 
 /// Flume's TAILDIR source done right: follow files by name, persist positions.
 pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::source(Tail::new(spec)?)) };
+
+/// Why Flume's position file settings are not needed.
+const POSITIONS: &str = "flowc keeps `tail` positions in its data directory and commits them with each batch";
 
 const SIG: ConnectorSig = ConnectorSig {
     kind: "tail",
@@ -90,7 +94,15 @@ partial last line is held back until its newline arrives.",
     guarantee_note: "file positions are saved with the channel commit; a crash re-reads only uncommitted lines",
     output: StreamOut::Lines,
     input: StreamIn::Any,
-    flume: "TAILDIR",
+    flume: &[FlumeType::component(
+        &["TAILDIR", "taildir"],
+        &[
+            key("batchSize", "batch_size", Same),
+            key("filegroups", "path", Combined),
+            key("skipToEnd", "start_at", Combined),
+        ],
+    )
+    .unneeded(&[("positionFile", POSITIONS), ("writePosInterval", POSITIONS)])],
     check: None,
     weaker_when: &[],
 };
