@@ -69,10 +69,10 @@ print(f"- the server's peak RSS: {int(rss) / 1024:.1f} MiB; goal < 64 MiB: {'met
 print()
 print("kcat counts the consumed lines through a pipe (`wc -l`), which is part of its time. The mock")
 print("broker keeps records in memory in kcat's own process; the server appends them to segment files.")
-print("kcat into the server beat kcat into the mock: kcat itself (one line per record read from a file)")
-print("bounds the produce rows, not the server. The consume goal is not met: kcat -C writes each record")
-print("to stdout, and the server sends at most 1 MiB per partition per Fetch (librdkafka's default);")
-print("the consume path has not been profiled yet.")
+print("kcat reads and sends one line per record; with the mock broker in its own process it shows what")
+print("kcat alone reaches here. kcat -C writes each record to stdout; the server sends at most 1 MiB per")
+print("partition per Fetch (librdkafka's default). Neither path of the server has been profiled yet, and")
+print("runs on this shared machine vary by 2× from one to the next (see the load average).")
 print("`tests/serve_robust.rs` measures idle connections: 5,000 of them added about 14 MiB of RSS.\n")
 PY
 cat "$section"
