@@ -5,6 +5,11 @@ mod log_cli;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// The system allocator, with blocks of a gigabyte or more mapped unreserved: a request claiming a
+/// huge size (a malformed Kafka frame) fails its decoding instead of aborting the process.
+#[global_allocator]
+static ALLOCATOR: flowc_runtime::large_alloc::LargeAllocGuard = flowc_runtime::large_alloc::LargeAllocGuard;
+
 /// flowc: a declarative dataflow compiler and runtime.
 #[derive(Debug, Parser)]
 #[command(name = "flowc", version, about)]

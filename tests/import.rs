@@ -426,3 +426,92 @@ a1.sinkgroups.g1.processor.selector.maxTimeOut = 30000
     // Flume's HTTP source binds every interface: kept as it was, and W0008 says so.
     assert_eq!(check_codes(&flow), (Vec::new(), 1), "{flow}");
 }
+
+/// Every agent of a properties file translated, with its notes: what a snapshot of the file holds.
+fn import_all(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = String::new();
+    for agent in flowc::import::agents(&text) {
+        let (flow, diags) = translate(&text, Some(&agent)).unwrap();
+        out.push_str(&format!("==== agent {agent}\n{flow}"));
+        for d in &diags {
+            out.push_str(&format!("-- line {}: {}\n", d.line, d.message));
+        }
+    }
+    out
+}
+
+fn assert_import_snapshot(path: &Path) {
+    let stem = path.file_stem().unwrap().to_str().unwrap().replace(['.', '-'], "_");
+    insta::with_settings!({ snapshot_path => "import/snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(stem, import_all(path));
+    });
+}
+
+#[test]
+fn every_agent_file_imports_as_its_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import");
+    let mut files: Vec<_> = ["", "upstream"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.file_name().unwrap().to_str().unwrap().contains(".properties"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 7, "{files:?}");
+    for path in files {
+        assert_import_snapshot(&path);
+    }
+}
+
+/// The seed-style Flume Kafka agents under examples/flume/: each agent imports as its snapshot, and
+/// `flowc check` accepts every translation (exit 0; warnings allowed).
+#[test]
+fn flume_kafka_examples_import_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, agents) in [("kafka_agent.properties", &["a1", "a2"][..]), ("kafka_channel.properties", &["a1"])] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flume").join(file);
+        assert_eq!(flowc::import::agents(&std::fs::read_to_string(&path).unwrap()), agents, "{file}");
+        assert_import_snapshot(&path);
+        for agent in agents {
+            let target = dir.path().join(format!("{agent}.flow"));
+            let out = flowc(&["import", path.to_str().unwrap(), "--agent", agent, "-o", target.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+            let check = flowc(&["check", target.to_str().unwrap()]);
+            assert_eq!(
+                check.status.code(),
+                Some(0),
+                "{file} agent {agent}:\n{}\n{}",
+                std::fs::read_to_string(&target).unwrap(),
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_kafka_channel_without_topic_or_group_takes_flumes_defaults() {
+    let text = "\
+a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = seq
+a1.sources.r1.channels = c1
+a1.channels.c1.type = org.apache.flume.channel.kafka.KafkaChannel
+a1.channels.c1.kafka.bootstrap.servers = kafka1:9092
+a1.sinks.k1.type = logger
+a1.sinks.k1.channel = c1
+";
+    let (flow, diags) = import(text);
+    // Flume's default topic `flume-channel` is no flowc name: the declaration says which name is used.
+    assert_eq!(lines(&diags), vec![6], "{diags:#?}");
+    assert!(diags[0].message.contains("`flume-channel`") && diags[0].message.contains("`flume_channel`"), "{diags:?}");
+    assert!(flow.contains("topic flume_channel { brokers = \"kafka1:9092\" }"), "{flow}");
+    assert!(flow.contains("r1 -> flume_channel\nflume_channel -> group \"flume\" -> k1"), "{flow}");
+    assert_eq!(check_codes(&flow).0, Vec::<&str>::new(), "{flow}");
+
+    // Without brokers the topic stays in the embedded log, and the import says so.
+    let (flow, diags) = import(&text.replace("a1.channels.c1.kafka.bootstrap.servers = kafka1:9092\n", ""));
+    assert!(diags.iter().any(|d| d.line == 6 && d.message.contains("kafka.bootstrap.servers")), "{diags:#?}");
+    assert!(flow.contains("topic flume_channel {}"), "{flow}");
+}

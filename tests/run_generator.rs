@@ -96,11 +96,14 @@ fn a_file_with_errors_does_not_run() {
 #[test]
 fn what_cannot_run_yet_is_reported_before_anything_runs() {
     let s = Scratch::new();
-    s.write("k.flow", "source r = kafka { brokers = \"localhost:9092\", topic = \"t\" }\nsink k = logger {}\nr -> k\n");
+    s.write(
+        "k.flow",
+        "topic t { brokers = \"localhost:9092\" }\nsource r = topic { topic = t }\nsink k = logger {}\nr -> k\n",
+    );
     let out = s.run("k.flow", "");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("`kafka` source") && stderr.contains("cannot run yet"), "{stderr}");
+    assert!(stderr.contains("t: a `topic` source on a topic of an external Kafka cluster"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
 

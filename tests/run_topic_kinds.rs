@@ -158,29 +158,17 @@ all -> a
 }
 
 #[test]
-fn kafka_kinds_and_topics_bound_to_brokers_are_refused_naming_the_node() {
+fn a_topic_source_on_a_topic_bound_to_brokers_is_refused_naming_the_node() {
     let s = Scratch::new();
-    s.write("k.flow", "source ext = kafka { brokers = \"127.0.0.1:9\", topic = \"t\" }\nsink o = null {}\next -> o\n");
-    let out = s.run("k.flow", "");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("ext: the `kafka` source"), "{stderr}");
-
     s.write(
-        "ks.flow",
-        "source i = stdin {}\nsink ext = kafka { brokers = \"127.0.0.1:9\", topic = \"t\" }\ni -> ext\n",
+        "kt.flow",
+        "topic remote { brokers = \"127.0.0.1:9\" }\nsource i = stdin {}\ni -> remote\nsource back = topic { topic = remote }\nsink o = null {}\nback -> o\n",
     );
-    let out = s.run("ks.flow", "");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("ext: the `kafka` sink"), "{stderr}");
-
-    s.write("kt.flow", "topic remote { brokers = \"127.0.0.1:9\" }\nsource i = stdin {}\ni -> remote\n");
     let out = s.run("kt.flow", "");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("remote: bound to an external Kafka cluster"), "{stderr}");
-    assert!(!s.path().join(".flow/remote").exists(), "no topic was created");
+    assert!(stderr.contains("remote: a `topic` source on a topic of an external Kafka cluster"), "{stderr}");
+    assert!(!s.path().join(".flow/remote").exists(), "no topic was created in the data directory");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use crate::ast;
 use crate::builtins::{ConnectorSig, Guarantee};
 use crate::span::Span;
+use crate::template::Template;
 use crate::types::StreamType;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::BTreeMap;
@@ -126,6 +127,8 @@ pub enum OptionValue {
     Bytes(u64),
     /// An enum word, a reference to a declared name, or a field name.
     Word(String),
+    /// A path template, parsed; `${NAME}` references are kept in its literal text.
+    Template(Template),
     List(Vec<OptionValue>),
     Record(OptionMap),
 }

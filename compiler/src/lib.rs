@@ -18,6 +18,7 @@ pub mod format;
 pub mod graph;
 pub mod suggest;
 pub mod syntax;
+pub mod template;
 pub mod types;
 
 pub use check::{analyze, check, Analysis};

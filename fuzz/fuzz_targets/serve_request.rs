@@ -6,6 +6,10 @@
 
 use libfuzzer_sys::fuzz_target;
 
+// As in the flowc binary: a claimed huge array is address space, not an abort.
+#[global_allocator]
+static ALLOCATOR: flowc_runtime::large_alloc::LargeAllocGuard = flowc_runtime::large_alloc::LargeAllocGuard;
+
 fuzz_target!(|data: &[u8]| {
     let _ = flowc_server::decode_request(bytes::Bytes::copy_from_slice(data));
 });

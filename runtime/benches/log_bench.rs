@@ -6,6 +6,9 @@
 //! `FLOWC_BENCH_RECORDS` (records per append run, default 5,000,000), `FLOWC_BENCH_OUT` (also write the
 //! markdown table there).
 
+// A benchmark reports its numbers on standard output and its progress on standard error.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

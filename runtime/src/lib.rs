@@ -1,4 +1,5 @@
 //! flowc's runtime: the embedded partitioned log, and the executor that runs compiled graphs.
 
 pub mod exec;
+pub mod large_alloc;
 pub mod log;

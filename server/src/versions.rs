@@ -26,6 +26,6 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
 ];
 
 /// The served range of `key`, if it is served at all.
-pub fn supported(key: ApiKey) -> Option<(i16, i16)> {
+pub(crate) fn supported(key: ApiKey) -> Option<(i16, i16)> {
     SUPPORTED.iter().find(|(k, _, _)| *k == key).map(|&(_, lo, hi)| (lo, hi))
 }

@@ -2,6 +2,11 @@
 //! version in front), the fuzz corpus (`fuzz/corpus/serve_request/`), and arrays claiming billions
 //! of elements all end in an answer or an error, never a panic or an abort.
 
+// The flowc binary's allocator (src/main.rs): a decoder sizing a vector from an array length off the
+// wire asks for hundreds of gigabytes, which it maps unreserved instead of aborting the process.
+#[global_allocator]
+static ALLOCATOR: flowc_runtime::large_alloc::LargeAllocGuard = flowc_runtime::large_alloc::LargeAllocGuard;
+
 use bytes::Bytes;
 use flowc_server::{decode_request, FrameError, SUPPORTED};
 use proptest::prelude::*;

@@ -11,6 +11,8 @@ use super::{word_before, DeclKind, Document};
 use flowc_compiler::ast::{Item, Stage, Target};
 use flowc_compiler::builtins::{ParamSig, ParamType, Role};
 use flowc_compiler::graph::NodeKind;
+use flowc_compiler::syntax::keywords::DECLARATION_KEYWORDS;
+use flowc_compiler::syntax::literals::{DURATION_UNITS, SIZE_UNITS};
 use flowc_compiler::types::{RecordType, StreamType, Type, BUILTIN_TYPES};
 use flowc_compiler::{FileId, Span};
 
@@ -42,21 +44,6 @@ pub enum CompletionKind {
     Type,
 }
 
-const DURATION_UNITS: &[(&str, &str)] =
-    &[("ms", "milliseconds"), ("s", "seconds"), ("m", "minutes"), ("h", "hours"), ("d", "days"), ("w", "weeks")];
-const SIZE_UNITS: &[(&str, &str)] = &[
-    ("B", "bytes"),
-    ("KB", "1,000 bytes"),
-    ("KiB", "1,024 bytes"),
-    ("MB", "10⁶ bytes"),
-    ("MiB", "2²⁰ bytes"),
-    ("GB", "10⁹ bytes"),
-    ("GiB", "2³⁰ bytes"),
-    ("TB", "10¹² bytes"),
-    ("TiB", "2⁴⁰ bytes"),
-];
-const STATEMENT_KEYWORDS: &[&str] = &["type", "topic", "source", "channel", "sink"];
-
 /// Everything that may be written at `offset`, best first.
 pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
     let text = doc.text.as_str();
@@ -82,8 +69,8 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
             None => (true, true),
         };
         let units = DURATION_UNITS.iter().filter(|_| durations).chain(SIZE_UNITS.iter().filter(|_| sizes));
-        for (unit, meaning) in units {
-            out.push(unit, CompletionKind::Unit, Some(meaning.to_string()), None, None);
+        for unit in units {
+            out.push(unit.name, CompletionKind::Unit, Some(unit.doc.to_string()), None, None);
         }
         return out.finish();
     }
@@ -196,7 +183,7 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
 
     // The start of a statement: a declaration keyword, or a pipeline's first node.
     if before_on_line.is_empty() && word_start == line_start {
-        for keyword in STATEMENT_KEYWORDS {
+        for keyword in DECLARATION_KEYWORDS {
             out.push(keyword, CompletionKind::Keyword, None, None, None);
         }
         for decl in doc.declarations() {

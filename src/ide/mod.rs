@@ -374,10 +374,7 @@ pub fn is_valid_name(word: &str) -> bool {
 }
 
 /// The reserved words of the language (docs/language.md, "Names and keywords").
-pub const KEYWORDS: &[&str] = &[
-    "type", "topic", "source", "channel", "sink", "group", "where", "select", "set", "drop", "parse", "as", "else",
-    "route", "and", "or", "not", "in", "true", "false", "null",
-];
+pub use flowc_compiler::syntax::keywords::KEYWORDS;
 
 /// A "did you mean" fix: replace `span` with `replacement`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,6 +22,11 @@ impl Translator {
                 self.warn(line, format!("channel `{ch}` has no `type`; Flume drops it"));
                 continue;
             };
+            if ty.value.trim() == KAFKA_CHANNEL_TYPE {
+                let name = self.kafka_channel(ch, &full, &keys, line);
+                live_channels.insert(ch.clone(), name);
+                continue;
+            }
             let Some(kind) = channel_kind(ty.value.trim()) else {
                 self.warn(
                     ty.line,
@@ -37,8 +42,8 @@ impl Translator {
             let name = self.name_for("channels", ch, line);
             let mut decl =
                 Decl { role: "channel", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let used = self.options(Role::Channel, &kind, &keys, &full, &mut decl);
-            self.leftovers(&full, &ty.value, &keys, &used, &mut decl);
+            let used = self.options(connector_params(Role::Channel, kind.kind), &kind, &keys, &full, &mut decl);
+            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
             self.decls.push(decl);
             live_channels.insert(ch.clone(), name);
         }
@@ -77,7 +82,7 @@ impl Translator {
             let name = self.name_for("sinks", sk, line);
             let mut decl =
                 Decl { role: "sink", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let mut used = self.options(Role::Sink, &kind, &keys, &full, &mut decl);
+            let mut used = self.options(connector_params(Role::Sink, kind.kind), &kind, &keys, &full, &mut decl);
             used.insert("channel".into());
             if ty.value.trim() == "hdfs" {
                 self.hdfs_extras(&full, &keys, &mut used, &mut decl, any_timestamp);
@@ -101,7 +106,7 @@ impl Translator {
             if kind.kind == "kafka" && !decl.options.iter().any(|(k, _)| k == "topic") {
                 decl.options.push(("topic".into(), "\"default-flume-topic\"".into()));
             }
-            self.leftovers(&full, &ty.value, &keys, &used, &mut decl);
+            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
             match channel {
                 Some(ch) => match live_channels.get(ch.value.trim()) {
                     Some(c) => sink_channel.push((name.clone(), c.clone())),
@@ -187,9 +192,9 @@ impl Translator {
                     ("processor.selector.maxTimeOut", "max_backoff", Conv::Ms),
                 ]
             };
-            let k = Kind { kind, options: table, fixed: &[] };
-            used.extend(self.options(Role::Sink, &k, &keys, &full, &mut decl));
-            self.leftovers(&full, kind, &keys, &used, &mut decl);
+            let k = Kind { kind, options: table, fixed: &[], unneeded: &[] };
+            used.extend(self.options(connector_params(Role::Sink, kind), &k, &keys, &full, &mut decl));
+            self.leftovers(&full, kind, &[], &keys, &used, &mut decl);
             for m in &members {
                 grouped.insert(m.0.clone(), name.clone());
             }
@@ -206,7 +211,7 @@ impl Translator {
             }
         }
         for (ch, list) in consumers.iter_mut() {
-            if list.len() > 1 {
+            if list.len() > 1 && !self.topics.contains_key(ch) {
                 let name = {
                     let mut n = format!("{ch}_sinks");
                     while self.used.contains(&n) {
@@ -265,7 +270,7 @@ impl Translator {
             let name = self.name_for("sources", src, line);
             let mut decl =
                 Decl { role: "source", name: name.clone(), kind: kind.kind, options: Vec::new(), notes: Vec::new() };
-            let mut used = self.options(Role::Source, &kind, &keys, &full, &mut decl);
+            let mut used = self.options(connector_params(Role::Source, kind.kind), &kind, &keys, &full, &mut decl);
             used.insert("channels".into());
             match ty.value.trim() {
                 "netcat" | "http" | "org.apache.flume.source.http.HTTPSource" => {
@@ -276,7 +281,7 @@ impl Translator {
             }
             let stages = self.interceptors(&full, &keys, &mut used, &mut decl);
             let target = self.selector(&full, &keys, &mut used, &mut decl, &live_channels, line);
-            self.leftovers(&full, &ty.value, &keys, &used, &mut decl);
+            self.leftovers(&full, &ty.value, kind.unneeded, &keys, &used, &mut decl);
             self.decls.push(decl);
             if let Some((target, single)) = target {
                 if let Some(c) = &single {
@@ -300,7 +305,7 @@ impl Translator {
         for c in unused {
             let line = self.comp("channels", &c).map_or(ch_line, |comp| comp.line);
             self.warn(line, format!("channel `{c}` is connected to no imported source or sink; Flume removes such a channel, and so does the import"));
-            self.decls.retain(|d| !(d.role == "channel" && d.name == c));
+            self.decls.retain(|d| !(matches!(d.role, "channel" | "topic") && d.name == c));
         }
         if live_channels.is_empty() {
             self.warn(
@@ -317,7 +322,11 @@ impl Translator {
             // After interceptor stages the edge goes on its own line too.
             let arrow = if head.contains('\n') { "\n  ->" } else { " ->" };
             match single {
-                Some(c) if fed.get(c) == Some(&1) && consumers.get(c).is_some_and(|l| l.len() == 1) => {
+                Some(c)
+                    if fed.get(c) == Some(&1)
+                        && consumers.get(c).is_some_and(|l| l.len() == 1)
+                        && !self.topics.contains_key(c) =>
+                {
                     self.flows.push(format!("{head}{arrow} {c} -> {}", consumers[c][0]));
                     chained.insert(c.clone());
                 }
@@ -325,7 +334,10 @@ impl Translator {
             }
         }
         for (ch, list) in &consumers {
-            if !chained.contains(ch) {
+            if let Some(group) = self.topics.get(ch) {
+                let targets = if list.len() == 1 { list[0].clone() } else { format!("[{}]", list.join(", ")) };
+                self.flows.push(format!("{ch} -> group {} -> {targets}", flow_string(group)));
+            } else if !chained.contains(ch) {
                 for k in list {
                     self.flows.push(format!("{ch} -> {k}"));
                 }

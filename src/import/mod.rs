@@ -6,14 +6,14 @@
 //! connector signatures (`flowc_stdlib::registry()`), so what is written is what `flowc check` reads.
 //!
 //! What is translated: sources (`spooldir`, `exec`, `TAILDIR`, `netcat`, `http`, `seq`, the stress
-//! and Kafka sources), channels (`memory`, `file`), sinks (`logger`, `hdfs`, `file_roll`, the Kafka
+//! and Kafka sources), channels (`memory`, `file`, and the Kafka channel as a `topic` with `brokers`), sinks (`logger`, `hdfs`, `file_roll`, the Kafka
 //! sink), interceptors (`timestamp`, `host`, `static`, UUID, `regex_filter`) as `set`/`where`, selectors
 //! (replicating → fan-out, multiplexing → `route`), sink groups (`failover`, `load_balance`), and
 //! several sinks competing for one channel (→ a `load_balance` group). Everything else is reported.
 
 pub mod properties;
 
-use flowc_compiler::builtins::{ParamType, Role};
+use flowc_compiler::builtins::{ParamSig, ParamType, Role};
 use properties::Property;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -70,6 +70,7 @@ pub fn translate(text: &str, agent: Option<&str>) -> Result<(String, Vec<ImportD
 mod emit;
 mod extras;
 mod interceptors;
+mod kafka;
 mod tables;
 mod values;
 
@@ -109,6 +110,8 @@ struct Translator {
     names: HashMap<(&'static str, String), String>,
     used: HashSet<String>,
     decls: Vec<Decl>,
+    /// Topics declared for Kafka channels → the consumer group their sinks read as.
+    topics: HashMap<String, String>,
     flows: Vec<String>,
     skipped: Vec<String>,
 }
@@ -123,6 +126,7 @@ impl Translator {
             names: HashMap::new(),
             used: HashSet::new(),
             decls: Vec::new(),
+            topics: HashMap::new(),
             flows: Vec::new(),
             skipped: Vec::new(),
         }
@@ -224,6 +228,15 @@ impl Translator {
         if let Some(n) = self.names.get(&(section, name.to_string())) {
             return n.clone();
         }
+        let out = self.fresh_name(section, name);
+        if out != name {
+            self.warn(line, format!("`{name}` is written `{out}` (flowc names are one namespace of identifiers)"));
+        }
+        out
+    }
+
+    /// A flowc name for Flume's `name` no other declaration has, remembered for the section.
+    fn fresh_name(&mut self, section: &'static str, name: &str) -> String {
         let mut out = sanitize(name);
         if self.used.contains(&out) {
             let role = &section[..section.len() - 1];
@@ -231,9 +244,6 @@ impl Translator {
             while self.used.contains(&out) {
                 out.push('_');
             }
-        }
-        if out != name {
-            self.warn(line, format!("`{name}` is written `{out}` (flowc names are one namespace of identifiers)"));
         }
         self.used.insert(out.clone());
         self.names.insert((section, name.to_string()), out.clone());
@@ -243,7 +253,7 @@ impl Translator {
     /// Translates the options of one component through its table; returns the keys it used.
     fn options(
         &mut self,
-        role: Role,
+        params: &[ParamSig],
         kind: &Kind,
         comp_keys: &BTreeMap<String, Val>,
         full: &str,
@@ -258,7 +268,7 @@ impl Translator {
             let Some(val) = comp_keys.get(*flume) else { continue };
             used.insert(flume.to_string());
             let Some(value) = self.checked_value(full, flume, val, decl) else { continue };
-            let Some(ty) = param_type(role, kind.kind, flowc) else {
+            let Some(ty) = param_type(params, flowc) else {
                 self.not_imported(full, flume, val, decl, "flowc has no such option");
                 continue;
             };
@@ -307,6 +317,7 @@ impl Translator {
         &mut self,
         full: &str,
         flume_type: &str,
+        unneeded: &[(&str, &str)],
         keys: &BTreeMap<String, Val>,
         used: &HashSet<String>,
         decl: &mut Decl,
@@ -315,7 +326,8 @@ impl Translator {
             if used.contains(key) || key == "type" {
                 continue;
             }
-            let message = match known_without_equivalent(key) {
+            let why = unneeded.iter().find(|(k, _)| k == key).map(|(_, why)| *why);
+            let message = match why.or_else(|| known_without_equivalent(key)) {
                 Some(why) => format!("`{full}.{key}`: {why}; not imported"),
                 None => format!(
                     "`{full}.{key}`: no flowc equivalent for this option of Flume's `{flume_type}` (or not an option \
@@ -337,11 +349,14 @@ impl Translator {
             d.notes
                 .sort_by_key(|n| n.split(':').next().and_then(|l| l.trim_start_matches("line ").parse::<usize>().ok()));
         }
-        for role in ["source", "channel", "sink"] {
+        for role in ["topic", "source", "channel", "sink"] {
             let mut any = false;
             for d in self.decls.iter().filter(|d| d.role == role) {
                 any = true;
-                out.push_str(&format!("{} {} = {} {{", d.role, d.name, d.kind));
+                match d.role {
+                    "topic" => out.push_str(&format!("topic {} {{", d.name)),
+                    _ => out.push_str(&format!("{} {} = {} {{", d.role, d.name, d.kind)),
+                }
                 for n in &d.notes {
                     out.push_str(&format!("\n// {n}"));
                 }

@@ -26,6 +26,8 @@ pub(super) struct Kind {
     pub(super) options: OptTable,
     /// Options the translation always writes (e.g. `mode = sequence` for `seq`).
     pub(super) fixed: &'static [(&'static str, &'static str)],
+    /// Flume keys of this type that flowc does not need, and why.
+    pub(super) unneeded: &'static [(&'static str, &'static str)],
 }
 
 pub(super) const SPOOLDIR: OptTable = &[
@@ -65,6 +67,7 @@ pub(super) const KAFKA_SOURCE: OptTable = &[
     ("kafka.consumer.group.id", "group", Conv::Same),
     ("kafka.consumer.auto.offset.reset", "start", Conv::Same),
     ("batchSize", "batch_size", Conv::Same),
+    ("batchDurationMillis", "batch_wait", Conv::Ms),
 ];
 pub(super) const MEMORY: OptTable = &[
     ("capacity", "capacity", Conv::Same),
@@ -101,7 +104,25 @@ pub(super) const KAFKA_SINK: OptTable = &[
     ("kafka.bootstrap.servers", "brokers", Conv::Same),
     ("kafka.topic", "topic", Conv::Same),
     ("kafka.producer.acks", "acks", Conv::Same),
+    ("kafka.producer.compression.type", "compression", Conv::Same),
+    ("kafka.producer.linger.ms", "linger", Conv::Ms),
 ];
+/// Flume's Kafka channel becomes a topic declaration; `kafka.topic` names it and
+/// `kafka.consumer.group.id` is the group its sinks consume as (read by `emit`).
+pub(super) const KAFKA_CHANNEL: OptTable = &[("kafka.bootstrap.servers", "brokers", Conv::Same)];
+
+/// Flume's type name of its Kafka channel.
+pub(super) const KAFKA_CHANNEL_TYPE: &str = "org.apache.flume.channel.kafka.KafkaChannel";
+
+const KAFKA_EVENT_FORMAT: &str =
+    "not needed (flowc's Kafka records hold the event itself, never Flume's Avro event with its headers)";
+const KAFKA_SOURCE_UNNEEDED: &[(&str, &str)] = &[("useFlumeEventFormat", KAFKA_EVENT_FORMAT)];
+const KAFKA_SINK_UNNEEDED: &[(&str, &str)] = &[
+    ("useFlumeEventFormat", KAFKA_EVENT_FORMAT),
+    ("flumeBatchSize", "not needed (flowc's `kafka` sink sends each batch it is handed at once)"),
+    ("batchSize", "not needed (flowc's `kafka` sink sends each batch it is handed at once)"),
+];
+pub(super) const KAFKA_CHANNEL_UNNEEDED: &[(&str, &str)] = &[("parseAsFlumeEvent", KAFKA_EVENT_FORMAT)];
 
 pub(super) fn source_kind(flume: &str) -> Option<Kind> {
     let (kind, options, fixed): (&'static str, OptTable, &'static [(&str, &str)]) = match flume {
@@ -115,13 +136,14 @@ pub(super) fn source_kind(flume: &str) -> Option<Kind> {
         "org.apache.flume.source.kafka.KafkaSource" | "kafka" => ("kafka", KAFKA_SOURCE, &[]),
         _ => return None,
     };
-    Some(Kind { kind, options, fixed })
+    let unneeded = if kind == "kafka" { KAFKA_SOURCE_UNNEEDED } else { &[] };
+    Some(Kind { kind, options, fixed, unneeded })
 }
 
 pub(super) fn channel_kind(flume: &str) -> Option<Kind> {
     match flume {
-        "memory" => Some(Kind { kind: "memory", options: MEMORY, fixed: &[] }),
-        "file" => Some(Kind { kind: "file", options: FILE_CHANNEL, fixed: &[] }),
+        "memory" => Some(Kind { kind: "memory", options: MEMORY, fixed: &[], unneeded: &[] }),
+        "file" => Some(Kind { kind: "file", options: FILE_CHANNEL, fixed: &[], unneeded: &[] }),
         _ => None,
     }
 }
@@ -135,7 +157,8 @@ pub(super) fn sink_kind(flume: &str) -> Option<Kind> {
         "org.apache.flume.sink.kafka.KafkaSink" | "kafka" => ("kafka", KAFKA_SINK),
         _ => return None,
     };
-    Some(Kind { kind, options, fixed: &[] })
+    let unneeded = if kind == "kafka" { KAFKA_SINK_UNNEEDED } else { &[] };
+    Some(Kind { kind, options, fixed: &[], unneeded })
 }
 
 // ---------------------------------------------------------------- values
@@ -168,7 +191,6 @@ pub(super) fn known_without_equivalent(key: &str) -> Option<&'static str> {
 pub(super) fn hint(flume_type: &str) -> &'static str {
     match flume_type {
         "avro" | "thrift" => " (flowc agents share topics instead of Avro/Thrift RPC: declare a topic with `brokers`)",
-        "org.apache.flume.channel.kafka.KafkaChannel" => " (declare a topic, or use a `file` channel)",
         "SPILLABLEMEMORY" | "jdbc" => " (use a `file` channel: durable, and as fast as the disk)",
         "syslogtcp" | "multiport_syslogtcp" | "syslogudp" => {
             " (read the lines with `netcat` and `| parse syslog as T`)"

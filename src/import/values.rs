@@ -1,6 +1,7 @@
 //! Flume option values rewritten as `.flow` literals and names.
 
 use super::*;
+use flowc_compiler::syntax::keywords::KEYWORDS;
 
 /// A Flume value carrying what looks like an end-of-line note: ` //…` or ` #…`.
 pub(super) fn inline_note(value: &str) -> Option<&str> {
@@ -136,25 +137,24 @@ pub(super) fn convert(value: &str, conv: Conv, ty: ParamType) -> Result<String, 
     }
 }
 
-/// The type of option `name` (`a.b` = option `b` of record option `a`) of a flowc connector.
-pub(super) fn param_type(role: Role, kind: &str, name: &str) -> Option<ParamType> {
-    let sig = flowc_stdlib::registry().connector(role, kind)?;
+/// The parameters of a flowc connector (none when the registry has no such kind).
+pub(super) fn connector_params(role: Role, kind: &str) -> &'static [ParamSig] {
+    flowc_stdlib::registry().connector(role, kind).map_or(&[], |sig| sig.params)
+}
+
+/// The type of option `name` (`a.b` = option `b` of record option `a`) among `params`.
+pub(super) fn param_type(params: &[ParamSig], name: &str) -> Option<ParamType> {
     let (outer, inner) = match name.split_once('.') {
         Some((a, b)) => (a, Some(b)),
         None => (name, None),
     };
-    let param = sig.params.iter().find(|p| p.name == outer)?;
+    let param = params.iter().find(|p| p.name == outer)?;
     match (inner, param.ty) {
         (None, ty) => Some(ty),
         (Some(inner), ParamType::Record(fields)) => fields.iter().find(|p| p.name == inner).map(|p| p.ty),
         _ => None,
     }
 }
-
-pub(super) const KEYWORDS: &[&str] = &[
-    "type", "topic", "source", "channel", "sink", "group", "where", "select", "set", "drop", "parse", "as", "else",
-    "route", "and", "or", "not", "in", "true", "false", "null",
-];
 
 pub(super) fn is_ident(name: &str) -> bool {
     !name.is_empty()

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use flowc_runtime::log::{parse_duration, ConsumerOptions, OffsetReset};
 
+use super::remote::{self, Brokers};
 use super::{is_broken_pipe, DataDir, Failure};
 
 /// `flowc consume`.
@@ -43,10 +44,27 @@ pub struct ConsumeArgs {
     partition: Option<u32>,
     #[command(flatten)]
     dir: DataDir,
+    #[command(flatten)]
+    cluster: Brokers,
 }
 
 pub(crate) fn run(a: ConsumeArgs) -> Result<i32, Failure> {
     let timeout = a.timeout.as_deref().map(parse_duration).transpose().map_err(Failure::usage)?;
+    if let Some(brokers) = &a.cluster.brokers {
+        let consume = remote::consume::Consume {
+            topic: &a.topic,
+            group: a.group.as_deref(),
+            from_beginning: a.from_beginning,
+            partition: a.partition,
+            max_messages: a.max_messages,
+            timeout,
+            print_key: a.print_key,
+            print_offset: a.print_offset,
+            print_partition: a.print_partition,
+            print_timestamp: a.print_timestamp,
+        };
+        return remote::consume::run(brokers, consume);
+    }
     let log = a.dir.open(false)?;
     let opts = ConsumerOptions {
         group: a.group.clone(),

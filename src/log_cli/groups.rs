@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 
+use super::remote::{self, Brokers};
 use super::{table, DataDir, Failure};
 
 /// Consumer group inspection.
@@ -11,6 +12,8 @@ pub enum GroupsCommand {
     List {
         #[command(flatten)]
         dir: DataDir,
+        #[command(flatten)]
+        cluster: Brokers,
     },
     /// Show a group's committed offsets, log-end offsets, lag and members (Kafka's columns).
     Describe {
@@ -18,18 +21,24 @@ pub enum GroupsCommand {
         group: String,
         #[command(flatten)]
         dir: DataDir,
+        #[command(flatten)]
+        cluster: Brokers,
     },
 }
 
 pub(crate) fn run(cmd: GroupsCommand) -> Result<i32, Failure> {
     match cmd {
-        GroupsCommand::List { dir } => {
+        GroupsCommand::List { cluster: Brokers { brokers: Some(b) }, .. } => remote::groups::list(&b),
+        GroupsCommand::Describe { group, cluster: Brokers { brokers: Some(b) }, .. } => {
+            remote::groups::describe(&b, &group)
+        }
+        GroupsCommand::List { dir, .. } => {
             for g in dir.open(false)?.groups()? {
                 println!("{g}");
             }
             Ok(0)
         }
-        GroupsCommand::Describe { group, dir } => {
+        GroupsCommand::Describe { group, dir, .. } => {
             let info = dir.open(false)?.describe_group(&group)?;
             if info.partitions.is_empty() {
                 println!("Consumer group '{group}' has no committed offsets ({} member(s)).", info.members.len());

@@ -3,6 +3,7 @@
 mod consume;
 mod groups;
 mod produce;
+mod remote;
 mod table;
 mod tools;
 mod topic;
@@ -71,6 +72,8 @@ impl From<flowc_runtime::log::Error> for Failure {
 
 /// Runs one console command and returns the process exit code.
 pub fn run(command: LogCommand) -> i32 {
+    // The log's own warnings (a torn tail cut on recovery, …): short lines on standard error.
+    flowc::console::init_tracing(true);
     let result = match command {
         LogCommand::Topic(c) => topic::run(c),
         LogCommand::Produce(a) => produce::run(a),

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use clap::Args;
 use flowc_runtime::log::{FsyncPolicy, Record};
 
+use super::remote::{self, Brokers};
 use super::{is_broken_pipe, DataDir, Failure};
 
 /// `flowc produce`.
@@ -30,12 +31,21 @@ pub struct ProduceArgs {
     batch: usize,
     #[command(flatten)]
     dir: DataDir,
+    #[command(flatten)]
+    cluster: Brokers,
 }
 
 pub(crate) fn run(a: ProduceArgs) -> Result<i32, Failure> {
     let fsync = a.fsync.as_deref().map(str::parse::<FsyncPolicy>).transpose().map_err(Failure::usage)?;
     if a.key_separator.as_deref() == Some("") {
         return Err(Failure::usage("--key-separator must not be empty"));
+    }
+    if let Some(brokers) = &a.cluster.brokers {
+        if a.fsync.is_some() {
+            return Err(Failure::usage("--fsync is the data directory's; a Kafka cluster keeps its own policy"));
+        }
+        let mut input = BufReader::with_capacity(1 << 20, std::io::stdin().lock());
+        return remote::produce::run(brokers, &a.topic, a.key_separator.as_deref(), a.print_acks, &mut input);
     }
     let log = a.dir.open(false)?;
     let mut producer = log.producer(&a.topic, fsync)?;

@@ -5,6 +5,7 @@ use flowc_runtime::log::{
     format_duration_ms, format_size, format_timestamp, parse_duration, parse_size, Error, FsyncPolicy, TopicConfig,
 };
 
+use super::remote::{self, Brokers};
 use super::{table, DataDir, Failure};
 
 /// Topic administration.
@@ -16,6 +17,8 @@ pub enum TopicCommand {
     List {
         #[command(flatten)]
         dir: DataDir,
+        #[command(flatten)]
+        cluster: Brokers,
     },
     /// Show a topic's config and each partition's offsets, size and oldest record.
     Describe {
@@ -23,6 +26,8 @@ pub enum TopicCommand {
         name: String,
         #[command(flatten)]
         dir: DataDir,
+        #[command(flatten)]
+        cluster: Brokers,
     },
     /// Delete a topic and all its records.
     Delete {
@@ -33,6 +38,8 @@ pub enum TopicCommand {
         if_exists: bool,
         #[command(flatten)]
         dir: DataDir,
+        #[command(flatten)]
+        cluster: Brokers,
     },
 }
 
@@ -44,6 +51,10 @@ pub struct CreateArgs {
     /// Number of partitions.
     #[arg(long, default_value_t = 1, value_name = "N")]
     partitions: u32,
+    /// Copies of each partition: 1 on the data directory (one node keeps one copy); with
+    /// `--brokers`, the cluster's brokers that hold each partition.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    replication_factor: u32,
     /// Delete sealed segments whose newest record is older than this (e.g. 168h, 7d; `forever` keeps all).
     #[arg(long, default_value = "168h", value_name = "DURATION")]
     retention: String,
@@ -64,19 +75,28 @@ pub struct CreateArgs {
     if_not_exists: bool,
     #[command(flatten)]
     dir: DataDir,
+    #[command(flatten)]
+    cluster: Brokers,
 }
 
 pub(crate) fn run(cmd: TopicCommand) -> Result<i32, Failure> {
     match cmd {
         TopicCommand::Create(a) => create(a),
-        TopicCommand::List { dir } => {
+        TopicCommand::List { cluster: Brokers { brokers: Some(b) }, .. } => remote::topic::list(&b),
+        TopicCommand::Describe { name, cluster: Brokers { brokers: Some(b) }, .. } => {
+            remote::topic::describe(&b, &name)
+        }
+        TopicCommand::Delete { name, if_exists, cluster: Brokers { brokers: Some(b) }, .. } => {
+            remote::topic::delete(&b, &name, if_exists)
+        }
+        TopicCommand::List { dir, .. } => {
             for t in dir.open(false)?.topics()? {
                 println!("{t}");
             }
             Ok(0)
         }
-        TopicCommand::Describe { name, dir } => describe(&dir, &name),
-        TopicCommand::Delete { name, if_exists, dir } => match dir.open(false)?.delete_topic(&name) {
+        TopicCommand::Describe { name, dir, .. } => describe(&dir, &name),
+        TopicCommand::Delete { name, if_exists, dir, .. } => match dir.open(false)?.delete_topic(&name) {
             Ok(()) => {
                 eprintln!("Deleted topic {name}.");
                 Ok(0)
@@ -93,6 +113,27 @@ fn create(a: CreateArgs) -> Result<i32, Failure> {
         "forever" | "-1" | "infinite" => None,
         r => Some(parse_duration(r).map_err(bad)?.as_millis() as u64),
     };
+    if let Some(brokers) = &a.cluster.brokers {
+        let mut configs = vec![("retention.ms", retention_ms.map_or("-1".to_string(), |ms| ms.to_string()))];
+        if let Some(bytes) = a.retention_bytes.as_deref() {
+            configs.push(("retention.bytes", parse_size(bytes).map_err(bad)?.to_string()));
+        }
+        let create = remote::topic::Create {
+            name: &a.name,
+            partitions: a.partitions,
+            replication_factor: a.replication_factor,
+            configs,
+            if_not_exists: a.if_not_exists,
+        };
+        return remote::topic::create(brokers, create);
+    }
+    if a.replication_factor != 1 {
+        return Err(Failure::usage(format!(
+            "--replication-factor {}: a data directory keeps one copy of each partition; \
+             replication is the cluster's (`--brokers`)",
+            a.replication_factor
+        )));
+    }
     let config = TopicConfig {
         partitions: a.partitions,
         retention_ms,

@@ -1,7 +1,14 @@
 //! The builtins registry: signatures of connectors, topics, parse formats and functions.
 //!
 //! The compiler only defines the shapes; `flowc-stdlib` fills them in, and `check`, hover, completion
-//! and the generated connector reference all read that one table.
+//! and the generated connector reference all read that one table. A connector's own rules (beyond
+//! its options' types) come as a [`CheckHook`] the checker calls with a [`NodeCheck`].
+
+use crate::ast;
+use crate::diagnostic::Diagnostic;
+use crate::graph::OptionMap;
+use crate::span::Span;
+use crate::types::StreamType;
 
 /// Where a connector sits in a pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,6 +167,38 @@ pub struct ConnectorSig {
     pub flume: &'static str,
     /// Option values that weaken `guarantee` (netcat without acks, `fsync = never`, …).
     pub weaker_when: &'static [Weakening],
+    /// The connector's own rules, run once its node's options (and input type) are known.
+    pub check: Option<CheckHook>,
+}
+
+/// A connector's own check of one node: diagnostics for rules its signature cannot say.
+pub type CheckHook = fn(&NodeCheck<'_>, &mut Vec<Diagnostic>);
+
+/// One connector node as a [`CheckHook`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeCheck<'a> {
+    /// The declared name.
+    pub name: &'a str,
+    /// The declaration's span.
+    pub span: Span,
+    /// The checked option values (options not written are absent).
+    pub options: &'a OptionMap,
+    /// The option block as written, for spans.
+    pub written: Option<&'a ast::Options>,
+    /// The type of the records fed to the node, once known (`None` for sources, or after errors).
+    pub input: Option<&'a StreamType>,
+}
+
+impl NodeCheck<'_> {
+    /// The span of option `name`'s value as written, if it was written.
+    pub fn written_span(&self, name: &str) -> Option<Span> {
+        self.written?.entries.iter().find(|e| e.key.name == name).map(|e| e.value.span)
+    }
+
+    /// The span of option `name`'s value, or the declaration's when it was not written.
+    pub fn span_of(&self, name: &str) -> Span {
+        self.written_span(name).unwrap_or(self.span)
+    }
 }
 
 /// When option `param` is written as one of `values`, the connector only keeps `guarantee`.

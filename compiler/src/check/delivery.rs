@@ -85,6 +85,7 @@ pub(crate) fn kept_by(
             crate::graph::OptionValue::Bool(b) => b.to_string(),
             crate::graph::OptionValue::Int(n) => n.to_string(),
             crate::graph::OptionValue::Str(s) => s.clone(),
+            crate::graph::OptionValue::Template(t) => t.to_string(),
             _ => String::new(),
         });
         if written.is_some_and(|w| weakening.values.contains(&w.as_str())) && weakening.guarantee < kept.0 {

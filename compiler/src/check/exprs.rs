@@ -1,5 +1,6 @@
 //! Expression typing against the record type flowing into a transform.
 
+use super::errors::unknown_field;
 use super::Ctx;
 use crate::ast::{BinaryOp, Expr, ExprKind, UnaryOp, ValueKind};
 use crate::builtins::Scalar;
@@ -191,7 +192,7 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
             match &right.kind {
                 ExprKind::Lit(ValueKind::Str(pattern)) => {
                     if let Err(err) = regex::Regex::new(&pattern.value) {
-                        ctx.diags.push(super::options::invalid_regex(right.span, &err));
+                        ctx.diags.push(super::errors::invalid_regex(right.span, &err));
                     }
                 }
                 _ => ctx.diags.push(
@@ -240,20 +241,6 @@ fn binary(ctx: &mut Ctx, op: BinaryOp, left: &Expr, right: &Expr, input: &Record
             })
         }
     }
-}
-
-pub(crate) fn unknown_field(name: &str, span: crate::span::Span, record: &RecordType) -> Diagnostic {
-    // Fields whose own errors were reported (`select { pth }`) are not offered.
-    let known = || record.fields.iter().filter(|f| !f.ty.is_error()).map(|f| f.name.as_str());
-    let help = match did_you_mean(name, known()) {
-        Some(close) => format!("did you mean `{close}`?"),
-        None if known().next().is_none() => "the record has no fields".to_string(),
-        None if known().eq(["line"]) => {
-            "the records are untyped lines, with only `line`: parse them into a record type first, e.g. `| parse json as MyType`".to_string()
-        }
-        None => format!("the fields are: {}", known().collect::<Vec<_>>().join(", ")),
-    };
-    Diagnostic::error("E0401", format!("the record has no field `{name}`")).at(span, "unknown field").help(help)
 }
 
 fn operator_error(op: &str, span: &crate::span::Span, ty: &Type, why: &str) -> Diagnostic {

@@ -4,9 +4,9 @@ use super::build::Builder;
 use super::names::Scope;
 use super::Ctx;
 use crate::ast;
-use crate::builtins::{Guarantee, Role};
+use crate::builtins::Guarantee;
 use crate::diagnostic::Diagnostic;
-use crate::graph::{EdgeKind, NodeKind, OptionValue};
+use crate::graph::{EdgeKind, NodeKind};
 use petgraph::graph::NodeIndex;
 use petgraph::Direction;
 
@@ -148,7 +148,6 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
                             .help(format!("feed it: `some_channel -> {}`", node.name)),
                     );
                 }
-                check_roll(ctx, index, builder);
             }
             NodeKind::Topic { .. } if outputs == 0 => {
                 ctx.diags.push(
@@ -197,44 +196,4 @@ pub(crate) fn structure(ctx: &mut Ctx, scope: &Scope, builder: &Builder, file: &
             );
         }
     }
-}
-
-/// W0006: roll settings that make thousands of tiny files.
-fn check_roll(ctx: &mut Ctx, index: NodeIndex, builder: &Builder) {
-    let node = &builder.graph[index];
-    let Some(Role::Sink) = node.kind.connector().map(|c| c.role) else { return };
-    let Some(OptionValue::Record(roll)) = node.kind.options().and_then(|o| o.get("roll")) else { return };
-    let mut reasons = Vec::new();
-    if let Some(OptionValue::DurationMs(ms)) = roll.get("interval") {
-        if *ms > 0 && *ms < 60_000 {
-            reasons.push(format!(
-                "`interval` closes a file every {}s (up to {} files an hour per bucket)",
-                ms / 1000,
-                3_600_000 / ms
-            ));
-        }
-    }
-    if let Some(OptionValue::Bytes(bytes)) = roll.get("size") {
-        if *bytes > 0 && *bytes < 1 << 20 {
-            reasons.push(format!("`size` closes a file every {bytes} bytes"));
-        }
-    }
-    if let Some(OptionValue::Int(count)) = roll.get("count") {
-        if *count > 0 && *count < 1_000 {
-            reasons.push(format!("`count` closes a file every {count} events"));
-        }
-    }
-    if reasons.is_empty() {
-        return;
-    }
-    let span = builder
-        .written_options
-        .get(&index)
-        .and_then(|o| o.entries.iter().find(|e| e.key.name == "roll"))
-        .map_or(node.span, |e| e.value.span);
-    ctx.diags.push(
-        Diagnostic::warning("W0006", format!("sink `{}` will make many tiny files", node.name))
-            .at(span, reasons.join("; "))
-            .help("tiny files slow every reader (HDFS, S3, query engines); roll at minutes and tens of MiB, e.g. `roll = { interval = 5m, size = 128MiB }`"),
-    );
 }

@@ -2,12 +2,14 @@
 
 mod build;
 mod delivery;
+mod errors;
 mod exprs;
 mod graph_checks;
+mod hooks;
 mod names;
 mod options;
 mod streams;
-pub mod template;
+mod template;
 
 use crate::ast;
 use crate::builtins::Registry;
@@ -58,6 +60,7 @@ pub fn analyze(file: FileId, source: &str, registry: &Registry) -> Analysis {
         streams::propagate(&mut ctx, &mut scope, &mut builder, order);
     }
     graph_checks::structure(&mut ctx, &scope, &builder, &ast);
+    hooks::run(&mut ctx, &builder);
     let paths = if order.is_some() { delivery::paths(&builder.graph) } else { Vec::new() };
     let graph = builder.graph;
     diagnostics.append(&mut ctx.diags);

@@ -1,5 +1,6 @@
 //! Option blocks checked against a signature: unknown, missing, mistyped and out-of-range options.
 
+use super::errors::invalid_regex;
 use super::Ctx;
 use crate::ast::{self, ValueKind};
 use crate::builtins::{Clash, ParamSig, ParamType};
@@ -65,6 +66,7 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
         Some(OptionValue::Bool(b)) => Some(b.to_string()),
         Some(OptionValue::Int(n)) => Some(n.to_string()),
         Some(OptionValue::Str(s)) => Some(s.clone()),
+        Some(OptionValue::Template(t)) => Some(t.to_string()),
         _ => None,
     };
     for rule in ctx.registry.conflicts {
@@ -138,7 +140,7 @@ fn check_value(ctx: &mut Ctx, value: &ast::Value, ty: &ParamType, name: &str, ow
         (_, ValueKind::Error) => None,
         (ParamType::String, ValueKind::Str(s)) => Some(OptionValue::Str(s.value.clone())),
         (ParamType::PathTemplate, ValueKind::Str(s)) => {
-            super::template::check_escapes(ctx, &s.value, value.span).then(|| OptionValue::Str(s.value.clone()))
+            super::template::check_escapes(ctx, &s.value, value.span).map(OptionValue::Template)
         }
         (ParamType::Enum(words), ValueKind::Int(n)) if words.contains(&n.to_string().as_str()) => {
             Some(OptionValue::Word(n.to_string()))
@@ -271,14 +273,6 @@ fn enum_word(
             .help(help),
     );
     None
-}
-
-pub(crate) fn invalid_regex(span: crate::span::Span, err: &regex::Error) -> Diagnostic {
-    let detail = err.to_string();
-    let last = detail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("invalid").trim().to_string();
-    Diagnostic::error("E0309", "invalid regular expression")
-        .at(span, last.trim_start_matches("error: ").to_string())
-        .help("regular expressions follow Rust's regex syntax; escape a literal `.` `(` `[` with `\\\\`")
 }
 
 /// W0008: the host of a listening address, when it is not loopback (`0.0.0.0`, a LAN address, a

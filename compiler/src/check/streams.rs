@@ -1,6 +1,7 @@
 //! Stream types flow along the edges: each node's output from its inputs, checked where they meet.
 
 use super::build::Builder;
+use super::errors;
 use super::exprs::{self, type_of};
 use super::names::Scope;
 use super::{template, Ctx};
@@ -201,7 +202,7 @@ fn apply(ctx: &mut Ctx, scope: &mut Scope, transform: &ast::Transform, input: &S
                     None => match record.field(&item.name.name) {
                         Some(f) => f.ty.clone(),
                         None => {
-                            ctx.diags.push(exprs::unknown_field(&item.name.name, item.name.span, record));
+                            ctx.diags.push(errors::unknown_field(&item.name.name, item.name.span, record));
                             Type::Error
                         }
                     },
@@ -233,7 +234,7 @@ fn apply(ctx: &mut Ctx, scope: &mut Scope, transform: &ast::Transform, input: &S
             let mut out = record.clone();
             for field in fields {
                 if out.field(&field.name).is_none() {
-                    ctx.diags.push(exprs::unknown_field(&field.name, field.span, &out));
+                    ctx.diags.push(errors::unknown_field(&field.name, field.span, &out));
                     continue;
                 }
                 out = out.without(&field.name);
@@ -307,7 +308,7 @@ fn check_parse(
                 .help("remove the string, or use `parse regex \"…\" as T`"),
         ),
         (Some((pattern, span)), true) => match regex::Regex::new(&pattern.value) {
-            Err(err) => ctx.diags.push(super::options::invalid_regex(*span, &err)),
+            Err(err) => ctx.diags.push(errors::invalid_regex(*span, &err)),
             Ok(re) => {
                 if let Type::Record(record) = &target {
                     let groups: Vec<&str> = re.capture_names().flatten().collect();
@@ -415,7 +416,7 @@ fn record_of(ty: Type, name: Option<String>) -> Option<StreamType> {
     }
 }
 
-/// A sink's needs: typed records for columnar formats, fields named by options, path templates.
+/// A sink's needs: typed records for columnar formats, fields named by options and path templates.
 fn check_sink(ctx: &mut Ctx, builder: &Builder, index: NodeIndex, input: &StreamType) {
     let node = &builder.graph[index];
     let NodeKind::Sink { connector, options } = &node.kind else { return };
@@ -451,11 +452,10 @@ fn check_sink(ctx: &mut Ctx, builder: &Builder, index: NodeIndex, input: &Stream
         let Some(value) = options.get(param.name) else { continue };
         match (param.ty, value) {
             (ParamType::Field, OptionValue::Word(field)) if input.record.field(field).is_none() => {
-                ctx.diags.push(exprs::unknown_field(field, span_of(param.name).unwrap_or(node.span), &input.record));
+                ctx.diags.push(errors::unknown_field(field, span_of(param.name).unwrap_or(node.span), &input.record));
             }
-            (ParamType::PathTemplate, OptionValue::Str(path)) => {
-                let span = span_of(param.name).unwrap_or(node.span);
-                template::check_fields(ctx, path, span, input, options, span_of("time_field"));
+            (ParamType::PathTemplate, OptionValue::Template(path)) => {
+                template::check_fields(ctx, path, span_of(param.name).unwrap_or(node.span), input);
             }
             _ => {}
         }

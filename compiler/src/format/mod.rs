@@ -23,6 +23,7 @@ mod lex;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::span::FileId;
+use crate::syntax::keywords::KEYWORDS;
 use lex::{Kind, Tok};
 
 /// Lines longer than this break their blocks.
@@ -239,11 +240,6 @@ fn entries<'n, 'a>(g: &'n Group<'a>) -> (Vec<Entry<'n, 'a>>, Vec<Tok<'a>>) {
 }
 
 // ---------------------------------------------------------------- spacing and flat rendering
-
-const KEYWORDS: &[&str] = &[
-    "type", "topic", "source", "channel", "sink", "group", "where", "select", "set", "drop", "parse", "as", "else",
-    "route", "and", "or", "not", "in", "true", "false", "null",
-];
 
 fn is_operand_end(t: Tok<'_>) -> bool {
     match t.kind {

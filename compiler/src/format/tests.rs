@@ -1,3 +1,5 @@
+//! Tests of `flowc fmt`'s layout: canonical spacing, line breaks and alignment, comments kept, syntax errors returned.
+
 use super::format;
 
 fn fmt(src: &str) -> String {

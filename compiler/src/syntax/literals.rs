@@ -5,22 +5,52 @@ use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::suggest::did_you_mean;
 
+/// A unit of a duration or size literal: how it is written, what it is worth, what it means.
+/// The one table of units: the checker, the executor's defaults, completion and the console tools read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    pub name: &'static str,
+    /// Milliseconds (durations) or bytes (sizes).
+    pub scale: u64,
+    pub doc: &'static str,
+}
+
+const fn unit(name: &'static str, scale: u64, doc: &'static str) -> Unit {
+    Unit { name, scale, doc }
+}
+
 /// Duration units and their length in milliseconds.
-pub const DURATION_UNITS: &[(&str, u64)] =
-    &[("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000)];
+pub const DURATION_UNITS: &[Unit] = &[
+    unit("ms", 1, "milliseconds"),
+    unit("s", 1_000, "seconds"),
+    unit("m", 60_000, "minutes"),
+    unit("h", 3_600_000, "hours"),
+    unit("d", 86_400_000, "days"),
+    unit("w", 604_800_000, "weeks"),
+];
 
 /// Size units and their length in bytes.
-pub const SIZE_UNITS: &[(&str, u64)] = &[
-    ("B", 1),
-    ("KB", 1_000),
-    ("KiB", 1 << 10),
-    ("MB", 1_000_000),
-    ("MiB", 1 << 20),
-    ("GB", 1_000_000_000),
-    ("GiB", 1 << 30),
-    ("TB", 1_000_000_000_000),
-    ("TiB", 1 << 40),
+pub const SIZE_UNITS: &[Unit] = &[
+    unit("B", 1, "bytes"),
+    unit("KB", 1_000, "1,000 bytes"),
+    unit("KiB", 1 << 10, "1,024 bytes"),
+    unit("MB", 1_000_000, "10⁶ bytes"),
+    unit("MiB", 1 << 20, "2²⁰ bytes"),
+    unit("GB", 1_000_000_000, "10⁹ bytes"),
+    unit("GiB", 1 << 30, "2³⁰ bytes"),
+    unit("TB", 1_000_000_000_000, "10¹² bytes"),
+    unit("TiB", 1 << 40, "2⁴⁰ bytes"),
 ];
+
+/// The scale of unit `name` in `units`.
+pub fn scale_of(units: &[Unit], name: &str) -> Option<u64> {
+    units.iter().find(|u| u.name == name).map(|u| u.scale)
+}
+
+/// `ms, s, m, …`, for messages.
+fn names(units: &[Unit]) -> String {
+    units.iter().map(|u| u.name).collect::<Vec<_>>().join(", ")
+}
 
 /// Decodes the inside of a string literal whose contents start at byte `start`.
 pub(crate) fn string(inner: &str, start: usize, diags: &mut Vec<Diagnostic>) -> StrLit {
@@ -136,8 +166,8 @@ pub(crate) fn quantity(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> V
         let value = amount * factor as f64;
         (value.is_finite() && value.abs() < 9.0e18).then_some(value.abs().round() as u64)
     };
-    if let Some((_, factor)) = DURATION_UNITS.iter().find(|(u, _)| *u == unit) {
-        return match scaled(*factor) {
+    if let Some(factor) = scale_of(DURATION_UNITS, unit) {
+        return match scaled(factor) {
             Some(ms) if !negative => ValueKind::Duration(ms),
             Some(_) => negative_quantity(span, text, diags),
             None => {
@@ -146,8 +176,8 @@ pub(crate) fn quantity(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> V
             }
         };
     }
-    if let Some((_, factor)) = SIZE_UNITS.iter().find(|(u, _)| *u == unit) {
-        return match scaled(*factor) {
+    if let Some(factor) = scale_of(SIZE_UNITS, unit) {
+        return match scaled(factor) {
             Some(bytes) if !negative => ValueKind::Size(bytes),
             Some(_) => negative_quantity(span, text, diags),
             None => {
@@ -156,7 +186,7 @@ pub(crate) fn quantity(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> V
             }
         };
     }
-    let candidates = DURATION_UNITS.iter().chain(SIZE_UNITS).map(|(u, _)| *u);
+    let candidates = DURATION_UNITS.iter().chain(SIZE_UNITS).map(|u| u.name);
     let hint = did_you_mean(unit, candidates)
         .or_else(|| guess_unit(unit))
         .map(|u| format!("did you mean `{}{u}`? ", &text[..unit_at]))
@@ -165,7 +195,7 @@ pub(crate) fn quantity(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> V
     diags.push(
         Diagnostic::error("E0104", format!("unknown unit `{unit}`"))
             .at(unit_span, "not a duration or size unit")
-            .help(format!("{hint}durations take ms, s, m, h, d, w; sizes take B, KB, KiB, MB, MiB, GB, GiB, TB, TiB")),
+            .help(format!("{hint}durations take {}; sizes take {}", names(DURATION_UNITS), names(SIZE_UNITS))),
     );
     ValueKind::Error
 }

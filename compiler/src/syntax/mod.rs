@@ -1,6 +1,7 @@
 //! Syntax: source text to AST, reporting every broken statement, not just the first.
 
 mod errors;
+pub mod keywords;
 pub mod literals;
 mod lower;
 mod parser;

@@ -3,6 +3,7 @@
 //! pest recurses once per nesting level and does not bound it, so depth is checked here first, and the
 //! statement boundaries found here let one broken statement be reported without hiding the others.
 
+use super::keywords::{is_keyword, DECLARATION_KEYWORDS};
 use crate::ast::{BrokenStmt, Ident};
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
@@ -15,12 +16,6 @@ pub(crate) struct Chunk {
     pub(crate) span: Span,
     pub(crate) broken: bool,
 }
-
-const DECL_WORDS: &[&str] = &["type", "topic", "source", "channel", "sink"];
-const EXPR_WORDS: &[&str] = &[
-    "and", "or", "not", "in", "as", "else", "where", "select", "set", "drop", "parse", "group", "route", "true",
-    "false", "null",
-];
 
 /// Splits `source` into statement chunks and reports lexical errors (E0102, E0105).
 pub(crate) fn scan(source: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Chunk> {
@@ -180,16 +175,12 @@ pub(crate) fn salvage(source: &str, span: Span) -> BrokenStmt {
         }
     }
     let mut declares = None;
-    if words.len() >= 2 && DECL_WORDS.contains(&words[0].name.as_str()) && !is_keyword(&words[1].name) {
+    if words.len() >= 2 && DECLARATION_KEYWORDS.contains(&words[0].name.as_str()) && !is_keyword(&words[1].name) {
         words.remove(0);
         declares = Some(words.remove(0));
     }
     words.retain(|w| !is_keyword(&w.name));
     BrokenStmt { declares, mentions: words, span }
-}
-
-fn is_keyword(word: &str) -> bool {
-    DECL_WORDS.contains(&word) || EXPR_WORDS.contains(&word)
 }
 
 fn too_deep(span: Span) -> Diagnostic {
@@ -236,7 +227,7 @@ pub(crate) fn code_len(text: &str) -> usize {
 /// Whether `type|topic|source|channel|sink NAME` starts at `i`.
 fn starts_declaration(source: &str, i: usize) -> bool {
     let rest = &source[i..];
-    let Some(word) = DECL_WORDS.iter().find(|w| rest.starts_with(**w)) else { return false };
+    let Some(word) = DECLARATION_KEYWORDS.iter().find(|w| rest.starts_with(**w)) else { return false };
     let after = &rest[word.len()..];
     let name = after.trim_start_matches([' ', '\t']);
     name.len() < after.len() && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -250,10 +241,10 @@ fn starts_statement(source: &str, i: usize, last_significant: u8) -> bool {
         return false;
     }
     let word = &rest[..word_len];
-    if DECL_WORDS.contains(&word) {
+    if DECLARATION_KEYWORDS.contains(&word) {
         return true;
     }
-    if EXPR_WORDS.contains(&word) {
+    if is_keyword(word) {
         return false;
     }
     // A bare name starts a pipeline unless the previous line ended mid-expression.

@@ -1,8 +1,11 @@
-//! What connectors see of the executor: the `Source` and `Sink` traits, the handle a source emits
-//! batches into, delivery acknowledgements, the shutdown signal and per-node counters.
+//! What connectors see of the executor: a [`Connector`] (a signature and its builder), the `Source`
+//! and `Sink` traits, the handle a source emits batches into, delivery acknowledgements, the shutdown
+//! signal and per-node counters.
 
-use super::RunError;
+use super::plan::Task;
+use super::{NodeSpec, RunError};
 use arrow_array::RecordBatch;
+use flowc_compiler::builtins::ConnectorSig;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -10,6 +13,30 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
+
+/// One connector kind: its signature (what `check` reads) and how its node is built for a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Connector {
+    pub sig: ConnectorSig,
+    pub build: Build,
+}
+
+/// Builds a node from its options (the signature's defaults filled in), before anything runs.
+pub type Build = fn(&NodeSpec<'_>) -> Result<Built, RunError>;
+
+/// A built source, channel or sink, ready to run: a connector's [`Source`] or [`Sink`], or one of
+/// the nodes the executor implements itself ([`builtin`](super::builtin)).
+pub struct Built(pub(crate) Task);
+
+impl Built {
+    pub fn source(source: impl Source) -> Built {
+        Built(Task::Source(Box::new(source)))
+    }
+
+    pub fn sink(sink: impl Sink) -> Built {
+        Built(Task::Sink(Box::new(sink)))
+    }
+}
 
 /// A boxed, sendable future: keeps the connector traits object-safe without `async-trait`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -67,13 +67,13 @@ impl FileChannel {
             Some(d) => base_dir.join(d),
             None => data_dir.join("channels").join(name),
         };
-        let policy = match (opts.string("fsync")?.as_deref().unwrap_or("interval"), opts.duration("fsync_interval")?) {
-            ("interval", d) => FsyncPolicy::Interval(d.unwrap_or(Duration::from_secs(1))),
-            (word, _) => FsyncPolicy::try_from(word.to_string()).map_err(RunError::config)?,
+        let policy = match opts.string_or_default("fsync")?.as_str() {
+            "interval" => FsyncPolicy::Interval(opts.duration_or_default("fsync_interval")?),
+            word => FsyncPolicy::try_from(word.to_string()).map_err(RunError::config)?,
         };
-        let capacity = opts.int("capacity")?.unwrap_or(1_000_000).max(1) as u64;
-        let batch_size = opts.int("transaction_capacity")?.unwrap_or(10_000).clamp(1, 100_000) as usize;
-        let segment_bytes = opts.size("segment_size")?.unwrap_or(64 << 20).clamp(1024, u64::from(u32::MAX));
+        let capacity = opts.int_or_default("capacity")?.max(1) as u64;
+        let batch_size = opts.int_or_default("transaction_capacity")?.clamp(1, 100_000) as usize;
+        let segment_bytes = opts.size_or_default("segment_size")?.clamp(1024, u64::from(u32::MAX));
         let open = || -> Result<(PartitionWriter, Consumer), crate::log::Error> {
             let log = Log::open(&dir, LogOptions { create: true })?;
             if !log.topics()?.iter().any(|t| t == TOPIC) {

@@ -12,6 +12,7 @@
 //! [`RecordBatch`]: arrow_array::RecordBatch
 
 pub mod batch;
+pub mod builtin;
 pub mod connector;
 mod error;
 pub mod expr;
@@ -25,7 +26,8 @@ mod topic;
 pub mod transform;
 
 pub use connector::{
-    blocking, Ack, AckWait, BoxFuture, Envelope, NodeMetrics, Output, Shutdown, Sink, Source, SourceContext,
+    blocking, Ack, AckWait, BoxFuture, Build, Built, Connector, Envelope, NodeMetrics, Output, Shutdown, Sink, Source,
+    SourceContext,
 };
 pub use error::{ErrorKind, RunError};
 use nodes::{run_route, run_sink, run_transform};
@@ -53,14 +55,38 @@ const QUEUE_BATCHES: usize = 2;
 const WRITE_ATTEMPTS: u32 = 5;
 const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(200);
 
-/// What the executor needs from the standard library: the source or sink behind a node.
+/// What the executor needs from the standard library: the connectors that build source, channel and
+/// sink nodes, and the options of a `topic` declaration (with their defaults).
 pub trait Connectors: Sync {
-    fn source(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Source>, RunError>;
-    fn sink(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Sink>, RunError>;
-    /// The options a `topic` declaration takes, with their defaults.
-    fn topic_params(&self) -> &'static [flowc_compiler::builtins::ParamSig] {
-        &[]
+    /// The connector whose signature a node was checked against.
+    fn connector(&self, sig: &ConnectorSig) -> Option<&Connector>;
+    fn topic_params(&self) -> &'static [flowc_compiler::builtins::ParamSig];
+    /// The writer of a topic bound to an external Kafka cluster (`brokers`): every event the
+    /// pipeline sends to the topic becomes one of its records.
+    fn external_topic_writer(&self, topic: &ExternalTopic<'_>) -> Result<Box<dyn Sink>, RunError> {
+        Err(RunError::unsupported(format!("{}: a topic on an external Kafka cluster", topic.name)))
     }
+    /// One member of consumer group `group` of a topic bound to an external Kafka cluster; its
+    /// records arrive as `schema` (lines, or JSON records of the topic's type).
+    fn external_group_member(
+        &self,
+        topic: &ExternalTopic<'_>,
+        group: &str,
+        member: &str,
+        schema: arrow_schema::SchemaRef,
+    ) -> Result<Box<dyn Source>, RunError> {
+        let _ = (group, member, schema);
+        Err(RunError::unsupported(format!("{}: a topic on an external Kafka cluster", topic.name)))
+    }
+}
+
+/// A declared topic bound to an external Kafka cluster, as its writer and readers are built from it.
+pub struct ExternalTopic<'a> {
+    pub name: &'a str,
+    /// The topic's `brokers` option, `${ENV}` filled in: bootstrap servers, comma-separated.
+    pub brokers: String,
+    /// The field whose value keys each record (the topic's `key`).
+    pub key: Option<String>,
 }
 
 /// A source or sink node, as a connector implementation sees it.
@@ -68,8 +94,10 @@ pub struct NodeSpec<'a> {
     pub name: &'a str,
     pub connector: &'static ConnectorSig,
     pub options: Opts<'a>,
-    /// The type of the records fed to a sink.
+    /// The type of the records fed to the node (sinks, channels).
     pub input: Option<&'a StreamType>,
+    /// The type of the records the node emits (sources, channels).
+    pub output: Option<&'a StreamType>,
     /// Relative paths in options are relative to this directory (the `.flow` file's).
     pub base_dir: &'a Path,
     /// The run's data directory (`--data-dir`): topics, channel logs, a source's saved positions.
@@ -262,6 +290,24 @@ impl Plan {
                     tasks.spawn(async move {
                         topic::read_group(read, members, shutdown, metrics).await.map_err(|e| e.in_node(&name))
                     });
+                }
+                Task::Members(sources) => {
+                    // Each member of the group reads for its own downstream node (the group shares
+                    // the topic's partitions among them, as Kafka balances any group).
+                    drop(input);
+                    drop(output);
+                    let targets: Vec<_> = node.outputs.iter().filter_map(|(t, _)| senders[*t].clone()).collect();
+                    for (source, tx) in sources.into_iter().zip(targets) {
+                        let ctx = SourceContext {
+                            name: name.clone(),
+                            output: Output { targets: vec![tx], metrics: node.metrics.clone() },
+                            shutdown: Shutdown(shutdown_rx.clone()),
+                            metrics: node.metrics.clone(),
+                            base_dir: self.base_dir.clone(),
+                        };
+                        let name = name.clone();
+                        tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
+                    }
                 }
                 Task::Sink(sink) => {
                     let input = input.expect("a sink has an input");

@@ -3,7 +3,8 @@
 use super::RunError;
 use flowc_compiler::builtins::{ParamSig, ParamType};
 use flowc_compiler::graph::{OptionMap, OptionValue};
-use flowc_compiler::syntax::literals::{DURATION_UNITS, SIZE_UNITS};
+use flowc_compiler::syntax::literals::{scale_of, Unit, DURATION_UNITS, SIZE_UNITS};
+use flowc_compiler::template::{self, Template};
 use std::time::Duration;
 
 /// A node's written options, and its signature for the defaults.
@@ -36,7 +37,37 @@ impl<'a> Opts<'a> {
         match self.get(name) {
             None => Ok(None),
             Some(OptionValue::Str(s) | OptionValue::Word(s)) => Ok(Some(interpolate(&s)?)),
+            Some(OptionValue::Template(t)) => Ok(Some(interpolate(&t.to_string())?)),
             Some(_) => Err(self.wrong(name, "a string")),
+        }
+    }
+
+    /// A path template as the checker parsed it, with `${NAME}` filled in in its literal text.
+    pub fn template(&self, name: &str) -> Result<Option<Template>, RunError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(OptionValue::Template(t)) => Ok(Some(t.map_literals(interpolate)?)),
+            Some(OptionValue::Str(s)) => template::parse(&s)
+                .map(Some)
+                .map_err(|(_, bad)| RunError::config(format!("{}: `{bad}` is not a path escape", self.node))),
+            Some(_) => Err(self.wrong(name, "a path template")),
+        }
+    }
+
+    /// A list of strings, each interpolated (`${NAME}`); a single string counts as a list of one.
+    pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, RunError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(OptionValue::Str(s) | OptionValue::Word(s)) => Ok(Some(vec![interpolate(&s)?])),
+            Some(OptionValue::List(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    OptionValue::Str(s) | OptionValue::Word(s) => interpolate(&s),
+                    _ => Err(self.wrong(name, "a list of strings")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(self.wrong(name, "a list of strings")),
         }
     }
 
@@ -72,6 +103,36 @@ impl<'a> Opts<'a> {
             Some(OptionValue::Int(n)) if n >= 0 => Ok(Some(n as u64)),
             Some(_) => Err(self.wrong(name, "a size")),
         }
+    }
+
+    /// The value written or the signature's default; an error when the signature has none.
+    fn defaulted<T>(&self, name: &str, value: Option<T>) -> Result<T, RunError> {
+        value.ok_or_else(|| RunError::internal(format!("{}: option `{name}` has no value and no default", self.node)))
+    }
+
+    /// [`Opts::string`] of an option with a default.
+    pub fn string_or_default(&self, name: &str) -> Result<String, RunError> {
+        self.defaulted(name, self.string(name)?)
+    }
+
+    /// [`Opts::int`] of an option with a default.
+    pub fn int_or_default(&self, name: &str) -> Result<i64, RunError> {
+        self.defaulted(name, self.int(name)?)
+    }
+
+    /// [`Opts::bool`] of an option with a default.
+    pub fn bool_or_default(&self, name: &str) -> Result<bool, RunError> {
+        self.defaulted(name, self.bool(name)?)
+    }
+
+    /// [`Opts::duration`] of an option with a default.
+    pub fn duration_or_default(&self, name: &str) -> Result<Duration, RunError> {
+        self.defaulted(name, self.duration(name)?)
+    }
+
+    /// [`Opts::size`] of an option with a default.
+    pub fn size_or_default(&self, name: &str) -> Result<u64, RunError> {
+        self.defaulted(name, self.size(name)?)
     }
 
     /// A nested block (`roll = { … }`) with its own defaults.
@@ -121,19 +182,17 @@ pub fn default_value(ty: &ParamType, text: &str) -> Option<OptionValue> {
         ParamType::Bool => OptionValue::Bool(text.parse().ok()?),
         ParamType::Duration => OptionValue::DurationMs(quantity(text, DURATION_UNITS)?),
         ParamType::Size => OptionValue::Bytes(quantity(text, SIZE_UNITS)?),
-        ParamType::String | ParamType::Regex | ParamType::PathTemplate | ParamType::Address => {
-            OptionValue::Str(text.to_string())
-        }
+        ParamType::PathTemplate => OptionValue::Template(template::parse(text).ok()?),
+        ParamType::String | ParamType::Regex | ParamType::Address => OptionValue::Str(text.to_string()),
         _ => OptionValue::Word(text.to_string()),
     })
 }
 
-fn quantity(text: &str, units: &[(&str, u64)]) -> Option<u64> {
+fn quantity(text: &str, units: &[Unit]) -> Option<u64> {
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '_'))?;
     let (number, unit) = text.split_at(split);
     let n: u64 = number.replace('_', "").parse().ok()?;
-    let (_, scale) = units.iter().find(|(u, _)| *u == unit)?;
-    n.checked_mul(*scale)
+    n.checked_mul(scale_of(units, unit)?)
 }
 
 #[cfg(test)]

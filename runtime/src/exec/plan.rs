@@ -1,8 +1,12 @@
 //! A checked program turned into tasks: every connector built and every option read before anything moves.
 
 use super::*;
+use flowc_compiler::builtins::StreamOut;
+use flowc_compiler::graph::OptionMap;
+use petgraph::graph::NodeIndex;
+use std::collections::HashMap;
 
-pub(super) enum Task {
+pub(crate) enum Task {
     Source(Box<dyn Source>),
     Memory(memory_channel::MemoryLimits),
     Transform(Transform),
@@ -27,6 +31,8 @@ pub(super) enum Task {
     TopicSink {
         key: Option<String>,
     },
+    /// A consumer group of a topic on an external Kafka cluster: one reading source per member.
+    Members(Vec<Box<dyn Source>>),
     /// A durable channel on its own log.
     File(Box<file_channel::FileChannel>),
 }
@@ -64,165 +70,191 @@ pub fn plan(
     data_dir: &Path,
 ) -> Result<Plan, RunError> {
     let graph = &program.graph;
+    let dirs = Dirs { base_dir, data_dir };
     let mut nodes = Vec::with_capacity(graph.node_count());
     // Each topic written in this program tells its groups when every writer has ended.
-    let mut topic_done: std::collections::HashMap<String, watch::Receiver<bool>> = Default::default();
+    let mut topic_done = HashMap::new();
     for index in graph.node_indices() {
-        let node = &graph[index];
-        let input = graph.edges_directed(index, Direction::Incoming).find_map(|e| e.weight().ty.as_ref());
-        let spec = |connector: &'static ConnectorSig, options| NodeSpec {
-            name: &node.name,
-            connector,
-            options: Opts::new(&node.name, options, connector.params),
-            input,
-            base_dir,
-            data_dir,
-        };
-        let (what, task) = match &node.kind {
-            NodeKind::Source { connector, .. } if connector.kind == "kafka" => {
-                return Err(kafka_refused(&node.name, "source"));
-            }
-            NodeKind::Source { connector, options } if connector.kind == "topic" => {
-                let opts = Opts::new(&node.name, options, connector.params);
-                let topic = graph
-                    .edges_directed(index, Direction::Incoming)
-                    .map(|e| graph[e.source()].name.clone())
-                    .next()
-                    .ok_or_else(|| RunError::internal(format!("{}: no topic to read", node.name)))?;
-                let output = node
-                    .output
-                    .as_ref()
-                    .ok_or_else(|| RunError::internal(format!("{}: no checked output type", node.name)))?;
-                let read = topic::GroupRead {
-                    data_dir: data_dir.to_path_buf(),
-                    topic,
-                    // Without `group`, the source's own name: a restarted pipeline resumes.
-                    group: opts.string("group")?.unwrap_or_else(|| node.name.clone()),
-                    reset: match opts.string("start")?.as_deref() {
-                        Some("latest") => log::OffsetReset::Latest,
-                        _ => log::OffsetReset::Earliest,
-                    },
-                    shared: false,
-                    schema: batch::schema(output)?,
-                    writers_done: None,
-                    batch_size: opts.int("batch_size")?.unwrap_or(1_000).max(1) as usize,
-                };
-                ("source topic".to_string(), Task::Group(read))
-            }
-            NodeKind::Source { connector, options } => {
-                let task = connectors.source(&spec(connector, options)).map_err(|e| e.in_node(&node.name))?;
-                (format!("source {}", connector.kind), Task::Source(task))
-            }
-            NodeKind::Sink { connector, options } => {
-                if matches!(connector.kind, "failover" | "load_balance") {
-                    let opts = Opts::new(&node.name, options, connector.params);
-                    let policy =
-                        sink_group::Policy::from_options(connector.kind, &opts).map_err(|e| e.in_node(&node.name))?;
-                    let members = match opts.get("sinks") {
-                        Some(flowc_compiler::graph::OptionValue::List(items)) => items
-                            .iter()
-                            .filter_map(|v| match v {
-                                flowc_compiler::graph::OptionValue::Word(w)
-                                | flowc_compiler::graph::OptionValue::Str(w) => Some(w.clone()),
-                                _ => None,
-                            })
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    let task = Task::SinkGroup { policy, members };
-                    nodes.push(planned(graph, index, format!("sink {}", connector.kind), task));
-                    continue;
-                }
-                if connector.kind == "kafka" {
-                    return Err(kafka_refused(&node.name, "sink"));
-                }
-                if connector.kind == "topic" {
-                    let opts = Opts::new(&node.name, options, connector.params);
-                    let key = opts.string("key")?;
-                    (format!("sink {}", connector.kind), Task::TopicSink { key })
-                } else {
-                    let task = connectors.sink(&spec(connector, options)).map_err(|e| e.in_node(&node.name))?;
-                    (format!("sink {}", connector.kind), Task::Sink(task))
-                }
-            }
-            NodeKind::Channel { connector, options } if connector.kind == "file" => {
-                let opts = Opts::new(&node.name, options, connector.params);
-                let ty = node
-                    .output
-                    .as_ref()
-                    .or(input)
-                    .ok_or_else(|| RunError::internal(format!("{}: no checked stream type", node.name)))?;
-                let schema = batch::schema(ty).map_err(|e| e.in_node(&node.name))?;
-                let channel = file_channel::FileChannel::open(&node.name, &opts, schema, base_dir, data_dir)
-                    .map_err(|e| e.in_node(&node.name))?;
-                ("channel file".to_string(), Task::File(Box::new(channel)))
-            }
-            NodeKind::Channel { connector, options } => {
-                if connector.kind != "memory" {
-                    return Err(RunError::unsupported(format!("{}: the `{}` channel", node.name, connector.kind)));
-                }
-                let opts = Opts::new(&node.name, options, connector.params);
-                let limits = memory_channel::MemoryLimits {
-                    capacity: opts.int("capacity")?.unwrap_or(10_000).max(1) as u64,
-                    byte_capacity: opts.size("byte_capacity")?.unwrap_or(64 << 20).max(1),
-                    transaction_capacity: opts.int("transaction_capacity")?.unwrap_or(1_000).max(1) as usize,
-                    keep_alive: opts.duration("keep_alive")?.unwrap_or(Duration::from_secs(3)),
-                };
-                (format!("channel {}", connector.kind), Task::Memory(limits))
-            }
-            NodeKind::Transform(t) => {
-                let task = Transform::build(node, t).map_err(|e| e.in_node(&node.name))?;
-                (node.kind.role().to_string(), Task::Transform(task))
-            }
-            NodeKind::Route(arms) => {
-                let arms = arms
-                    .iter()
-                    .map(|arm| arm.condition.as_ref().map(expr::compile).transpose())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.in_node(&node.name))?;
-                ("route".to_string(), Task::Route(arms))
-            }
-            NodeKind::Topic { options } => {
-                for edge in graph.edges_directed(index, Direction::Outgoing) {
-                    let reader = &graph[edge.target()].kind;
-                    let topic_source =
-                        matches!(reader, NodeKind::Source { connector, .. } if connector.kind == "topic");
-                    if !topic_source && !matches!(reader, NodeKind::Group { .. }) {
-                        return Err(RunError::unsupported(format!(
-                            "{}: reading a topic other than as a consumer group (`{} -> group \"G\" -> …`)",
-                            node.name, node.name
-                        )));
-                    }
-                }
-                let key = topic::ensure_topic(data_dir, &node.name, options, connectors.topic_params())
-                    .map_err(|e| e.in_node(&node.name))?;
-                let (done, done_rx) = watch::channel(false);
-                if graph.edges_directed(index, Direction::Incoming).next().is_some() {
-                    topic_done.insert(node.name.clone(), done_rx);
-                }
-                ("topic".to_string(), Task::Topic { key, done })
-            }
-            NodeKind::Group { topic, group } => {
-                let output = node
-                    .output
-                    .as_ref()
-                    .ok_or_else(|| RunError::internal(format!("{}: no checked output type", node.name)))?;
-                let read = topic::GroupRead {
-                    data_dir: data_dir.to_path_buf(),
-                    topic: topic.clone(),
-                    group: group.clone(),
-                    reset: log::OffsetReset::Earliest,
-                    shared: true,
-                    schema: batch::schema(output)?,
-                    writers_done: None,
-                    batch_size: 1_000,
-                };
-                (format!("group {group}"), Task::Group(read))
-            }
-        };
+        let (what, task) = plan_node(graph, index, connectors, dirs, &mut topic_done)?;
         nodes.push(planned(graph, index, what, task));
     }
-    // Sink groups take their members' sinks: a member writes only through its group.
+    give_groups_their_members(&mut nodes)?;
+    for node in &mut nodes {
+        if let Task::Group(read) = &mut node.task {
+            read.writers_done = topic_done.get(&read.topic).cloned();
+        }
+    }
+    let order = match petgraph::algo::toposort(graph, None) {
+        Ok(sorted) => sorted.into_iter().map(|i| i.index()).collect(),
+        Err(_) => (0..nodes.len()).collect(),
+    };
+    Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf(), data_dir: data_dir.to_path_buf() })
+}
+
+type Graph = petgraph::graph::DiGraph<flowc_compiler::graph::Node, flowc_compiler::graph::Edge>;
+
+/// The run's directories: relative paths in options, and the data directory.
+#[derive(Clone, Copy)]
+struct Dirs<'a> {
+    base_dir: &'a Path,
+    data_dir: &'a Path,
+}
+
+/// One node's task, and what the report calls it (`source spooldir`, `where`, …).
+fn plan_node(
+    graph: &Graph,
+    index: NodeIndex,
+    connectors: &dyn Connectors,
+    dirs: Dirs<'_>,
+    topic_done: &mut HashMap<String, watch::Receiver<bool>>,
+) -> Result<(String, Task), RunError> {
+    let node = &graph[index];
+    match &node.kind {
+        NodeKind::Source { connector, options }
+        | NodeKind::Channel { connector, options }
+        | NodeKind::Sink { connector, options } => {
+            let task = build_connector(graph, index, connector, options, connectors, dirs)
+                .map_err(|e| e.in_node(&node.name))?;
+            Ok((format!("{} {}", connector.role.as_str(), connector.kind), task))
+        }
+        NodeKind::Transform(t) => {
+            let task = Transform::build(node, t).map_err(|e| e.in_node(&node.name))?;
+            Ok((node.kind.role().to_string(), Task::Transform(task)))
+        }
+        NodeKind::Route(arms) => {
+            let arms = arms
+                .iter()
+                .map(|arm| arm.condition.as_ref().map(expr::compile).transpose())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.in_node(&node.name))?;
+            Ok(("route".to_string(), Task::Route(arms)))
+        }
+        NodeKind::Topic { options } => {
+            let task = topic_node(graph, index, options, connectors, dirs, topic_done)?;
+            Ok(("topic".to_string(), task))
+        }
+        NodeKind::Group { topic, group } => {
+            let output = node
+                .output
+                .as_ref()
+                .ok_or_else(|| RunError::internal(format!("{}: no checked output type", node.name)))?;
+            if let Some(external) = external_topic(graph, topic, connectors)? {
+                let members = graph
+                    .edges_directed(index, Direction::Outgoing)
+                    .map(|e| {
+                        let member = &graph[e.target()].name;
+                        connectors.external_group_member(&external, group, member, batch::schema(output)?)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.in_node(&node.name))?;
+                return Ok((format!("group {group}"), Task::Members(members)));
+            }
+            let read = topic::GroupRead {
+                data_dir: dirs.data_dir.to_path_buf(),
+                topic: topic.clone(),
+                group: group.clone(),
+                reset: log::OffsetReset::Earliest,
+                shared: true,
+                schema: batch::schema(output)?,
+                writers_done: None,
+                batch_size: 1_000,
+            };
+            Ok((format!("group {group}"), Task::Group(read)))
+        }
+    }
+}
+
+/// A source, channel or sink, built by its connector from its options.
+fn build_connector(
+    graph: &Graph,
+    index: NodeIndex,
+    sig: &'static ConnectorSig,
+    options: &OptionMap,
+    connectors: &dyn Connectors,
+    dirs: Dirs<'_>,
+) -> Result<Task, RunError> {
+    let node = &graph[index];
+    let connector = connectors
+        .connector(sig)
+        .ok_or_else(|| RunError::unsupported(format!("the `{}` {}", sig.kind, sig.role.as_str())))?;
+    let spec = NodeSpec {
+        name: &node.name,
+        connector: sig,
+        options: Opts::new(&node.name, options, sig.params),
+        input: graph.edges_directed(index, Direction::Incoming).find_map(|e| e.weight().ty.as_ref()),
+        output: node.output.as_ref(),
+        base_dir: dirs.base_dir,
+        data_dir: dirs.data_dir,
+    };
+    Ok((connector.build)(&spec)?.0)
+}
+
+/// A topic of the embedded log, created from its declaration when missing; read only by groups.
+fn topic_node(
+    graph: &Graph,
+    index: NodeIndex,
+    options: &OptionMap,
+    connectors: &dyn Connectors,
+    dirs: Dirs<'_>,
+    topic_done: &mut HashMap<String, watch::Receiver<bool>>,
+) -> Result<Task, RunError> {
+    let node = &graph[index];
+    for edge in graph.edges_directed(index, Direction::Outgoing) {
+        let reader = &graph[edge.target()].kind;
+        // A source whose records are the topic's reads it as a consumer group of its own.
+        let topic_source =
+            matches!(reader, NodeKind::Source { connector, .. } if matches!(connector.output, StreamOut::TopicOf(_)));
+        if !topic_source && !matches!(reader, NodeKind::Group { .. }) {
+            return Err(RunError::unsupported(format!(
+                "{}: reading a topic other than as a consumer group (`{} -> group \"G\" -> …`)",
+                node.name, node.name
+            )));
+        }
+    }
+    if let Some(external) = external_topic(graph, &node.name, connectors)? {
+        if graph
+            .edges_directed(index, Direction::Outgoing)
+            .any(|e| !matches!(graph[e.target()].kind, NodeKind::Group { .. }))
+        {
+            return Err(RunError::unsupported(format!(
+                "{}: a `topic` source on a topic of an external Kafka cluster (read it as `{} -> group \"G\" -> …`, or with a `kafka` source)",
+                node.name, node.name
+            )));
+        }
+        // Nothing written here: only its groups run (they read the cluster).
+        if graph.edges_directed(index, Direction::Incoming).next().is_none() {
+            return Ok(Task::Member);
+        }
+        return Ok(Task::Sink(connectors.external_topic_writer(&external).map_err(|e| e.in_node(&node.name))?));
+    }
+    let key = topic::ensure_topic(dirs.data_dir, &node.name, options, connectors.topic_params())
+        .map_err(|e| e.in_node(&node.name))?;
+    let (done, done_rx) = watch::channel(false);
+    if graph.edges_directed(index, Direction::Incoming).next().is_some() {
+        topic_done.insert(node.name.clone(), done_rx);
+    }
+    Ok(Task::Topic { key, done })
+}
+
+/// The topic `name` when its declaration binds it to an external Kafka cluster (`brokers`).
+fn external_topic<'g>(
+    graph: &'g Graph,
+    name: &'g str,
+    connectors: &dyn Connectors,
+) -> Result<Option<ExternalTopic<'g>>, RunError> {
+    let Some(options) = graph.node_weights().find_map(|n| match &n.kind {
+        NodeKind::Topic { options } if n.name == name => Some(options),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let opts = Opts::new(name, options, connectors.topic_params());
+    let Some(brokers) = opts.string("brokers")? else { return Ok(None) };
+    Ok(Some(ExternalTopic { name, brokers, key: opts.string("key")? }))
+}
+
+/// Sink groups take their members' sinks: a member writes only through its group.
+fn give_groups_their_members(nodes: &mut [Planned]) -> Result<(), RunError> {
     for g in 0..nodes.len() {
         let Task::SinkGroup { policy, members } = &nodes[g].task else { continue };
         let (policy, names) = (*policy, members.clone());
@@ -242,26 +274,11 @@ pub fn plan(
         let group = sink_group::SinkGroup::new(nodes[g].name.clone(), policy, members);
         nodes[g].task = Task::Sink(Box::new(group));
     }
-    // Groups learn about their topic's writers once every topic has been seen.
-    for node in &mut nodes {
-        if let Task::Group(read) = &mut node.task {
-            read.writers_done = topic_done.get(&read.topic).cloned();
-        }
-    }
-    let order = match petgraph::algo::toposort(graph, None) {
-        Ok(sorted) => sorted.into_iter().map(|i| i.index()).collect(),
-        Err(_) => (0..nodes.len()).collect(),
-    };
-    Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf(), data_dir: data_dir.to_path_buf() })
+    Ok(())
 }
 
 /// A node's task with its edges: where it sends, and whether anything feeds it.
-pub(super) fn planned(
-    graph: &petgraph::graph::DiGraph<flowc_compiler::graph::Node, flowc_compiler::graph::Edge>,
-    index: petgraph::graph::NodeIndex,
-    what: String,
-    task: Task,
-) -> Planned {
+fn planned(graph: &Graph, index: NodeIndex, what: String, task: Task) -> Planned {
     let mut outputs = Vec::new();
     let mut dead_letters = Vec::new();
     for e in graph.edges_directed(index, Direction::Outgoing) {
@@ -281,16 +298,5 @@ pub(super) fn planned(
         dead_letters,
         has_input: graph.edges_directed(index, Direction::Incoming).next().is_some(),
         metrics: Arc::new(NodeMetrics::default()),
-    }
-}
-
-/// The refusal of a `kafka` source or sink: the embedded log is what `flowc run` reaches today.
-pub(super) fn kafka_refused(node: &str, role: &str) -> RunError {
-    RunError {
-        kind: ErrorKind::Unsupported,
-        message: format!(
-            "{node}: the `kafka` {role} (an external Kafka cluster at `brokers`) cannot run yet; \
-             a declared topic in the embedded log runs (`{role} {node} = topic {{ topic = … }}`)"
-        ),
     }
 }

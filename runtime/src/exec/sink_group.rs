@@ -6,7 +6,6 @@
 //! (waiting first while every member is cooling down), and after the last attempt the run fails.
 
 use super::connector::{BoxFuture, NodeMetrics, Sink};
-use super::options::Opts;
 use super::{ErrorKind, RunError};
 use arrow_array::RecordBatch;
 use std::sync::Arc;
@@ -25,22 +24,6 @@ pub(crate) enum Policy {
 }
 
 impl Policy {
-    /// The policy of a `failover` or `load_balance` node, from its options.
-    pub(crate) fn from_options(kind: &str, opts: &Opts<'_>) -> Result<Policy, RunError> {
-        Ok(match kind {
-            "failover" => {
-                Policy::Failover { max_penalty: opts.duration("max_penalty")?.unwrap_or(Duration::from_secs(30)) }
-            }
-            _ => Policy::LoadBalance {
-                random: opts.string("selector")?.as_deref() == Some("random"),
-                backoff: match opts.bool("backoff")?.unwrap_or(true) {
-                    true => Some(opts.duration("max_backoff")?.unwrap_or(Duration::from_secs(30))),
-                    false => None,
-                },
-            },
-        })
-    }
-
     /// The longest cool-down, or `None` when failed members are not set aside.
     fn max_penalty(&self) -> Option<Duration> {
         match self {

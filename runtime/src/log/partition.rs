@@ -557,7 +557,7 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Err(e) = self.close() {
-            eprintln!("warning: closing partition {}: {e}", self.name);
+            tracing::warn!("closing partition {}: {e}", self.name);
         }
     }
 }
@@ -712,8 +712,8 @@ fn recover(dir: &Path, name: &str, config: &TopicConfig) -> Result<(State, Recov
     };
     if report.truncated.is_some() || report.segments_removed > 0 {
         sync_dir(dir).ctx("sync directory", dir)?;
-        eprintln!(
-            "warning: partition {name}: recovery cut a torn tail at offset {next_offset} ({} segment(s) removed)",
+        tracing::warn!(
+            "partition {name}: recovery cut a torn tail at offset {next_offset} ({} segment(s) removed)",
             report.segments_removed
         );
     }

@@ -12,9 +12,9 @@ use super::record::{Record, RecordView};
 use super::varint::{get_varint, get_varlong, put_varint, put_varlong, varint_len, varlong_len};
 
 /// Size of the fixed RecordBatch v2 header.
-pub const HEADER_LEN: usize = 61;
+pub(super) const HEADER_LEN: usize = 61;
 /// Largest batch any reader accepts (a sanity bound that catches corrupt length fields).
-pub const MAX_BATCH_LEN: usize = 64 << 20;
+pub(super) const MAX_BATCH_LEN: usize = 64 << 20;
 
 const LENGTH_OFFSET: usize = 8;
 const MAGIC_OFFSET: usize = 16;
@@ -177,7 +177,7 @@ pub fn set_base_offset(buf: &mut [u8], base_offset: u64) {
 }
 
 /// Parses the fixed header without checking the CRC (used to skip through segments).
-pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
+pub(super) fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
     if buf.len() < HEADER_LEN {
         return Err("truncated batch header".into());
     }
@@ -237,7 +237,7 @@ pub fn check(buf: &[u8]) -> Check {
 }
 
 /// The encoded size of one record, length prefix included.
-pub fn record_encoded_len(record: &Record, timestamp_delta: i64, offset_delta: i32) -> usize {
+pub(super) fn record_encoded_len(record: &Record, timestamp_delta: i64, offset_delta: i32) -> usize {
     let body = record_body_len(record, timestamp_delta, offset_delta);
     varint_len(body as i32) + body
 }

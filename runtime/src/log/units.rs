@@ -1,41 +1,37 @@
 //! Parsing and printing durations (`500ms`, `3s`, `10m`, `168h`, `7d`) and sizes (`20B`, `64KiB`, `1GB`).
 
+use flowc_compiler::syntax::literals::{scale_of, DURATION_UNITS, SIZE_UNITS};
 use std::time::Duration;
 
-/// Parses a duration with a unit: `ms`, `s`, `m`, `h`, `d` (`_` allowed in the number).
+/// Parses a duration with a unit of the language's table (`ms`, `s`, `m`, `h`, `d`, `w`; also `min`),
+/// `_` allowed in the number.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim().replace('_', "");
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: u64 =
         num.parse().map_err(|_| format!("invalid duration `{text}` (expected e.g. 500ms, 3s, 10m, 168h, 7d)"))?;
-    let ms = match unit {
-        "ms" => Some(n),
-        "s" => n.checked_mul(1000),
-        "m" | "min" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        "d" => n.checked_mul(86_400_000),
-        _ => return Err(format!("invalid duration `{text}`: unit must be ms, s, m, h or d")),
+    let unit = if unit == "min" { "m" } else { unit };
+    let Some(scale) = scale_of(DURATION_UNITS, unit) else {
+        return Err(format!("invalid duration `{text}`: unit must be ms, s, m, h, d or w"));
     };
-    ms.map(Duration::from_millis).ok_or_else(|| format!("duration `{text}` is too large"))
+    n.checked_mul(scale).map(Duration::from_millis).ok_or_else(|| format!("duration `{text}` is too large"))
 }
 
-/// Parses a size: plain bytes, or `B`, `KB`/`MB`/`GB` (powers of 1000), `KiB`/`MiB`/`GiB` (of 1024).
+/// Parses a size: plain bytes, or a unit of the language's table: `B`, `KB`/`MB`/`GB`/`TB` (powers of
+/// 1000, `kB` too), `KiB`/`MiB`/`GiB`/`TiB` (of 1024).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim().replace('_', "");
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: u64 = num.parse().map_err(|_| format!("invalid size `{text}` (expected e.g. 20B, 64KiB, 128MiB)"))?;
-    let mult: u64 = match unit {
-        "" | "B" => 1,
-        "KB" | "kB" => 1000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        "TiB" => 1 << 40,
-        _ => return Err(format!("invalid size `{text}`: unit must be B, KB, MB, GB, KiB, MiB or GiB")),
+    let unit = match unit {
+        "" => "B",
+        "kB" => "KB",
+        other => other,
+    };
+    let Some(mult) = scale_of(SIZE_UNITS, unit) else {
+        return Err(format!("invalid size `{text}`: unit must be B, KB, MB, GB, KiB, MiB or GiB"));
     };
     n.checked_mul(mult).ok_or_else(|| format!("size `{text}` is too large"))
 }

@@ -47,7 +47,7 @@ pub struct Damage {
 }
 
 /// Checks every batch of partition directory `dir` (CRC, framing, offset continuity).
-pub fn verify_partition(dir: &Path, topic: &str, partition: u32) -> Result<PartitionCheck> {
+pub(super) fn verify_partition(dir: &Path, topic: &str, partition: u32) -> Result<PartitionCheck> {
     let bases = segment::list(dir).ctx("list", dir)?;
     let mut check = PartitionCheck {
         topic: topic.to_string(),
@@ -108,7 +108,7 @@ pub fn verify_partition(dir: &Path, topic: &str, partition: u32) -> Result<Parti
 }
 
 /// Truncates partition `dir` at its first bad batch (taking the writer lock) and returns what was found.
-pub fn repair_partition(dir: &Path, topic: &str, partition: u32) -> Result<PartitionCheck> {
+pub(super) fn repair_partition(dir: &Path, topic: &str, partition: u32) -> Result<PartitionCheck> {
     let _lock = lock_partition(dir, &format!("{topic}/{partition}"))?;
     let check = verify_partition(dir, topic, partition)?;
     let Some(d) = &check.damage else { return Ok(check) };

@@ -6,14 +6,10 @@
 
 use flowc_compiler::builtins::{Clash, Conflict, ParamSig, ParamType, Registry};
 
-pub mod channels;
 pub mod formats;
 pub mod functions;
-pub mod sinks;
-pub mod sources;
 pub mod topic;
 
-/// Every builtin flowc knows, in the order the reference documents them.
 /// Options that contradict each other wherever a block has both (E0307).
 const CONFLICTS: &[Conflict] = &[
     Conflict {
@@ -46,28 +42,9 @@ const CONFLICTS: &[Conflict] = &[
     },
 ];
 
+/// Every builtin flowc knows; the connectors in the order [`crate::connectors`] lists them.
 pub static REGISTRY: Registry = Registry {
-    connectors: &[
-        sources::SPOOLDIR,
-        sources::EXEC,
-        sources::TAIL,
-        sources::NETCAT,
-        sources::HTTP,
-        sources::STDIN,
-        sources::GENERATOR,
-        sources::TOPIC,
-        sources::KAFKA,
-        sources::OBJECT,
-        channels::MEMORY,
-        channels::FILE,
-        sinks::LOGGER,
-        sinks::FILES,
-        sinks::TOPIC,
-        sinks::KAFKA,
-        sinks::NULL,
-        sinks::FAILOVER,
-        sinks::LOAD_BALANCE,
-    ],
+    connectors: &crate::connectors::SIGNATURES,
     topic_params: topic::PARAMS,
     formats: formats::FORMATS,
     functions: functions::FUNCTIONS,
@@ -75,27 +52,27 @@ pub static REGISTRY: Registry = Registry {
 };
 
 /// A required option: it has no default.
-pub(crate) const fn required(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
+pub const fn required(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
     ParamSig { name, ty, required: true, default: None, doc }
 }
 
 /// An optional option with a default, written as in a `.flow` file.
-pub(crate) const fn optional(name: &'static str, ty: ParamType, default: &'static str, doc: &'static str) -> ParamSig {
+pub const fn optional(name: &'static str, ty: ParamType, default: &'static str, doc: &'static str) -> ParamSig {
     ParamSig { name, ty, required: false, default: Some(default), doc }
 }
 
 /// An optional option whose absence means something no literal expresses (the doc says what).
-pub(crate) const fn unset(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
+pub const fn unset(name: &'static str, ty: ParamType, doc: &'static str) -> ParamSig {
     ParamSig { name, ty, required: false, default: None, doc }
 }
 
 /// An integer at least `min`.
-pub(crate) const fn int_from(min: i64) -> ParamType {
+pub const fn int_from(min: i64) -> ParamType {
     ParamType::Int { min, max: i64::MAX }
 }
 
 /// A batch size: how many events move in one channel transaction.
-pub(crate) const fn batch_size(default: &'static str) -> ParamSig {
+pub const fn batch_size(default: &'static str) -> ParamSig {
     optional("batch_size", int_from(1), default, "Events per batch handed to the channel in one put.")
 }
 
@@ -136,6 +113,7 @@ pub(crate) mod object_store {
 mod tests {
     use super::REGISTRY;
     use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut};
+    use flowc_compiler::syntax::literals::{Unit, DURATION_UNITS, SIZE_UNITS};
     use std::collections::HashSet;
 
     /// Every option list in the registry, named for failure messages (nested records included).
@@ -188,10 +166,10 @@ mod tests {
     }
 
     /// A number followed by one of `units` (longest unit first, so `ms` is not read as `m`).
-    fn number_with_unit(text: &str, units: &[&str]) -> bool {
+    fn number_with_unit(text: &str, units: &[Unit]) -> bool {
         let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(text.len());
         let (number, unit) = text.split_at(digits_end);
-        matches!(parse_int(number), Some(n) if n >= 0) && units.contains(&unit)
+        matches!(parse_int(number), Some(n) if n >= 0) && units.iter().any(|u| u.name == unit)
     }
 
     fn is_quoted_string(text: &str) -> bool {
@@ -217,8 +195,8 @@ mod tests {
             }
             ParamType::Float => parse_int(text).is_some() || text.replace('_', "").parse::<f64>().is_ok(),
             ParamType::Bool => text == "true" || text == "false",
-            ParamType::Duration => number_with_unit(text, &["ms", "s", "m", "h", "d", "w"]),
-            ParamType::Size => number_with_unit(text, &["B", "KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB"]),
+            ParamType::Duration => number_with_unit(text, DURATION_UNITS),
+            ParamType::Size => number_with_unit(text, SIZE_UNITS),
             ParamType::Enum(words) => {
                 let word = if is_quoted_string(text) { &text[1..text.len() - 1] } else { text };
                 words.contains(&word)

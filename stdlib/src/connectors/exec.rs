@@ -4,13 +4,65 @@
 //! or with `restart = true` starts it again after `restart_throttle`. On shutdown the command is
 //! killed and what it printed is delivered. Best effort: a command cannot replay what it printed.
 
+use crate::catalogue::{batch_size, optional, required, unset};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use flowc_runtime::exec::{Built, Connector};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
+
+/// Flume's exec source: run a command, one event per line of its output.
+pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::source(Exec::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "exec",
+    role: Role::Source,
+    summary: "Run a command and turn each line of its standard output into an event.",
+    doc: "Starts `command` (split on whitespace, or passed to `shell` as one argument) and reads its standard \
+output line by line. A command has no position to resume from: lines it printed but that were not yet \
+committed when flowc crashes are lost, and a restarted `tail -F` prints its last lines again. Prefer \
+`tail` for log files and `spooldir` for finished files; `check` warns when `exec` feeds a path. With \
+`restart = true` the command is started again `restart_throttle` after it exits.",
+    params: &[
+        required("command", ParamType::String, "The command to run, e.g. `\"tail -F /var/log/app.log\"`."),
+        unset(
+            "shell",
+            ParamType::String,
+            "Run `command` through this shell, e.g. `\"/bin/sh -c\"` (pipes, globs, variables); default: no shell.",
+        ),
+        optional(
+            "restart",
+            ParamType::Bool,
+            "false",
+            "Start the command again when it exits; without it, the source ends when the command does.",
+        ),
+        optional("restart_throttle", ParamType::Duration, "10s", "How long to wait before restarting the command."),
+        optional(
+            "log_stderr",
+            ParamType::Bool,
+            "false",
+            "Log the command's standard error lines (they never become events).",
+        ),
+        batch_size("20"),
+        optional(
+            "batch_timeout",
+            ParamType::Duration,
+            "3s",
+            "Hand a partial batch to the channel after this long without filling it.",
+        ),
+    ],
+    guarantee: Guarantee::BestEffort,
+    guarantee_note: "a crash or restart loses or repeats lines; exec cannot replay",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "exec",
+    check: None,
+    weaker_when: &[],
+};
 
 pub(crate) struct Exec {
     program: String,
@@ -45,11 +97,11 @@ impl Exec {
             program,
             args,
             dir: spec.base_dir.to_path_buf(),
-            restart: o.bool("restart")?.unwrap_or(false),
-            restart_throttle: o.duration("restart_throttle")?.unwrap_or(Duration::from_secs(10)),
-            log_stderr: o.bool("log_stderr")?.unwrap_or(false),
+            restart: o.bool_or_default("restart")?,
+            restart_throttle: o.duration_or_default("restart_throttle")?,
+            log_stderr: o.bool_or_default("log_stderr")?,
             batch_size: super::batch_size(spec)?,
-            batch_timeout: o.duration("batch_timeout")?.unwrap_or(Duration::from_secs(3)),
+            batch_timeout: o.duration_or_default("batch_timeout")?,
         })
     }
 
@@ -146,5 +198,22 @@ impl Source for Exec {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowc_compiler::graph::{OptionMap, OptionValue};
+
+    #[test]
+    fn unwritten_options_take_the_signature_defaults() {
+        let options = OptionMap::from([("command".to_string(), OptionValue::Str("true".into()))]);
+        let dir = std::env::temp_dir();
+        let exec = Exec::new(&crate::connectors::test_spec(&CONNECTOR.sig, &options, &dir)).unwrap();
+        // The signature says 20; the builder once fell back to 100.
+        assert_eq!(exec.batch_size, 20);
+        assert_eq!(exec.batch_timeout, Duration::from_secs(3));
+        assert!(!exec.restart);
     }
 }

@@ -1,9 +1,44 @@
 //! `generator`: `sequence` emits `0`, `1`, `2`, …; `stress` emits lines of `size` bytes. A `count`
 //! ends the source; `rate` caps events per second.
 
+use crate::catalogue::{batch_size, int_from, optional};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use flowc_runtime::exec::{Built, Connector};
 use std::time::Duration;
+
+/// Flume's `seq` and stress sources.
+pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::source(Generator::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "generator",
+    role: Role::Source,
+    summary: "Generate test events: a counter (`sequence`) or fixed-size lines (`stress`), at a given rate.",
+    doc: "`mode = sequence` emits the lines `0`, `1`, `2`, … (Flume's `seq`); `mode = stress` emits lines of \
+`size` bytes (Flume's `StressSource`). A `count` ends the source after that many events, and the run \
+once they are delivered. Output is deterministic, so after a crash the same events are generated again \
+from the last committed one.",
+    params: &[
+        optional(
+            "mode",
+            ParamType::Enum(&["sequence", "stress"]),
+            "sequence",
+            "`sequence`: consecutive numbers; `stress`: lines of `size` bytes.",
+        ),
+        optional("count", int_from(0), "0", "Events to generate before ending; `0` = unlimited."),
+        optional("rate", int_from(0), "0", "Events per second at most; `0` = as fast as the pipeline takes them."),
+        optional("size", ParamType::Size, "500B", "Length of each `stress` line."),
+        batch_size("100"),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "deterministic output resumes from the last committed event",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "seq",
+    check: None,
+    weaker_when: &[],
+};
 
 pub(crate) struct Generator {
     stress: bool,
@@ -18,9 +53,9 @@ impl Generator {
         let o = &spec.options;
         Ok(Generator {
             stress: o.string("mode")?.as_deref() == Some("stress"),
-            count: o.int("count")?.unwrap_or(0).max(0) as u64,
-            rate: o.int("rate")?.unwrap_or(0).max(0) as u64,
-            size: o.size("size")?.unwrap_or(500) as usize,
+            count: o.int_or_default("count")?.max(0) as u64,
+            rate: o.int_or_default("rate")?.max(0) as u64,
+            size: o.size_or_default("size")? as usize,
             batch_size: super::batch_size(spec)?,
         })
     }

@@ -1,10 +1,47 @@
 //! `logger`: one line per event on standard output, whole (up to `max_bytes`): the line itself, or
 //! `field=value` pairs, or one JSON object with `format = json`.
 
+use crate::catalogue::optional;
 use arrow_array::RecordBatch;
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::{row_json, row_text};
 use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, RunError, Sink};
+use flowc_runtime::exec::{Built, Connector};
 use std::io::Write;
+
+/// Flume's logger sink, logging whole events.
+pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::sink(Logger::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "logger",
+    role: Role::Sink,
+    summary: "Log each event, whole and readable, to standard output (flowc's own messages go to standard error).",
+    doc: "Writes one log line per event: the line itself for untyped streams, `field=value` pairs (or one \
+JSON object with `format = json`) for records. Unlike Flume's logger, which shows the first 16 bytes of \
+a body in hex, events are logged whole up to `max_bytes`, and a longer one is cut with a marker saying \
+how many bytes were left out. A take is committed once its lines are written.",
+    params: &[
+        optional(
+            "max_bytes",
+            ParamType::Size,
+            "64KiB",
+            "Longest event logged in full; longer ones are cut and marked (Flume's `maxBytesToLog`, whose default is 16 bytes).",
+        ),
+        optional(
+            "format",
+            ParamType::Enum(&["lines", "json"]),
+            "lines",
+            "`lines`: the line, or `field=value` pairs; `json`: one JSON object per event.",
+        ),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "a take is committed after its events are written to the log",
+    output: StreamOut::PassThrough,
+    input: StreamIn::Any,
+    flume: "logger",
+    check: None,
+    weaker_when: &[],
+};
 
 pub(crate) struct Logger {
     json: bool,
@@ -15,7 +52,7 @@ impl Logger {
     pub(crate) fn new(spec: &NodeSpec<'_>) -> Result<Logger, RunError> {
         Ok(Logger {
             json: spec.options.string("format")?.as_deref() == Some("json"),
-            max_bytes: spec.options.size("max_bytes")?.unwrap_or(64 << 10) as usize,
+            max_bytes: spec.options.size_or_default("max_bytes")? as usize,
         })
     }
 }

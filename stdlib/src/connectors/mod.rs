@@ -1,62 +1,89 @@
-//! Connector implementations for `flowc run`: the sources and sinks behind the catalogue's signatures.
+//! The connectors: one module (a folder for big ones) per kind, owning its signature, its own check
+//! and the builder of its running node. [`CONNECTORS`] lists them; the registry's signatures and
+//! [`Stdlib`], what `flowc run` builds nodes with, both read that one list.
 
 mod exec;
+mod failover;
+mod file_channel;
 mod files;
 mod generator;
 mod http;
+mod kafka;
 mod listen;
+mod load_balance;
 mod logger;
+mod memory_channel;
 mod netcat;
+mod null;
 mod object;
 mod spooldir;
 mod stdin;
 mod store;
 mod tail;
+mod topic;
 
-use flowc_runtime::exec::{BoxFuture, Connectors, NodeSpec, RunError, Sink, Source};
+use flowc_compiler::builtins::{ConnectorSig, ParamSig};
+use flowc_runtime::exec::{Connector, Connectors, ExternalTopic, NodeSpec, RunError, Sink, Source};
 use std::path::{Path, PathBuf};
+
+/// Every connector, in the order the reference documents them. Adding one is one line here.
+pub const CONNECTORS: &[Connector] = &[
+    spooldir::CONNECTOR,
+    exec::CONNECTOR,
+    tail::CONNECTOR,
+    netcat::CONNECTOR,
+    http::CONNECTOR,
+    stdin::CONNECTOR,
+    generator::CONNECTOR,
+    topic::SOURCE,
+    kafka::SOURCE,
+    object::CONNECTOR,
+    memory_channel::CONNECTOR,
+    file_channel::CONNECTOR,
+    logger::CONNECTOR,
+    files::CONNECTOR,
+    topic::SINK,
+    kafka::SINK,
+    null::CONNECTOR,
+    failover::CONNECTOR,
+    load_balance::CONNECTOR,
+];
+
+/// The connectors' signatures, as the checker's registry holds them.
+pub(crate) static SIGNATURES: [ConnectorSig; CONNECTORS.len()] = {
+    let mut sigs = [CONNECTORS[0].sig; CONNECTORS.len()];
+    let mut i = 1;
+    while i < CONNECTORS.len() {
+        sigs[i] = CONNECTORS[i].sig;
+        i += 1;
+    }
+    sigs
+};
 
 /// The standard library's connectors, for [`flowc_runtime::exec::plan`].
 pub struct Stdlib;
 
 impl Connectors for Stdlib {
-    fn source(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Source>, RunError> {
-        Ok(match spec.connector.kind {
-            "stdin" => Box::new(stdin::Stdin::new(spec)?),
-            "generator" => Box::new(generator::Generator::new(spec)?),
-            "spooldir" => Box::new(spooldir::Spooldir::new(spec)?),
-            "exec" => Box::new(exec::Exec::new(spec)?),
-            "tail" => Box::new(tail::Tail::new(spec)?),
-            "netcat" => Box::new(netcat::Netcat::new(spec)?),
-            "http" => Box::new(http::Http::new(spec)?),
-            "object" => Box::new(object::ObjectSource::new(spec)?),
-            other => return Err(RunError::unsupported(format!("the `{other}` source"))),
-        })
+    fn connector(&self, sig: &ConnectorSig) -> Option<&Connector> {
+        CONNECTORS.iter().find(|c| c.sig.role == sig.role && c.sig.kind == sig.kind)
     }
 
-    fn topic_params(&self) -> &'static [flowc_compiler::builtins::ParamSig] {
+    fn topic_params(&self) -> &'static [ParamSig] {
         crate::catalogue::REGISTRY.topic_params
     }
 
-    fn sink(&self, spec: &NodeSpec<'_>) -> Result<Box<dyn Sink>, RunError> {
-        Ok(match spec.connector.kind {
-            "logger" => Box::new(logger::Logger::new(spec)?),
-            "null" => Box::new(Null),
-            "files" => Box::new(files::Files::new(spec)?),
-            other => return Err(RunError::unsupported(format!("the `{other}` sink"))),
-        })
+    fn external_topic_writer(&self, topic: &ExternalTopic<'_>) -> Result<Box<dyn Sink>, RunError> {
+        Ok(Box::new(kafka::topic_writer(topic)?))
     }
-}
 
-/// Discards everything.
-struct Null;
-
-impl Sink for Null {
-    fn write<'a>(&'a mut self, _batch: &'a arrow_array::RecordBatch) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn close(&mut self) -> BoxFuture<'_, Result<(), RunError>> {
-        Box::pin(async { Ok(()) })
+    fn external_group_member(
+        &self,
+        topic: &ExternalTopic<'_>,
+        group: &str,
+        member: &str,
+        schema: arrow_schema::SchemaRef,
+    ) -> Result<Box<dyn Source>, RunError> {
+        Ok(Box::new(kafka::topic_member(topic, group, member, schema)?))
     }
 }
 
@@ -72,5 +99,23 @@ fn resolve(base: &Path, path: &str) -> PathBuf {
 
 /// The batch size option, at least 1.
 fn batch_size(spec: &NodeSpec<'_>) -> Result<usize, RunError> {
-    Ok(spec.options.int("batch_size")?.unwrap_or(100).max(1) as usize)
+    Ok(spec.options.int_or_default("batch_size")?.max(1) as usize)
+}
+
+/// A node of connector `sig` with these written options, as `plan` hands it to a builder.
+#[cfg(test)]
+fn test_spec<'a>(
+    sig: &'static ConnectorSig,
+    options: &'a flowc_compiler::graph::OptionMap,
+    dir: &'a Path,
+) -> NodeSpec<'a> {
+    NodeSpec {
+        name: "n",
+        connector: sig,
+        options: flowc_runtime::exec::Opts::new("n", options, sig.params),
+        input: None,
+        output: None,
+        base_dir: dir,
+        data_dir: dir,
+    }
 }

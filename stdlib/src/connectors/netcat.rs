@@ -10,8 +10,11 @@
 //! what they read is delivered and acknowledged before they close.
 
 use super::listen::{self, Problems};
+use crate::catalogue::{batch_size, int_from, optional, required};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut, Weakening};
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeMetrics, NodeSpec, Output, RunError, Shutdown, Source, SourceContext};
+use flowc_runtime::exec::{Built, Connector};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +23,73 @@ use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
+
+/// Flume's netcat source: TCP lines, acknowledged.
+pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::source(Netcat::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "netcat",
+    role: Role::Source,
+    summary: "Listen on a TCP address and turn each newline-terminated line into an event, replying `OK`.",
+    doc: "Accepts TCP connections on `address` (like `nc -k -l`); every `\\n`-terminated line is one event \
+(a `\\r` before the `\\n` is dropped). With `ack = true` each line is answered `OK` once the channel has \
+committed it (with a memory channel: once the sinks wrote it), or `FAILED: <reason>` when it could not \
+be, so a client that resends unacknowledged lines loses nothing. A line longer than `max_line_length` \
+is answered `FAILED: event too long` and the connection is closed (nothing of it is kept; lines before \
+it are committed and acknowledged first); a line that is not UTF-8 is answered `FAILED: not UTF-8` and \
+dropped, the connection going on; the unterminated rest of a connection the client closes is not an \
+event (a client that died mid-line resends the whole line). Each of these counts as an error. Lines from all \
+connections are gathered into batches of up to `batch_size` without waiting for a batch to fill. \
+`port 0` picks a free port; the address listened on is printed on standard error. Bind a loopback \
+address such as `\"127.0.0.1:44444\"` unless other hosts must reach it: the protocol has no \
+authentication (flowc warns when the address is not loopback). SIGINT/SIGTERM stop accepting and \
+reading; lines already read are committed and acknowledged before the connections close.",
+    params: &[
+        required(
+            "address",
+            ParamType::Address,
+            "The address to listen on, e.g. `\"127.0.0.1:44444\"` (Flume's `bind` and `port`); port `0` picks a free one.",
+        ),
+        optional(
+            "ack",
+            ParamType::Bool,
+            "true",
+            "Reply `OK` to each line after it is committed (Flume's `ack-every-event`); `false`: reply nothing.",
+        ),
+        optional(
+            "max_line_length",
+            ParamType::Size,
+            "512B",
+            "Longest line accepted (without its newline); a longer line gets `FAILED` and the connection is closed.",
+        ),
+        optional(
+            "max_connections",
+            int_from(1),
+            "100",
+            "Connections served at once; further ones wait to be accepted.",
+        ),
+        optional(
+            "idle_timeout",
+            ParamType::Duration,
+            "10m",
+            "Close a connection that sent nothing for this long (its slot goes to a waiting one).",
+        ),
+        batch_size("100"),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "with `ack = true` a line is acknowledged only after the channel committed it; \
+with `ack = false` lines in flight when flowc crashes are lost",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "netcat",
+    check: None,
+    weaker_when: &[Weakening {
+        param: "ack",
+        values: &["false"],
+        guarantee: Guarantee::AtMostOnceOnCrash,
+        note: "with `ack = false` the sender never learns what was committed, so it cannot resend what a crash lost",
+    }],
+};
 
 /// Bytes read from a socket at once.
 const READ_SIZE: usize = 64 << 10;
@@ -47,10 +117,10 @@ impl Netcat {
         let o = &spec.options;
         let address = o.string("address")?.ok_or_else(|| RunError::config("`address` is required"))?;
         let config = Config {
-            ack: o.bool("ack")?.unwrap_or(true),
-            max_line: o.size("max_line_length")?.unwrap_or(512).max(1) as usize,
-            max_connections: o.int("max_connections")?.unwrap_or(100).max(1) as usize,
-            idle_timeout: o.duration("idle_timeout")?.unwrap_or(Duration::from_secs(600)),
+            ack: o.bool_or_default("ack")?,
+            max_line: o.size_or_default("max_line_length")?.max(1) as usize,
+            max_connections: o.int_or_default("max_connections")?.max(1) as usize,
+            idle_timeout: o.duration_or_default("idle_timeout")?,
             batch_size: super::batch_size(spec)?,
             problems: Problems::default(),
         };

@@ -6,10 +6,14 @@
 //! reads it again from its start (at least once).
 
 use super::store::{Store, StoreUrl};
+use crate::catalogue::object_store::{ACCESS_KEY_ID, ALLOW_HTTP, ENDPOINT, REGION, SECRET_ACCESS_KEY};
+use crate::catalogue::{batch_size, optional, required, unset};
 use arrow_array::builder::StringBuilder;
 use arrow_array::RecordBatch;
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_schema;
 use flowc_runtime::exec::{Ack, AckWait, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use flowc_runtime::exec::{Built, Connector};
 use futures_util::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
@@ -20,6 +24,61 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
+
+/// The spooldir of object stores.
+pub(crate) const CONNECTOR: Connector =
+    Connector { sig: SIG, build: |spec| Ok(Built::source(ObjectSource::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "object",
+    role: Role::Source,
+    summary: "Pick up new objects under an object-store prefix (S3, GCS, Azure), one line per event.",
+    doc: "Lists `url` every `poll_interval` and reads each object not read before, oldest first, one event \
+per line (`.gz` and `.zst` objects are decompressed). Objects are never renamed or deleted, unlike `spooldir`'s \
+files: a manifest (a file in the data directory) records each object (key, size, ETag) once every sink \
+that got its lines has written them; an object rewritten with a new ETag is read again. A run stopped \
+or killed before an object is recorded reads it again from its start (at least once). A listing that \
+fails (the store unreachable, a missing bucket, wrong credentials) is reported and tried again at the \
+next poll. Credentials come from the options or from the usual environment variables; write secrets as \
+`${ENV}` references, never literally.",
+    params: &[
+        required(
+            "url",
+            ParamType::String,
+            "The prefix to watch: `\"s3://bucket/prefix/\"`, `\"gs://…\"` or `\"az://…\"` (a local directory is `spooldir`'s).",
+        ),
+        optional("poll_interval", ParamType::Duration, "30s", "How often the prefix is listed for new objects."),
+        unset(
+            "manifest",
+            ParamType::String,
+            "File the manifest of finished objects is kept in; default: `<data dir>/objects/<source>.manifest`.",
+        ),
+        unset(
+            "include",
+            ParamType::Regex,
+            "Only object names matching this regular expression are read; default: every object.",
+        ),
+        optional(
+            "max_line_length",
+            ParamType::Size,
+            "1MiB",
+            "Longest line accepted; a longer line is split into several events and counted.",
+        ),
+        batch_size("1_000"),
+        ENDPOINT,
+        REGION,
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        ALLOW_HTTP,
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "an object enters the manifest only after all its lines are committed",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "",
+    check: None,
+    weaker_when: &[],
+};
 
 pub(crate) struct ObjectSource {
     objects: Arc<dyn ObjectStore>,
@@ -62,10 +121,10 @@ impl ObjectSource {
             _store: store,
             prefix,
             include,
-            poll_interval: o.duration("poll_interval")?.unwrap_or(Duration::from_secs(30)),
+            poll_interval: o.duration_or_default("poll_interval")?,
             manifest,
             batch_size: super::batch_size(spec)?,
-            max_line: o.size("max_line_length")?.unwrap_or(1 << 20).max(1) as usize,
+            max_line: o.size_or_default("max_line_length")?.max(1) as usize,
         })
     }
 

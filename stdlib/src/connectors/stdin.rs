@@ -1,12 +1,36 @@
 //! `stdin`: one event per line of standard input; end of input ends the source.
 
+use crate::catalogue::batch_size;
 use arrow_array::builder::StringBuilder;
 use arrow_array::RecordBatch;
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_schema;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use flowc_runtime::exec::{Built, Connector};
 use std::io::BufRead;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+
+/// Standard input.
+pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::source(Stdin::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "stdin",
+    role: Role::Source,
+    summary: "Read lines from flowc's standard input; the run ends when it is closed.",
+    doc: "One event per line of standard input. End of input ends the source, and once everything it read \
+is delivered, the run. Within a run nothing is lost (a full channel simply stops reading), but standard \
+input cannot be replayed: lines read and not yet committed when flowc crashes are gone.",
+    params: &[batch_size("100")],
+    guarantee: Guarantee::AtMostOnceOnCrash,
+    guarantee_note:
+        "nothing is lost within a run, but a pipe cannot be replayed: a crash loses lines read and not yet delivered",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "",
+    check: None,
+    weaker_when: &[],
+};
 
 pub(crate) struct Stdin {
     batch_size: usize,

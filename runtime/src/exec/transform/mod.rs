@@ -440,7 +440,7 @@ fn parse(
 
 /// Parses a batch of JSON lines (`{ line }`) into `schema`, as `parse json` does: the records and how
 /// many were rejected.
-pub(crate) fn parse_json_values(input: &RecordBatch, schema: &SchemaRef) -> Result<(RecordBatch, u64), RunError> {
+pub fn parse_json_values(input: &RecordBatch, schema: &SchemaRef) -> Result<(RecordBatch, u64), RunError> {
     parse(input, "line", schema, &Format::Json, false).map(|(batch, rejected)| (batch, rejected.count))
 }
 

@@ -9,9 +9,12 @@
 mod decode;
 
 use super::listen::{self, Problems};
+use crate::catalogue::{int_from, optional, required};
 use decode::Format;
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::{Ack, BoxFuture, NodeMetrics, NodeSpec, Output, RunError, Shutdown, Source, SourceContext};
+use flowc_runtime::exec::{Built, Connector};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Bytes, Incoming};
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
@@ -23,6 +26,77 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+/// Flume's HTTP source.
+pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::source(Http::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "http",
+    role: Role::Source,
+    summary: "Accept events by HTTP POST: plain lines, NDJSON, or Flume's JSON event array.",
+    doc: "Listens on `address` (HTTP/1.1); each POST body, to any path, is one batch. The reply is `200` only \
+once the batch is delivered (with a memory channel: once the sinks wrote it; with a `file` channel: once \
+appended to it), `400` when the body cannot be decoded (nothing of it is kept; the reply says why), \
+`413` when it exceeds `max_body`, `405` for a method other than POST, `415` for a charset other than UTF-8, \
+and `503` with `Retry-After` when \
+the channel stays full for `busy_timeout`, when flowc is stopping, or when the batch could not be \
+delivered, so a client that retries on `503` loses nothing (and may send a batch twice). How a body is \
+split into events: a `Content-Type` of `text/plain`, `application/x-ndjson` (or `application/jsonl`) or \
+`application/json` picks `lines`, `ndjson` or `flume_json`; any other (or none) uses `format`. `lines`: \
+one event per line (a `\\r` before the `\\n` dropped, the body UTF-8). `ndjson`: one event per non-blank \
+line, each a JSON value, kept as written (parse it with `parse json`). `flume_json`: Flume's \
+`[{\"headers\": {…}, \"body\": \"…\"}]`, each `body` one event, so existing Flume HTTP clients keep \
+working; the headers are checked but not kept (the stream is lines). Port `0` picks a free port; the \
+address listened on is printed on standard error, with a warning when it is not loopback (there is no \
+authentication). SIGINT/SIGTERM stop accepting; requests in flight are answered once their batch is \
+delivered.",
+    params: &[
+        required(
+            "address",
+            ParamType::Address,
+            "The address to listen on, e.g. `\"127.0.0.1:8080\"`; port `0` picks a free one.",
+        ),
+        optional(
+            "format",
+            ParamType::Enum(&["lines", "ndjson", "flume_json"]),
+            "lines",
+            "How a request body is split into events when its `Content-Type` does not say: one per line, one \
+per JSON line, or Flume's JSON event array.",
+        ),
+        optional(
+            "max_body",
+            ParamType::Size,
+            "16MiB",
+            "Largest request body accepted; larger ones are refused with `413`.",
+        ),
+        optional(
+            "busy_timeout",
+            ParamType::Duration,
+            "3s",
+            "How long a request waits for room in a full channel before it is answered `503` (Flume's `keep-alive`).",
+        ),
+        optional(
+            "max_connections",
+            int_from(1),
+            "100",
+            "Connections served at once; further ones wait to be accepted.",
+        ),
+        optional(
+            "idle_timeout",
+            ParamType::Duration,
+            "30s",
+            "Close a connection that sends no request (or no part of its body) for this long.",
+        ),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "`200` is sent only after the channel committed the request; `503` when it is full, \
+so a retrying client loses nothing",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "http",
+    check: None,
+    weaker_when: &[],
+};
 
 /// After shutdown, how long requests in flight may take before their connections are dropped.
 const DRAIN_WAIT: Duration = Duration::from_secs(30);
@@ -45,11 +119,11 @@ impl Http {
         let o = &spec.options;
         let address = o.string("address")?.ok_or_else(|| RunError::config("`address` is required"))?;
         let config = Config {
-            format: Format::from_option(&o.string("format")?.unwrap_or_default()),
-            max_body: o.size("max_body")?.unwrap_or(16 << 20),
-            busy_timeout: o.duration("busy_timeout")?.unwrap_or(Duration::from_secs(3)),
-            max_connections: o.int("max_connections")?.unwrap_or(100).max(1) as usize,
-            idle_timeout: o.duration("idle_timeout")?.unwrap_or(Duration::from_secs(30)).max(Duration::from_millis(1)),
+            format: Format::from_option(&o.string_or_default("format")?),
+            max_body: o.size_or_default("max_body")?,
+            busy_timeout: o.duration_or_default("busy_timeout")?,
+            max_connections: o.int_or_default("max_connections")?.max(1) as usize,
+            idle_timeout: o.duration_or_default("idle_timeout")?.max(Duration::from_millis(1)),
         };
         let listener = listen::bind(&address)?;
         Ok(Http { listener, config })

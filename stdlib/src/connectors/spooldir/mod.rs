@@ -7,10 +7,13 @@
 
 mod tracker;
 
+use crate::catalogue::{batch_size, optional, required, unset};
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, RecordBatch, StringArray};
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_schema;
 use flowc_runtime::exec::{blocking, Ack, AckWait, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use flowc_runtime::exec::{Built, Connector};
 use regex::Regex;
 use std::collections::HashSet;
 use std::io::{BufRead, Seek, SeekFrom};
@@ -19,6 +22,98 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::task::JoinSet;
 use tracker::{Identity, Tracker};
+
+/// Flume's spooling-directory source, minus its traps.
+pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::source(Spooldir::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "spooldir",
+    role: Role::Source,
+    summary: "Ingest finished files dropped into a directory, one line per event, renaming each when done.",
+    doc: "Reads every file in `dir` that matches `include` (and not `ignore`), one event per line, one file at \
+a time in `order`. A file is read only once it has been unchanged for `settle`, so a file still being \
+copied in is not picked up half-written. When a file's last batch has been taken by the channel, it is \
+renamed with `completed_suffix` (or deleted, with `delete_policy = immediate`); the position within the \
+current file advances only after each batch is committed, so a crash re-reads at most the batches not \
+yet committed. Unlike Flume, a file that changes after it was picked up, or that cannot be decoded, does \
+not stop the source: it is quarantined (renamed with `quarantine_suffix`, or moved to `quarantine_dir`), \
+reported, and the other files go on. Names starting with `.` and names ending in the completed or \
+quarantine suffix are never read.",
+    params: &[
+        required(
+            "dir",
+            ParamType::String,
+            "The spooling directory (Flume's `spoolDir`); relative paths are relative to the `.flow` file.",
+        ),
+        optional(
+            "completed_suffix",
+            ParamType::String,
+            "\".COMPLETED\"",
+            "Suffix appended to a file's name once every line of it has been committed (Flume's `fileSuffix`).",
+        ),
+        optional(
+            "delete_policy",
+            ParamType::Enum(&["never", "immediate"]),
+            "never",
+            "`never` renames finished files with `completed_suffix`; `immediate` deletes them once committed.",
+        ),
+        unset(
+            "include",
+            ParamType::Regex,
+            "Only file names matching this regular expression are read; default: every file.",
+        ),
+        unset(
+            "ignore",
+            ParamType::Regex,
+            "File names matching this regular expression are skipped (wins over `include`); default: none.",
+        ),
+        optional(
+            "order",
+            ParamType::Enum(&["oldest", "youngest", "random"]),
+            "oldest",
+            "Which file to read next, by modification time (ties broken by name).",
+        ),
+        optional(
+            "poll_interval",
+            ParamType::Duration,
+            "500ms",
+            "How often the directory is scanned for new files when there is nothing to read.",
+        ),
+        optional(
+            "settle",
+            ParamType::Duration,
+            "2s",
+            "How long a file's size and modification time must stay unchanged before it is read.",
+        ),
+        optional(
+            "max_line_length",
+            ParamType::Size,
+            "1MiB",
+            "Longest line accepted; a longer line is split into several events and counted.",
+        ),
+        batch_size("100"),
+        optional("recursive", ParamType::Bool, "false", "Also read files in subdirectories of `dir`."),
+        optional(
+            "quarantine_suffix",
+            ParamType::String,
+            "\".QUARANTINED\"",
+            "Suffix appended to a file that changed after it was picked up or could not be read.",
+        ),
+        unset(
+            "quarantine_dir",
+            ParamType::String,
+            "Move quarantined files into this directory instead of renaming them in place.",
+        ),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "a file is renamed (or deleted) only after all its lines are committed to the channel; \
+a crash re-reads the uncommitted part",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "spooldir",
+    check: None,
+    weaker_when: &[],
+};
 
 pub(crate) struct Spooldir {
     dir: PathBuf,
@@ -53,7 +148,7 @@ impl Spooldir {
         let dir = o.string("dir")?.ok_or_else(|| RunError::config("`dir` is required"))?;
         Ok(Spooldir {
             dir: super::resolve(spec.base_dir, &dir),
-            completed_suffix: o.string("completed_suffix")?.unwrap_or_else(|| ".COMPLETED".into()),
+            completed_suffix: o.string_or_default("completed_suffix")?,
             delete: o.string("delete_policy")?.as_deref() == Some("immediate"),
             include: regex("include")?,
             ignore: regex("ignore")?,
@@ -62,12 +157,12 @@ impl Spooldir {
                 Some("random") => Order::Random,
                 _ => Order::Oldest,
             },
-            poll_interval: o.duration("poll_interval")?.unwrap_or(Duration::from_millis(500)),
-            settle: o.duration("settle")?.unwrap_or(Duration::from_secs(2)),
+            poll_interval: o.duration_or_default("poll_interval")?,
+            settle: o.duration_or_default("settle")?,
             batch_size: super::batch_size(spec)?,
-            max_line: o.size("max_line_length")?.unwrap_or(1 << 20).max(1) as usize,
-            recursive: o.bool("recursive")?.unwrap_or(false),
-            quarantine_suffix: o.string("quarantine_suffix")?.unwrap_or_else(|| ".QUARANTINED".into()),
+            max_line: o.size_or_default("max_line_length")?.max(1) as usize,
+            recursive: o.bool_or_default("recursive")?,
+            quarantine_suffix: o.string_or_default("quarantine_suffix")?,
             quarantine_dir: o.string("quarantine_dir")?.map(|d| super::resolve(spec.base_dir, &d)),
             tracker: Arc::new(Tracker::open(spec.data_dir, spec.name)),
         })

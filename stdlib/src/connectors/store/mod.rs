@@ -105,7 +105,7 @@ impl Store {
         let o = &spec.options;
         let written = |name: &str| spec.options.values.contains_key(name);
         let allow_http = if written("allow_http") {
-            o.bool("allow_http")?.unwrap_or(false)
+            o.bool_or_default("allow_http")?
         } else {
             std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
         };

@@ -16,10 +16,13 @@
 mod follow;
 mod positions;
 
+use crate::catalogue::{batch_size, optional, required};
 use arrow_array::builder::StringBuilder;
 use arrow_array::RecordBatch;
+use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamType, Role, StreamIn, StreamOut};
 use flowc_runtime::exec::batch::lines_schema;
 use flowc_runtime::exec::{blocking, Ack, BoxFuture, NodeSpec, RunError, Source, SourceContext};
+use flowc_runtime::exec::{Built, Connector};
 use follow::{Follower, Line, Settings};
 use positions::{Commit, Id, Position, Positions};
 use std::collections::{HashMap, HashSet};
@@ -27,6 +30,70 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// Flume's TAILDIR source done right: follow files by name, persist positions.
+pub(crate) const CONNECTOR: Connector = Connector { sig: SIG, build: |spec| Ok(Built::source(Tail::new(spec)?)) };
+
+const SIG: ConnectorSig = ConnectorSig {
+    kind: "tail",
+    role: Role::Source,
+    summary: "Follow one or many growing files (a path or a glob), like `tail -F`, with persisted positions.",
+    doc: "Reads new lines appended to every file matching `path`, following each file by device, inode and \
+a fingerprint of its first bytes. With `follow = name` (the default, like `tail -F`) a file renamed away is \
+read on until it has been idle for `idle_timeout` and the new file under the name is read from its start, \
+so rename-and-create rotation loses nothing and re-reads nothing; a renamed file that still matches the \
+glob keeps its position (Flume's TAILDIR reads it again). A truncated file (copytruncate, `> file`) is read \
+again from its start after what was not read yet is taken from its copy; lines written between the copy \
+and the truncation are in neither file, as with every tailer. `follow = descriptor` keeps reading the open \
+file after a rename, like `tail -f`. Positions are saved in the run's data directory once the channel took \
+the lines, so a restart resumes where the last delivered line ended, also in a file rotated meanwhile. A \
+partial last line is held back until its newline arrives.",
+    params: &[
+        required(
+            "path",
+            ParamType::String,
+            "The file to follow, or a glob such as `\"logs/*.log\"` (re-expanded every `poll_interval`).",
+        ),
+        optional(
+            "follow",
+            ParamType::Enum(&["name", "descriptor"]),
+            "name",
+            "`name` follows the file name across rotation (`tail -F`); `descriptor` follows the open file (`tail -f`).",
+        ),
+        optional(
+            "start_at",
+            ParamType::Enum(&["beginning", "end"]),
+            "beginning",
+            "Where to start in a file with no saved position: its first line, or only lines written from now on.",
+        ),
+        optional(
+            "poll_interval",
+            ParamType::Duration,
+            "250ms",
+            "How often files are checked for growth, rotation and new glob matches.",
+        ),
+        optional(
+            "idle_timeout",
+            ParamType::Duration,
+            "2m",
+            "Close a file that has not grown for this long; it is reopened when it grows.",
+        ),
+        optional(
+            "max_line_length",
+            ParamType::Size,
+            "1MiB",
+            "Longest line accepted; a longer line is split into several events and counted.",
+        ),
+        batch_size("100"),
+    ],
+    guarantee: Guarantee::AtLeastOnce,
+    guarantee_note: "file positions are saved with the channel commit; a crash re-reads only uncommitted lines",
+    output: StreamOut::Lines,
+    input: StreamIn::Any,
+    flume: "TAILDIR",
+    check: None,
+    weaker_when: &[],
+};
 
 pub(crate) struct Tail {
     settings: Settings,
@@ -59,12 +126,12 @@ impl Tail {
             pattern,
             by_name: o.string("follow")?.as_deref() != Some("descriptor"),
             from_end: o.string("start_at")?.as_deref() == Some("end"),
-            max_line: o.size("max_line_length")?.unwrap_or(1 << 20).max(1) as usize,
-            idle_timeout: o.duration("idle_timeout")?.unwrap_or(Duration::from_secs(120)),
+            max_line: o.size_or_default("max_line_length")?.max(1) as usize,
+            idle_timeout: o.duration_or_default("idle_timeout")?,
         };
         Ok(Tail {
             settings,
-            poll_interval: o.duration("poll_interval")?.unwrap_or(Duration::from_millis(250)),
+            poll_interval: o.duration_or_default("poll_interval")?,
             batch_size: super::batch_size(spec)?,
             positions,
             saved,
