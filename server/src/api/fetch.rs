@@ -1,6 +1,7 @@
 //! Fetch: stored batches sent as they lie on disk, within max_bytes and each partition's
 //! max_bytes (but always one batch when nothing else fits), waiting up to max_wait_ms for
-//! min_bytes; readers stay open on the connection between fetches.
+//! min_bytes — except right after a fetch that returned records, when an empty answer goes out at
+//! once so a consumer learns it reached the end; readers stay open on the connection.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -70,13 +71,20 @@ pub(crate) async fn handle(broker: &Shared, session: &mut Session, req: FetchReq
                 return FetchResponse::default();
             }
         };
+        let caught_up = first && session.fetched_data;
         first = false;
         let now = Instant::now();
         if total >= min_bytes.max(1) || now >= deadline || parts.iter().all(|p| p.error.is_some()) {
             break;
         }
+        if caught_up && total == 0 {
+            // the consumer has just read up to the end: say so at once (clients learn they reached
+            // the end of the partitions from this answer), and long-poll from the next fetch on
+            break;
+        }
         broker.wait_append(POLL.min(deadline - now)).await;
     }
+    session.fetched_data = parts.iter().any(|p| !p.data.is_empty());
     respond(names, parts, version)
 }
 

@@ -25,6 +25,8 @@ pub(crate) struct Session {
     pub(crate) readers: Readers,
     pub(crate) peer_ip: String,
     pub(crate) client_id: String,
+    /// The last Fetch on this connection returned records: a consumer that has just caught up.
+    pub(crate) fetched_data: bool,
 }
 
 /// The response to `req`, or `None` when none is sent (Produce with acks=0). `Err` names a request
