@@ -5,7 +5,7 @@
 # and <!-- kafka-bench:end -->, appended at the end if absent).
 #
 # Workload: $FLOWC_BENCH_LINES lines (default 1,000,000) of 100 bytes. Each run, on a fresh cluster:
-#   - kcat -P (acks=all, its defaults otherwise) of the file into topic `kc`; kcat -C -e of it back;
+#   - kcat -P (acks=all, its defaults otherwise) of the file into topic `kc`; kcat -C -c N of it back;
 #   - `flowc run`: stdin -> kafka sink (acks = all, idempotent) into topic `fl`; then
 #     `flowc run`: kafka source (group) -> files, timed until the files hold every line.
 # Seconds are medians of $RUNS runs. kcat comes from Debian's package (apt install kcat).
@@ -49,7 +49,7 @@ for ((r = 1; r <= runs; r++)); do
 
   t0=$(now); kcat -P -b "$bs" -t kc -X acks=all < "$scratch/data.txt"; t1=$(now)
   printf 'kcat\tproduce\t%s\n' "$(echo "$t1 - $t0" | bc -l)" >> "$results"
-  t0=$(now); got=$(kcat -C -b "$bs" -t kc -o beginning -e -q | wc -l); t1=$(now)
+  t0=$(now); got=$(kcat -C -b "$bs" -t kc -o beginning -c "$lines" -q | wc -l); t1=$(now)
   [ "$got" -eq "$lines" ] || { echo "kafka_bench: kcat read $got of $lines" >&2; exit 1; }
   printf 'kcat\tconsume\t%s\n' "$(echo "$t1 - $t0" | bc -l)" >> "$results"
 
@@ -101,7 +101,7 @@ print("Measured by `bench/kafka_bench.sh` on %s cores, %s, release build: %d rec
 print("librdkafka's mock cluster (3 brokers on 127.0.0.1, topics of 3 partitions, a process of its own), kcat")
 print("(Debian's, %s) and flowc (librdkafka 2.12, bundled) against the same cluster in the same run." % kcat_lib)
 print("Median of %s runs, each on a fresh cluster. Produce: the whole file, every record acknowledged" % runs)
-print("(`acks=all`); consume: from the start until every record is out (kcat to stdout, flowc into files).")
+print("(`acks=all`); consume: from the start until every record is out (kcat `-c N` to stdout, flowc into files).")
 print()
 print("| | kcat | flowc | flowc vs kcat (rate) |")
 print("|---|---:|---:|---:|")

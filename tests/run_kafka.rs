@@ -61,11 +61,28 @@ fn wait_for_all(s: &Scratch, n: usize, consumer: &mut std::process::Child) -> BT
     }
 }
 
+/// SIGTERM once flowc has installed its handler for it (a signal that comes earlier kills it
+/// outright, as it would any process), then its exit status must be 0.
 fn stop(child: std::process::Child) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    while !catches_sigterm(child.id()) {
+        assert!(Instant::now() < deadline, "flowc never installed its SIGTERM handler");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "flowc exits 0 on SIGTERM: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether process `pid` catches SIGTERM (bit 15 of `SigCgt` in /proc/PID/status).
+fn catches_sigterm(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
 }
 
 fn start_consumer(s: &Scratch) -> std::process::Child {
