@@ -4,7 +4,9 @@
 # writes the results under "## Kafka connectors" in BENCHMARKS.md (between <!-- kafka-bench:start -->
 # and <!-- kafka-bench:end -->, appended at the end if absent).
 #
-# Workload: $FLOWC_BENCH_LINES lines (default 1,000,000) of 100 bytes. Each run, on a fresh cluster:
+# Workload: $FLOWC_BENCH_LINES lines (default 100,000) of 100 bytes: librdkafka's mock cluster serves only
+# about the first 130,000 such records of a topic back (kcat and flowc alike stall there at 1,000,000).
+# Each run, on a fresh cluster:
 #   - kcat -P (acks=all, its defaults otherwise) of the file into topic `kc`; kcat -C -c N of it back;
 #   - `flowc run`: stdin -> kafka sink (acks = all, idempotent) into topic `fl`; then
 #     `flowc run`: kafka source (group) -> files, timed until the files hold every line.
@@ -13,7 +15,7 @@
 # Usage: bench/kafka_bench.sh [--no-write]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-lines="${FLOWC_BENCH_LINES:-1000000}"
+lines="${FLOWC_BENCH_LINES:-100000}"
 runs="${RUNS:-3}"
 write=1
 [ "${1:-}" = "--no-write" ] && write=0
@@ -21,6 +23,7 @@ command -v kcat >/dev/null || { echo "kafka_bench: kcat is needed (apt install k
 
 cargo build --release -p flowc --bin flowc --example mock_cluster >&2
 target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$(pwd)/$target" ;; esac
 flowc="$target/release/flowc"
 mock="$target/release/examples/mock_cluster"
 scratch=$(mktemp -d)
@@ -49,9 +52,15 @@ for ((r = 1; r <= runs; r++)); do
 
   t0=$(now); kcat -P -b "$bs" -t kc -X acks=all < "$scratch/data.txt"; t1=$(now)
   printf 'kcat\tproduce\t%s\n' "$(echo "$t1 - $t0" | bc -l)" >> "$results"
-  t0=$(now); got=$(kcat -C -b "$bs" -t kc -o beginning -c "$lines" -q | wc -l); t1=$(now)
-  [ "$got" -eq "$lines" ] || { echo "kafka_bench: kcat read $got of $lines" >&2; exit 1; }
-  printf 'kcat\tconsume\t%s\n' "$(echo "$t1 - $t0" | bc -l)" >> "$results"
+  # kcat 1.7.1 (librdkafka 2.0.2) reading the mock cluster of librdkafka 2.12 has been seen to stall
+  # part-way: its consume time counts only when it read everything within 20 s.
+  t0=$(now); got=$(timeout 20 kcat -C -b "$bs" -t kc -o beginning -c "$lines" -q | wc -l || true); t1=$(now)
+  if [ "$got" -eq "$lines" ]; then
+    printf 'kcat\tconsume\t%s\n' "$(echo "$t1 - $t0" | bc -l)" >> "$results"
+  else
+    echo "kafka_bench: kcat read only $got of $lines records back from the mock cluster" >&2
+    printf 'kcat\tconsume-incomplete\t%s\n' "$got" >> "$results"
+  fi
 
   cat > "$work/produce.flow" <<FLOW
 source input = stdin { batch_size = 10_000 }
@@ -72,7 +81,7 @@ FLOW
   (cd "$work" && exec "$flowc" run consume.flow > /dev/null 2> consume.err) &
   consumer=$!
   while :; do
-    got=$(cat "$work"/out/* 2>/dev/null | wc -l)
+    got=$( (cat "$work"/out/* 2>/dev/null || true) | wc -l)
     [ "$got" -ge "$lines" ] && break
     kill -0 "$consumer" 2>/dev/null || { echo "kafka_bench: flowc consume exited:" >&2; cat "$work/consume.err" >&2; exit 1; }
     sleep 0.05
@@ -86,7 +95,7 @@ FLOW
 done
 
 section="$scratch/section.md"
-python3 - "$results" "$lines" "$(nproc)" "$(date -u +%Y-%m-%d)" "$runs" "$(kcat -V 2>&1 | grep -o 'librdkafka version [0-9.]*' | head -1)" > "$section" <<'PY'
+python3 - "$results" "$lines" "$(nproc)" "$(date -u +%Y-%m-%d)" "$runs" "$(kcat -V 2>&1 | head -1)" > "$section" <<'PY'
 import statistics, sys
 path, n, cores, day, runs, kcat_lib = sys.argv[1:]
 n = int(n)
@@ -106,7 +115,12 @@ print()
 print("| | kcat | flowc | flowc vs kcat (rate) |")
 print("|---|---:|---:|---:|")
 for op, label in [("produce", "produce (`kafka` sink)"), ("consume", "consume (`kafka` source → `files`)")]:
-    k, f = med[("kcat", op)], med[("flowc", op)]
+    f = med[("flowc", op)]
+    if ("kcat", op) not in med:
+        got = [int(x) for x in secs.get(("kcat", op + "-incomplete"), [0])]
+        print("| %s | stalled (read %d of %d) | %.2f s, %.0f rec/s | — |" % (label, max(got), n, f, n / f))
+        continue
+    k = med[("kcat", op)]
     print("| %s | %.2f s, %.0f rec/s | %.2f s, %.0f rec/s | %.2f× |" % (label, k, n / k, f, n / f, k / f))
 print()
 print("Target: the `kafka` sink at least 80%% of kcat's produce rate (met: %s)." % ("yes" if med[("kcat", "produce")] / med[("flowc", "produce")] >= 0.8 else "no"))
