@@ -346,3 +346,13 @@ fn a_topic_bound_to_brokers_is_written_and_read_as_a_consumer_group_on_the_clust
         read += 1;
     }
 }
+
+#[test]
+fn brokers_that_name_no_broker_are_refused_before_the_run() {
+    let s = Scratch::new();
+    s.write("empty.flow", "source i = stdin {}\nsink k = kafka { brokers = \" , \", topic = \"t\" }\ni -> k\n");
+    let out = s.run("empty.flow", "x\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("k: `brokers` names no broker"), "{stderr}");
+}

@@ -66,24 +66,17 @@ pub(crate) fn run(cmd: GroupsCommand) -> Result<i32, Failure> {
                     ]
                 })
                 .collect();
-            print!(
-                "{}",
-                table::render(
-                    &[
-                        "GROUP",
-                        "TOPIC",
-                        "PARTITION",
-                        "CURRENT-OFFSET",
-                        "LOG-END-OFFSET",
-                        "LAG",
-                        "CONSUMER-ID",
-                        "HOST",
-                        "CLIENT-ID"
-                    ],
-                    &rows
-                )
-            );
+            print!("{}", offsets_table(&rows));
             Ok(0)
         }
     }
+}
+
+/// The columns `kafka-consumer-groups.sh --describe` prints, one row per partition (shared with
+/// `--brokers`).
+pub(super) fn offsets_table(rows: &[Vec<String>]) -> String {
+    table::render(
+        &["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"],
+        rows,
+    )
 }

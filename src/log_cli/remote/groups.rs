@@ -1,7 +1,6 @@
 //! `flowc groups list|describe --brokers …`: a Kafka cluster's consumer groups, their committed
 //! offsets, log-end offsets, lag and members, in the columns `kafka-consumer-groups.sh` prints.
 
-use super::super::table;
 use super::{inspector, kafka_failure, metadata, Failure, PATIENCE};
 use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
@@ -75,23 +74,7 @@ pub(crate) fn describe(brokers: &str, group: &str) -> Result<i32, Failure> {
         return Ok(0);
     }
     rows.sort_by(|a, b| (&a[1], a[2].parse::<i32>().ok()).cmp(&(&b[1], b[2].parse::<i32>().ok())));
-    print!(
-        "{}",
-        table::render(
-            &[
-                "GROUP",
-                "TOPIC",
-                "PARTITION",
-                "CURRENT-OFFSET",
-                "LOG-END-OFFSET",
-                "LAG",
-                "CONSUMER-ID",
-                "HOST",
-                "CLIENT-ID"
-            ],
-            &rows
-        )
-    );
+    print!("{}", super::super::groups::offsets_table(&rows));
     Ok(0)
 }
 

@@ -166,14 +166,9 @@ const fn properties() -> ParamSig {
 /// The cluster options both kinds share: `brokers` (comma-separated) and `properties`.
 fn cluster(spec: &NodeSpec<'_>) -> Result<Cluster, RunError> {
     let o = &spec.options;
-    let brokers: Vec<String> =
-        o.string_or_default("brokers")?.split(',').map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
-    if brokers.is_empty() {
-        return Err(RunError::config(format!("{}: `brokers` names no broker", spec.name)));
-    }
     let properties =
         parse_properties(spec.name, &o.strings("properties")?.unwrap_or_default()).map_err(RunError::config)?;
-    Ok(Cluster { brokers, properties })
+    Cluster::new(spec.name, &o.string_or_default("brokers")?, properties)
 }
 
 fn build_source(spec: &NodeSpec<'_>) -> Result<KafkaSource, RunError> {
@@ -242,12 +237,7 @@ pub(crate) fn topic_member(
 }
 
 fn topic_cluster(topic: &ExternalTopic<'_>) -> Result<Cluster, RunError> {
-    let brokers: Vec<String> =
-        topic.brokers.split(',').map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
-    if brokers.is_empty() {
-        return Err(RunError::config(format!("{}: `brokers` names no broker", topic.name)));
-    }
-    Ok(Cluster { brokers, properties: Vec::new() })
+    Cluster::new(topic.name, &topic.brokers, Vec::new())
 }
 
 /// The connection settings every client of a node starts from.
@@ -260,6 +250,15 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
+    /// The cluster at `brokers` (`host:port`, comma-separated) for node `node`; none named is an error.
+    pub(crate) fn new(node: &str, brokers: &str, properties: Vec<(String, String)>) -> Result<Cluster, RunError> {
+        let brokers: Vec<String> = brokers.split(',').map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
+        if brokers.is_empty() {
+            return Err(RunError::config(format!("{node}: `brokers` names no broker")));
+        }
+        Ok(Cluster { brokers, properties })
+    }
+
     /// The brokers as librdkafka's `bootstrap.servers` wants them.
     pub(crate) fn bootstrap(&self) -> String {
         self.brokers.join(",")
