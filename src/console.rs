@@ -72,7 +72,9 @@ pub async fn watch(nodes: Vec<NodeHandle>, stats: Stats) {
             })
             .collect();
         match stats {
-            Stats::Live => draw(table(&rows, started.elapsed())),
+            Stats::Live => {
+                draw(table(format!("flowc run: {}s, ctrl-c drains and stops", started.elapsed().as_secs()), &rows))
+            }
             _ => {
                 for row in &rows {
                     tracing::info!(
@@ -100,22 +102,24 @@ pub fn finish() {
     state.live = false;
 }
 
-struct Row<'a> {
-    name: &'a str,
-    what: &'a str,
-    in_rate: f64,
-    out_rate: f64,
-    events_in: u64,
-    events_out: u64,
-    bytes: u64,
-    errors: u64,
-    lag: u64,
+/// One node's line of the table.
+pub(crate) struct Row<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) what: &'a str,
+    pub(crate) in_rate: f64,
+    pub(crate) out_rate: f64,
+    pub(crate) events_in: u64,
+    pub(crate) events_out: u64,
+    pub(crate) bytes: u64,
+    pub(crate) errors: u64,
+    pub(crate) lag: u64,
 }
 
-fn table(rows: &[Row<'_>], elapsed: Duration) -> Vec<String> {
+/// The table of nodes under a title line, as `flowc run` and `flowc top` draw it.
+pub(crate) fn table(title: String, rows: &[Row<'_>]) -> Vec<String> {
     let name = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(4);
     let what = rows.iter().map(|r| r.what.len()).max().unwrap_or(0).max(4);
-    let mut lines = vec![format!("flowc run: {}s, ctrl-c drains and stops", elapsed.as_secs())];
+    let mut lines = vec![title];
     lines.push(format!(
         "  {:name$}  {:what$}  {:>8}  {:>8}  {:>9}  {:>9}  {:>10}  {:>7}  {:>7}",
         "node", "kind", "in/s", "out/s", "in", "out", "bytes", "errors", "lag"
@@ -269,7 +273,7 @@ mod tests {
             errors: 3,
             lag: 0,
         }];
-        let lines = table(&rows, Duration::from_secs(12));
+        let lines = table("flowc run: 12s".to_string(), &rows);
         assert_eq!(lines.len(), 3);
         assert!(lines[0].contains("12s"));
         assert!(lines[1].contains("in/s") && lines[1].contains("lag"));

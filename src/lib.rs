@@ -5,4 +5,5 @@ pub mod console;
 pub mod ide;
 pub mod import;
 pub mod lsp;
+pub mod ops;
 pub mod render;

@@ -34,6 +34,10 @@ enum Command {
     Import(flowc::commands::import::Args),
     /// Serve the data directory over the Kafka protocol: Kafka clients produce, consume and join groups.
     Serve(flowc::commands::serve::Args),
+    /// Show the per-node table of a running flowc (`flowc run --metrics`), redrawn every second.
+    Top(flowc::ops::top::Args),
+    /// Print sample events flowing out of a node of a running flowc (`flowc run --metrics`).
+    Tap(flowc::ops::tap::Args),
     /// Language server over stdio
     Lsp,
     #[command(flatten)]
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
         Command::Fmt(args) => flowc::commands::fmt::run(&args),
         Command::Import(args) => flowc::commands::import::run(&args),
         Command::Serve(args) => flowc::commands::serve::run(&args),
+        Command::Top(args) => flowc::ops::top::run(&args),
+        Command::Tap(args) => flowc::ops::tap::run(&args),
         Command::Lsp => flowc::lsp::run_stdio(),
         Command::Log(command) => log_cli::run(command),
     };

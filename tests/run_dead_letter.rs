@@ -140,7 +140,7 @@ fn a_spooled_file_completes_only_once_its_dead_letters_are_written() {
 type Event = { n: int }
 source spool = spooldir { dir = "in", settle = 0s }
 sink good = files { path = "out/good/", format = json }
-sink rejects = files { path = "out/rejects/" }
+sink rejects = files { path = "out/rejects/", max_retries = 1 }
 spool | parse json as Event else -> rejects -> good
 "#,
     );

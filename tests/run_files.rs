@@ -178,15 +178,18 @@ fn in_use_files_left_by_a_crash_are_finished_and_numbering_goes_on() {
 }
 
 #[test]
-fn a_sink_that_keeps_failing_is_retried_then_reported_and_the_run_fails() {
+fn a_sink_that_keeps_failing_is_retried_max_retries_times_then_reported_and_the_run_fails() {
     let s = Scratch::new();
-    s.write("agent.flow", "source i = stdin {}\nsink k = files { path = \"out/logs/\" }\ni -> k\n");
+    s.write("agent.flow", "source i = stdin {}\nsink k = files { path = \"out/logs/\", max_retries = 2 }\ni -> k\n");
     // A plain file where the sink needs a directory: every write fails.
     s.write("out", "not a directory\n");
     let out = s.run("agent.flow", "one\ntwo\n");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("write failed (attempt 1 of 5"), "{stderr}");
+    assert!(stderr.contains("write failed (attempt 1 of 3"), "{stderr}");
+    assert!(stderr.contains("write failed (attempt 2 of 3"), "{stderr}");
+    assert!(!stderr.contains("attempt 3 of 3"), "{stderr}");
+    assert!(stderr.contains("error: k: ./out/logs/: Not a directory"), "{stderr}");
     assert!(stderr.contains("flowc run: failed (1 error)"), "{stderr}");
     let (k_in, k_out, k_errors) = node_counts(&stderr, "k");
     assert_eq!((k_in, k_out, k_errors), (2, 0, 2), "{stderr}");

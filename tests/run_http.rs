@@ -291,7 +291,7 @@ fn a_post_that_could_not_be_written_is_answered_503_never_200() {
     let dir = tempfile::tempdir().unwrap();
     // A file stands where the sink's directory should be: every write fails, and the run stops.
     std::fs::write(dir.path().join("blocker"), "").unwrap();
-    let server = start_http(&dir, "", "", "files { path = \"blocker/out/\" }", Stdio::null());
+    let server = start_http(&dir, "", "", "files { path = \"blocker/out/\", max_retries = 0 }", Stdio::null());
     let (status, reply) = post(server.addr, None, b"doomed\n");
     assert_eq!(status, 503, "{reply}");
     assert!(reply.contains("not delivered"), "{reply}");

@@ -265,7 +265,7 @@ r -> out
 }
 
 /// A pipeline through a durable channel into a sink that cannot write: it says why, naming the
-/// sink, gives up after its retries with exit 2, and the channel keeps every event for the next run.
+/// sink, gives up after its `max_retries` with exit 2, and the channel keeps every event for the next run.
 fn failing_sink_keeps_events(server: &S3Server, bucket: &str, endpoint: &str, expect: &str, fix: impl FnOnce()) {
     let s = Scratch::new();
     let flow = |endpoint: &str| {
@@ -273,7 +273,7 @@ fn failing_sink_keeps_events(server: &S3Server, bucket: &str, endpoint: &str, ex
             r#"
 source input = stdin {{}}
 channel c = file {{ dir = "chan" }}
-sink out = files {{ path = "s3://{bucket}/x/", endpoint = "{endpoint}", allow_http = true, access_key_id = "testing", secret_access_key = "testing" }}
+sink out = files {{ path = "s3://{bucket}/x/", endpoint = "{endpoint}", allow_http = true, access_key_id = "testing", secret_access_key = "testing", max_retries = 2 }}
 input -> c -> out
 "#
         )
@@ -283,7 +283,9 @@ input -> c -> out
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(expect), "expected {expect:?} in:\n{stderr}");
-    assert!(stderr.contains("out: write failed (attempt 1 of 5"), "retried with backoff:\n{stderr}");
+    assert!(stderr.contains("out: write failed (attempt 1 of 3"), "retried with backoff:\n{stderr}");
+    assert!(stderr.contains("out: write failed (attempt 2 of 3"), "retried with backoff:\n{stderr}");
+    assert!(!stderr.contains("attempt 3 of 3"), "`max_retries = 2` tries 3 times:\n{stderr}");
     // Fixed, the next run writes what the channel kept.
     fix();
     s.write("agent.flow", &flow(&server.endpoint()));

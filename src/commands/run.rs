@@ -24,6 +24,11 @@ pub struct Args {
     /// How often `--stats log` logs the counters, e.g. `10s`, `500ms`, `1m`.
     #[arg(long = "stats-interval", default_value = "10s", value_parser = parse_interval, value_name = "DURATION")]
     pub stats_interval: std::time::Duration,
+    /// Serve Prometheus metrics on `/metrics` and health on `/health` at this address (default
+    /// 127.0.0.1:9100 when given without one; port 0 picks a free one, logged at start); `flowc top`
+    /// and `flowc tap` read it.
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = crate::ops::DEFAULT_ADDRESS)]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -116,6 +121,12 @@ pub fn run(args: &Args) -> i32 {
         }
     };
     let nodes = plan.nodes();
+    if let Some(address) = args.metrics {
+        if let Err(err) = runtime.block_on(crate::ops::start(address, nodes.clone())) {
+            eprintln!("error: cannot serve metrics on {address}: {err}");
+            return EXIT_USAGE;
+        }
+    }
     let report = runtime.block_on(async move {
         tokio::spawn(console::watch(nodes, stats));
         // The first signal stops the sources and drains; a second one, while draining, exits at once.

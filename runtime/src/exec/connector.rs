@@ -2,6 +2,7 @@
 //! and `Sink` traits, the handle a source emits batches into, delivery acknowledgements, the shutdown
 //! signal and per-node counters.
 
+pub use super::metrics::NodeMetrics;
 use super::plan::Task;
 use super::{NodeSpec, RunError};
 use arrow_array::RecordBatch;
@@ -9,7 +10,7 @@ use flowc_compiler::builtins::ConnectorSig;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -68,6 +69,8 @@ pub trait Sink: Send + 'static {
     /// batch is safe once `write` returned. A sink that holds acks must finish its files by itself
     /// (roll `interval`, `idle`) so that a source waiting on them is never stuck.
     fn hold(&mut self, _ack: &Ack) {}
+    /// Called after each write and tick: a sink sets the gauges only it knows (files open).
+    fn report(&self, _metrics: &NodeMetrics) {}
 }
 
 /// What a source is given to run.
@@ -157,6 +160,7 @@ impl Output {
         }
         let rows = batch.num_rows() as u64;
         self.metrics.add_bytes_out(super::batch::data_bytes(&batch));
+        self.metrics.tapped(&batch);
         for tx in &self.targets {
             tx.send(Envelope { batch: batch.clone(), ack: ack.clone() }).await.map_err(|_| Closed)?;
         }
@@ -177,6 +181,7 @@ impl Output {
         };
         self.metrics.add_bytes_out(super::batch::data_bytes(&batch));
         self.metrics.add_out(batch.num_rows() as u64);
+        self.metrics.tapped(&batch);
         for permit in permits {
             permit.send(Envelope { batch: batch.clone(), ack: ack.clone() });
         }
@@ -205,51 +210,6 @@ impl Shutdown {
     /// Resolves once shutdown is requested (at once if it already was).
     pub async fn wait(&mut self) {
         let _ = self.0.wait_for(|set| *set).await;
-    }
-}
-
-/// Counters of one node, shown live while the run goes and in the run's summary.
-#[derive(Debug, Default)]
-pub struct NodeMetrics {
-    events_in: AtomicU64,
-    events_out: AtomicU64,
-    /// Bytes of record data sent on (sources, transforms, channels) or written (sinks).
-    bytes: AtomicU64,
-    errors: AtomicU64,
-    /// Events a reader of the log has yet to read (consumer groups, `file` channels); 0 elsewhere.
-    lag: AtomicU64,
-}
-
-impl NodeMetrics {
-    pub fn add_in(&self, n: u64) {
-        self.events_in.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn add_out(&self, n: u64) {
-        self.events_out.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn add_bytes_out(&self, n: u64) {
-        self.bytes.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn set_lag(&self, n: u64) {
-        self.lag.store(n, Ordering::Relaxed);
-    }
-    pub fn add_errors(&self, n: u64) {
-        self.errors.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn events_in(&self) -> u64 {
-        self.events_in.load(Ordering::Relaxed)
-    }
-    pub fn events_out(&self) -> u64 {
-        self.events_out.load(Ordering::Relaxed)
-    }
-    pub fn errors(&self) -> u64 {
-        self.errors.load(Ordering::Relaxed)
-    }
-    pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
-    }
-    pub fn lag(&self) -> u64 {
-        self.lag.load(Ordering::Relaxed)
     }
 }
 

@@ -15,8 +15,12 @@ pub enum ErrorKind {
     Unsupported,
     /// An option value that cannot be used (an unset `${VAR}`, a bad regex).
     Config,
-    /// Reading or writing failed.
+    /// Reading or writing failed; trying again may work (a full disk, a lost connection).
     Io,
+    /// The system refused in a way trying again cannot change (permission denied, a read-only file
+    /// system, refused credentials): a sink fails at once, without retries. A file where a directory
+    /// must be is not one: someone may move it, so it is retried like a sink that is down.
+    Denied,
     /// An expression could not be evaluated on some records (they are counted and dropped).
     Eval,
     /// A broken invariant: a bug in flowc.
@@ -32,6 +36,18 @@ impl RunError {
     }
     pub fn io(message: impl fmt::Display) -> RunError {
         RunError { kind: ErrorKind::Io, message: message.to_string() }
+    }
+    pub fn denied(message: impl fmt::Display) -> RunError {
+        RunError { kind: ErrorKind::Denied, message: message.to_string() }
+    }
+    /// An I/O error with its context: [`ErrorKind::Denied`] when retrying cannot help, else `Io`.
+    pub fn from_io(context: impl fmt::Display, err: &std::io::Error) -> RunError {
+        use std::io::ErrorKind as K;
+        let message = format!("{context}: {err}");
+        match err.kind() {
+            K::PermissionDenied | K::ReadOnlyFilesystem | K::InvalidFilename => RunError::denied(message),
+            _ => RunError::io(message),
+        }
     }
     pub fn eval(err: impl fmt::Display) -> RunError {
         RunError { kind: ErrorKind::Eval, message: err.to_string() }

@@ -148,6 +148,7 @@ async fn write_log(
     metrics: Arc<NodeMetrics>,
 ) -> Result<(), RunError> {
     let mut result = Ok(());
+    metrics.set_fill(0, capacity);
     while let Some(env) = input.recv().await {
         let rows = env.batch.num_rows() as u64;
         metrics.add_in(rows);
@@ -225,7 +226,9 @@ async fn read_log(
     };
     loop {
         // What the channel holds that its sinks have not written yet.
-        metrics.set_lag(appended.borrow().saturating_sub(*committed.borrow()));
+        let held = appended.borrow().saturating_sub(*committed.borrow());
+        metrics.set_lag(held);
+        metrics.set_held(held);
         // Commit whatever the sinks have written meanwhile (the last position is enough).
         let mut last = None;
         while let Ok(report) = written.try_recv() {

@@ -48,6 +48,7 @@ pub(crate) async fn run(
     let mut full_since: Option<Instant> = None;
     let mut warned_at: Option<Instant> = None;
     loop {
+        metrics.set_fill(held, limits.capacity);
         if queue.is_empty() && !open {
             return Ok(());
         }
@@ -94,6 +95,7 @@ pub(crate) async fn run(
                     held_bytes -= env.batch.get_array_memory_size() as u64;
                     sent_of_first = 0;
                 }
+                metrics.tapped(&slice.batch);
                 for permit in permits {
                     permit.send(slice.clone());
                 }

@@ -18,6 +18,7 @@ mod error;
 pub mod expr;
 mod file_channel;
 mod memory_channel;
+pub mod metrics;
 mod nodes;
 pub mod options;
 mod plan;
@@ -51,9 +52,9 @@ use transform::Transform;
 
 /// Batches a node's input queue holds before its senders wait.
 const QUEUE_BATCHES: usize = 2;
-/// How often a sink tries to write one batch before the run fails, and the first pause between tries.
-const WRITE_ATTEMPTS: u32 = 5;
+/// The first pause before a sink tries a failed write again, and the longest (the pause doubles).
 const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(200);
+const RETRY_LONGEST_PAUSE: Duration = Duration::from_secs(30);
 
 /// What the executor needs from the standard library: the connectors that build source, channel and
 /// sink nodes, and the options of a `topic` declaration (with their defaults).
@@ -345,7 +346,9 @@ impl Spawner {
             Task::Sink(sink) => {
                 let input = input.expect("a sink has an input");
                 tasks.spawn(async move {
-                    run_sink(name.clone(), sink, input, metrics, trigger).await.map_err(|e| e.in_node(&name))
+                    run_sink(name.clone(), sink, input, metrics, trigger, node.max_retries)
+                        .await
+                        .map_err(|e| e.in_node(&name))
                 });
             }
         }

@@ -17,7 +17,10 @@ pub(super) async fn run_transform(
     while let Some(env) = input.recv().await {
         let rows = env.batch.num_rows() as u64;
         metrics.add_in(rows);
-        match transform.apply(&env.batch) {
+        let started = std::time::Instant::now();
+        let applied = transform.apply(&env.batch);
+        metrics.observe_batch(started.elapsed());
+        match applied {
             Ok(applied) => {
                 metrics.add_errors(applied.rejected);
                 if let Some(first) = applied.first_rejected.filter(|_| !warned_reject) {
@@ -131,24 +134,28 @@ pub(super) fn route_batch(
     Ok((out, routed as u64))
 }
 
-/// Writes a batch, retrying a failed write with a doubling pause; after the last attempt the error
-/// stands (the run then stops: a sink that keeps failing is reported, not spun on forever).
+/// Writes a batch, retrying a failed write with a doubling pause (up to [`RETRY_LONGEST_PAUSE`]):
+/// without end by default, as Flume's sink runner does, or `max_retries` times. An error retrying
+/// cannot fix ([`ErrorKind::Denied`], [`ErrorKind::Internal`]) stands at once; so does the last one.
 pub(super) async fn write_with_retries(
     sink: &mut dyn Sink,
     batch: &arrow_array::RecordBatch,
     name: &str,
+    max_retries: Option<u32>,
+    metrics: &NodeMetrics,
 ) -> Result<(), RunError> {
     let mut pause = RETRY_FIRST_PAUSE;
-    for attempt in 1.. {
+    for attempt in 1u32.. {
         match sink.write(batch).await {
             Ok(()) => return Ok(()),
-            Err(err) if attempt >= WRITE_ATTEMPTS || err.kind == ErrorKind::Internal => return Err(err),
+            Err(err) if matches!(err.kind, ErrorKind::Internal | ErrorKind::Denied) => return Err(err),
+            Err(err) if max_retries.is_some_and(|max| attempt > max) => return Err(err),
             Err(err) => {
-                tracing::warn!(
-                    "{name}: write failed (attempt {attempt} of {WRITE_ATTEMPTS}, again in {pause:?}): {err}"
-                );
+                let of = max_retries.map_or(String::new(), |max| format!(" of {}", max + 1));
+                tracing::warn!("{name}: write failed (attempt {attempt}{of}, again in {pause:?}): {err}");
+                metrics.add_retry();
                 tokio::time::sleep(pause).await;
-                pause *= 2;
+                pause = (pause * 2).min(RETRY_LONGEST_PAUSE);
             }
         }
     }
@@ -161,6 +168,7 @@ pub(super) async fn run_sink(
     mut input: mpsc::Receiver<Envelope>,
     metrics: Arc<NodeMetrics>,
     shutdown: Arc<watch::Sender<bool>>,
+    max_retries: Option<u32>,
 ) -> Result<(), RunError> {
     let mut failed: Option<RunError> = None;
     let mut ticker = sink.tick_interval().map(|d| {
@@ -176,8 +184,10 @@ pub(super) async fn run_sink(
                     if failed.is_none() {
                         if let Err(err) = sink.tick().await {
                             failed = Some(err);
+                            metrics.set_failed();
                             let _ = shutdown.send(true);
                         }
+                        sink.report(&metrics);
                     }
                     continue;
                 }
@@ -193,16 +203,22 @@ pub(super) async fn run_sink(
             metrics.add_errors(rows);
             continue;
         }
-        match write_with_retries(sink.as_mut(), &env.batch, &name).await {
+        let started = std::time::Instant::now();
+        let written = write_with_retries(sink.as_mut(), &env.batch, &name, max_retries, &metrics).await;
+        sink.report(&metrics);
+        match written {
             Ok(()) => {
+                metrics.observe_batch(started.elapsed());
                 sink.hold(&env.ack);
                 metrics.add_out(rows);
                 metrics.add_bytes_out(batch::data_bytes(&env.batch));
+                metrics.tapped(&env.batch);
             }
             Err(err) => {
                 env.ack.fail();
                 metrics.add_errors(rows);
                 failed = Some(err);
+                metrics.set_failed();
                 let _ = shutdown.send(true);
             }
         }
@@ -211,5 +227,83 @@ pub(super) async fn run_sink(
     match (failed, closed) {
         (Some(err), _) | (None, Err(err)) => Err(err),
         (None, Ok(())) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+
+    /// A sink whose first `failures` writes fail with `kind`.
+    struct Flaky {
+        failures: u32,
+        kind: ErrorKind,
+        writes: u32,
+    }
+
+    impl Sink for Flaky {
+        fn write<'a>(&'a mut self, _batch: &'a RecordBatch) -> BoxFuture<'a, Result<(), RunError>> {
+            self.writes += 1;
+            let fail = self.writes <= self.failures;
+            let kind = self.kind;
+            Box::pin(async move {
+                match fail {
+                    true => Err(RunError { kind, message: "no".into() }),
+                    false => Ok(()),
+                }
+            })
+        }
+        fn close(&mut self) -> BoxFuture<'_, Result<(), RunError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn batch() -> RecordBatch {
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
+        RecordBatch::try_from_iter([("line", values)]).unwrap()
+    }
+
+    async fn write(failures: u32, kind: ErrorKind, max_retries: Option<u32>) -> (Result<(), RunError>, u32, u64) {
+        let mut sink = Flaky { failures, kind, writes: 0 };
+        let metrics = NodeMetrics::default();
+        let result = write_with_retries(&mut sink, &batch(), "k", max_retries, &metrics).await;
+        (result, sink.writes, metrics.retries())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_max_retries_a_write_is_tried_until_it_succeeds() {
+        let (result, writes, retries) = write(40, ErrorKind::Io, None).await;
+        assert!(result.is_ok());
+        assert_eq!((writes, retries), (41, 40));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_retries_bounds_the_tries() {
+        let (result, writes, retries) = write(10, ErrorKind::Io, Some(2)).await;
+        assert_eq!(result.unwrap_err().kind, ErrorKind::Io);
+        assert_eq!((writes, retries), (3, 2));
+        let (result, writes, _) = write(2, ErrorKind::Io, Some(2)).await;
+        assert!(result.is_ok());
+        assert_eq!(writes, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_retrying_cannot_fix_fails_at_once() {
+        for kind in [ErrorKind::Denied, ErrorKind::Internal] {
+            let (result, writes, retries) = write(5, kind, None).await;
+            assert_eq!(result.unwrap_err().kind, kind);
+            assert_eq!((writes, retries), (1, 0));
+        }
+    }
+
+    #[test]
+    fn io_errors_retrying_cannot_fix_are_denied() {
+        use std::io::{Error, ErrorKind as K};
+        assert_eq!(RunError::from_io("out", &Error::from(K::PermissionDenied)).kind, ErrorKind::Denied);
+        assert_eq!(RunError::from_io("out", &Error::from(K::ReadOnlyFilesystem)).kind, ErrorKind::Denied);
+        assert_eq!(RunError::from_io("out", &Error::from(K::NotADirectory)).kind, ErrorKind::Io, "a sink that is down");
+        assert_eq!(RunError::from_io("out", &Error::from(K::StorageFull)).kind, ErrorKind::Io);
+        assert_eq!(RunError::from_io("out", &Error::from(K::TimedOut)).kind, ErrorKind::Io);
     }
 }

@@ -48,6 +48,8 @@ pub(super) struct Planned {
     pub(super) dead_letters: Vec<usize>,
     pub(super) has_input: bool,
     pub(super) metrics: Arc<NodeMetrics>,
+    /// A sink's `max_retries`: how often a failed write is tried again (`None`: without end).
+    pub(super) max_retries: Option<u32>,
 }
 
 /// A program turned into runnable tasks; nothing has started yet.
@@ -76,7 +78,9 @@ pub fn plan(
     let mut topic_done = HashMap::new();
     for index in graph.node_indices() {
         let (what, task) = plan_node(graph, index, connectors, dirs, &mut topic_done)?;
-        nodes.push(planned(graph, index, what, task));
+        let mut node = planned(graph, index, what, task);
+        node.max_retries = max_retries(&graph[index])?;
+        nodes.push(node);
     }
     give_groups_their_members(&mut nodes)?;
     for node in &mut nodes {
@@ -298,5 +302,16 @@ fn planned(graph: &Graph, index: NodeIndex, what: String, task: Task) -> Planned
         dead_letters,
         has_input: graph.edges_directed(index, Direction::Incoming).next().is_some(),
         metrics: Arc::new(NodeMetrics::default()),
+        max_retries: None,
     }
+}
+
+/// A sink's `max_retries` option, when its signature has one and it is set.
+fn max_retries(node: &flowc_compiler::graph::Node) -> Result<Option<u32>, RunError> {
+    let NodeKind::Sink { connector, options } = &node.kind else { return Ok(None) };
+    if !connector.params.iter().any(|p| p.name == "max_retries") {
+        return Ok(None);
+    }
+    let n = Opts::new(&node.name, options, connector.params).int("max_retries")?;
+    Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
 }

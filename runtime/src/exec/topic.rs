@@ -187,7 +187,7 @@ pub(crate) async fn read_group(
         if lag_at.elapsed() >= Duration::from_millis(500) {
             lag_at = std::time::Instant::now();
             if let Ok(lag) = blocking(|| consumer.lag()) {
-                metrics.set_lag(lag.iter().map(|(_, l)| *l).sum());
+                metrics.set_partition_lag(&lag);
             }
         }
         // Read the flag before polling: if it was set, everything was appended before this poll.
@@ -198,7 +198,7 @@ pub(crate) async fn read_group(
             // hold some) and has read each to its end.
             if writers_done && consumer.assignment().len() == partitions {
                 let lag = blocking(|| consumer.lag()).map_err(log_error)?;
-                metrics.set_lag(lag.iter().map(|(_, l)| *l).sum());
+                metrics.set_partition_lag(&lag);
                 if lag.iter().all(|(_, l)| *l == 0) {
                     break;
                 }

@@ -77,6 +77,15 @@ pub const fn batch_size(default: &'static str) -> ParamSig {
     optional("batch_size", int_from(1), default, "Events per batch handed to the channel in one put.")
 }
 
+/// How often a sink tries a failed write again before the run fails; unset, it tries without end.
+pub const fn max_retries() -> ParamSig {
+    unset(
+        "max_retries",
+        int_from(0),
+        "Times a failed write is tried again (the pause doubles from 200ms up to 30s) before the sink fails for good and the run stops; default: without end, as Flume's sink runner. An error retrying cannot fix (permission denied, a read-only disk, refused credentials) fails at once.",
+    )
+}
+
 /// Object-store connection options shared by the `object` source and the `files` sink.
 pub(crate) mod object_store {
     use super::{optional, unset};
@@ -231,6 +240,15 @@ mod tests {
         assert!(default_parses(&ParamType::Enum(&["a", "b"]), "\"a\""));
         assert!(!default_parses(&ParamType::Enum(&["a", "b"]), "c"));
         assert!(default_parses(&ParamType::List(&ParamType::SinkRef), "[k1, k2]"));
+    }
+
+    #[test]
+    fn every_sink_the_executor_retries_takes_max_retries() {
+        // The `topic` sink appends to the embedded log inside the run; every other sink's writes go
+        // through the executor's retries.
+        for sig in REGISTRY.connectors.iter().filter(|s| s.role == Role::Sink && s.kind != "topic") {
+            assert!(sig.params.iter().any(|p| p.name == "max_retries"), "sink {} has no `max_retries`", sig.kind);
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@ retried on another member. The group's guarantee is the weakest of its members'.
             "30s",
             "Longest time a failing member is skipped (Flume's `selector.maxTimeOut`).",
         ),
+        crate::catalogue::max_retries(),
     ],
     guarantee: Guarantee::AtLeastOnce,
     guarantee_note: "a failed batch is retried on another member; as strong as its weakest member",

@@ -13,7 +13,7 @@ const SIG: ConnectorSig = ConnectorSig {
     summary: "Discard every event (benchmarks, draining a channel).",
     doc: "Takes and commits events without writing them anywhere. Useful to measure a pipeline without its \
 output, or to drain a channel on purpose.",
-    params: &[],
+    params: &[crate::catalogue::max_retries()],
     guarantee: Guarantee::AtLeastOnce,
     guarantee_note: "trivially: nothing is written, so nothing can be lost by writing",
     output: StreamOut::PassThrough,

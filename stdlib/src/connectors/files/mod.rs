@@ -23,7 +23,7 @@ use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
 use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut};
 use flowc_compiler::template::Part;
 use flowc_runtime::exec::batch::{self as arrow_batch, value_text};
-use flowc_runtime::exec::{blocking, BoxFuture, NodeSpec, Opts, RunError, Sink};
+use flowc_runtime::exec::{blocking, BoxFuture, NodeMetrics, NodeSpec, Opts, RunError, Sink};
 use flowc_runtime::exec::{Built, Connector};
 use output::{finish_leftovers, first_free, LocalFile, Output};
 use std::collections::HashMap;
@@ -144,6 +144,7 @@ when it starts again.",
         ACCESS_KEY_ID,
         SECRET_ACCESS_KEY,
         ALLOW_HTTP,
+        crate::catalogue::max_retries(),
     ],
     guarantee: Guarantee::AtLeastOnce,
     guarantee_note: "a take is committed after its events are flushed; a crash may repeat the last \
@@ -418,7 +419,7 @@ impl Files {
             return self.opened(key, encoder);
         }
         let (dir, prefix) = key;
-        let io = |e: std::io::Error| RunError::io(format!("{}: {e}", dir.display()));
+        let io = |e: std::io::Error| RunError::from_io(dir.display(), &e);
         std::fs::create_dir_all(dir).map_err(io)?;
         let n = match self.next.get(key) {
             Some(n) => *n,
@@ -428,7 +429,7 @@ impl Files {
         let done = dir.join(format!("{prefix}{n}{}", self.suffix));
         let tmp = dir.join(format!("{prefix}{n}{}{}", self.suffix, self.in_use));
         let journal = self.settings.journaled().then(|| journal_path(&tmp));
-        let file = LocalFile::create(tmp.clone(), done).map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
+        let file = LocalFile::create(tmp.clone(), done).map_err(|e| RunError::from_io(tmp.display(), &e))?;
         let encoder = Encoder::new(&self.settings, Box::new(file), journal)
             .map_err(|e| RunError::io(format!("{}: {e}", tmp.display())))?;
         self.opened(key, encoder)
@@ -643,6 +644,10 @@ impl Sink for Files {
             });
             first_error.map_or(Ok(()), Err)
         })
+    }
+
+    fn report(&self, metrics: &NodeMetrics) {
+        metrics.set_files_open(self.open.len() as u64);
     }
 }
 

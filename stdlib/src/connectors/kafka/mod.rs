@@ -115,6 +115,7 @@ Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is 
             "How long librdkafka retries a record before the sink sends it again (`message.timeout.ms`); the sink never drops one.",
         ),
         properties(),
+        crate::catalogue::max_retries(),
     ],
     guarantee: Guarantee::AtLeastOnce,
     guarantee_note: "a take is committed after Kafka acknowledged it (with `acks = 0`, best effort)",

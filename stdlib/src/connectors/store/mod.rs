@@ -206,8 +206,13 @@ impl Store {
     }
 
     /// A message for a failed request: the store, what was tried, and why, in a few words first.
+    /// Refused credentials are [`RunError::denied`]: trying again with the same ones cannot work.
     pub(crate) fn error(&self, what: &str, key: &ObjectPath, err: &object_store::Error) -> RunError {
-        RunError::io(format!("{}/{key}: {what}: {}", self.root, describe(err)))
+        let message = format!("{}/{key}: {what}: {}", self.root, describe(err));
+        match access_denied(err) {
+            true => RunError::denied(message),
+            false => RunError::io(message),
+        }
     }
 }
 
@@ -217,12 +222,7 @@ pub(crate) fn describe(err: &object_store::Error) -> String {
     let lower = text.to_ascii_lowercase();
     let cause = if matches!(err, object_store::Error::NotFound { .. }) || lower.contains("nosuchbucket") {
         "not found (does the bucket exist?)"
-    } else if lower.contains("invalidaccesskeyid")
-        || lower.contains("signaturedoesnotmatch")
-        || lower.contains("accessdenied")
-        || lower.contains("403 forbidden")
-        || matches!(err, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
-    {
+    } else if access_denied(err) {
         "access denied (check the credentials: access_key_id / secret_access_key or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
     } else if lower.contains("connect") || lower.contains("error sending request") || lower.contains("timed out") {
         "the endpoint does not answer (check `endpoint` / AWS_ENDPOINT_URL)"
@@ -230,6 +230,16 @@ pub(crate) fn describe(err: &object_store::Error) -> String {
         "request failed"
     };
     format!("{cause}: {text}")
+}
+
+/// Whether the store refused the credentials (or their rights).
+fn access_denied(err: &object_store::Error) -> bool {
+    let lower = err.to_string().to_ascii_lowercase();
+    lower.contains("invalidaccesskeyid")
+        || lower.contains("signaturedoesnotmatch")
+        || lower.contains("accessdenied")
+        || lower.contains("403 forbidden")
+        || matches!(err, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
 }
 
 #[cfg(test)]
