@@ -48,6 +48,7 @@ static REGISTRY: Registry = Registry {
         summary: "",
         needs_pattern: false,
         fields: None,
+        sometimes_absent: &[],
         params: &[],
     }],
     functions: &[],

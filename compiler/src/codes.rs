@@ -109,6 +109,7 @@ codes! {
     W0006 => "roll settings make tiny files",
     W0007 => "condition is constant",
     W0008 => "listener reachable from other hosts",
+    W0009 => "parse drops lines without a request",
 }
 
 /// The code's entry, if the code exists.

@@ -45,6 +45,11 @@ impl Scratch {
 
     /// Runs `flowc run FILE` to its end with `input` on stdin.
     pub fn run(&self, file: &str, input: &str) -> Output {
+        self.run_bytes(file, input.as_bytes())
+    }
+
+    /// Runs `flowc run FILE` to its end with `input`, any bytes, on stdin.
+    pub fn run_bytes(&self, file: &str, input: &[u8]) -> Output {
         let mut child = self
             .command(&["run", file])
             .stdin(Stdio::piped())
@@ -53,9 +58,9 @@ impl Scratch {
             .spawn()
             .expect("flowc starts");
         let mut stdin = child.stdin.take().unwrap();
-        let input = input.to_string();
+        let input = input.to_vec();
         let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(input.as_bytes());
+            let _ = stdin.write_all(&input);
         });
         let out = child.wait_with_output().expect("flowc runs");
         writer.join().unwrap();

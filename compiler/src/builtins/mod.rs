@@ -229,6 +229,9 @@ pub struct FormatSig {
     pub needs_pattern: bool,
     /// Formats with a fixed field set (e.g. `combined`): the target type may only use these fields.
     pub fields: Option<&'static [(&'static str, Scalar)]>,
+    /// Fields some real lines do not have (`method`, `path` and `protocol` of Apache's `-` request):
+    /// a target type that requires one drops those lines, which `check` warns about (W0009).
+    pub sometimes_absent: &'static [&'static str],
     pub params: &'static [ParamSig],
 }
 

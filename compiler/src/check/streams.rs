@@ -6,7 +6,7 @@ use super::exprs::{self, type_of};
 use super::names::Scope;
 use super::{template, Ctx};
 use crate::ast::{self, ParsePolicy, TransformKind};
-use crate::builtins::{ParamType, StreamIn, StreamOut};
+use crate::builtins::{FormatSig, ParamType, StreamIn, StreamOut};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{EdgeKind, NodeKind, OptionValue};
@@ -376,6 +376,9 @@ fn check_parse(
             }
         }
     }
+    if let Type::Record(record) = &target {
+        warn_sometimes_absent(ctx, parse, format, record);
+    }
     let from = parse_field(parse);
     match input.record.field(&from) {
         _ if !options_ok => {}
@@ -402,6 +405,40 @@ fn check_parse(
         );
     }
     record_of(target, name)
+}
+
+/// W0009: the target type requires a field some real lines lack (Apache's `-` request has no
+/// method, path or protocol), so `parse` drops those lines — unless they go to a dead-letter target.
+fn warn_sometimes_absent(ctx: &mut Ctx, parse: &ast::Parse, format: &FormatSig, record: &RecordType) {
+    if matches!(parse.policy, ParsePolicy::DeadLetter(_)) {
+        return;
+    }
+    let required: Vec<&str> = record
+        .fields
+        .iter()
+        .filter(|f| {
+            format.sometimes_absent.contains(&f.name.as_str()) && !matches!(f.ty, Type::Optional(_) | Type::Error)
+        })
+        .map(|f| f.name.as_str())
+        .collect();
+    if required.is_empty() {
+        return;
+    }
+    let listed = required.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let optional = format.sometimes_absent.iter().map(|n| format!("`{n}: string?`")).collect::<Vec<_>>().join(", ");
+    ctx.diags.push(
+        Diagnostic::warning(
+            codes::W0009,
+            format!(
+                "`parse {}` drops the lines whose request is `-` or not `METHOD PATH PROTOCOL`: the type requires {listed}",
+                format.name
+            ),
+        )
+        .at(parse.ty.span, format!("requires {listed}, which a `-` request does not have"))
+        .help(format!(
+            "declare {optional} to keep those lines as records (and `request: string?` for the request as sent), or route them with `else -> rejects`"
+        )),
+    );
 }
 
 fn parse_field(parse: &ast::Parse) -> String {

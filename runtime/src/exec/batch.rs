@@ -84,10 +84,48 @@ pub fn is_lines(schema: &Schema) -> bool {
 
 /// Milliseconds since the epoch as RFC 3339 in UTC (`2026-11-25T11:00:00.000Z`).
 pub fn rfc3339(ms: i64) -> String {
+    if let Some(text) = rfc3339_bytes(ms) {
+        return text.iter().map(|&b| b as char).collect();
+    }
     match chrono::DateTime::from_timestamp_millis(ms) {
         Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         None => ms.to_string(),
     }
+}
+
+/// `rfc3339` of a time in the years 0000 to 9999, without chrono's formatting machinery (the
+/// files sink writes one per row); `None` outside them.
+fn rfc3339_bytes(ms: i64) -> Option<[u8; 24]> {
+    // 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z.
+    if !(-62_167_219_200_000..253_402_300_800_000).contains(&ms) {
+        return None;
+    }
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, ms_of_day / 3_600_000);
+    put(14, 2, ms_of_day / 60_000 % 60);
+    put(17, 2, ms_of_day / 1000 % 60);
+    put(20, 3, ms_of_day % 1000);
+    Some(out)
 }
 
 /// One value as text; `None` for null.
@@ -166,10 +204,122 @@ pub fn row_json(batch: &RecordBatch, row: usize) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
+/// Rows of one schema as `row_json(batch, row).to_string()` renders them, written straight into
+/// bytes: the keys in `serde_json::Map`'s order (sorted unless serde_json keeps insertion order),
+/// each rendered once, values escaped by serde_json's serializer.
+pub struct JsonRows {
+    /// Positions of the schema's fields in key order, each with its `"key":` (and the comma before
+    /// all but the first).
+    fields: Vec<(usize, Vec<u8>)>,
+}
+
+impl JsonRows {
+    pub fn new(schema: &Schema) -> JsonRows {
+        let map: serde_json::Map<String, serde_json::Value> =
+            schema.fields().iter().enumerate().map(|(i, f)| (f.name().clone(), serde_json::Value::from(i))).collect();
+        let fields = map
+            .iter()
+            .enumerate()
+            .map(|(n, (name, i))| {
+                let mut key = if n == 0 { b"{".to_vec() } else { b",".to_vec() };
+                key.extend_from_slice(serde_json::Value::from(name.as_str()).to_string().as_bytes());
+                key.push(b':');
+                (i.as_u64().unwrap_or_default() as usize, key)
+            })
+            .collect();
+        JsonRows { fields }
+    }
+
+    /// Appends one row's object to `out`.
+    pub fn write(&self, batch: &RecordBatch, row: usize, out: &mut Vec<u8>) {
+        use serde::Serialize;
+        if self.fields.is_empty() {
+            out.extend_from_slice(b"{}");
+            return;
+        }
+        // Serializing into a Vec cannot fail, so the results are not looked at.
+        for (i, key) in &self.fields {
+            let i = *i;
+            out.extend_from_slice(key);
+            let column = batch.column(i);
+            let mut ser = serde_json::Serializer::new(&mut *out);
+            let _ = if column.is_null(row) {
+                ().serialize(&mut ser)
+            } else {
+                match column.data_type() {
+                    DataType::Utf8 => column.as_string::<i32>().value(row).serialize(&mut ser),
+                    DataType::Int64 => column.as_primitive::<Int64Type>().value(row).serialize(&mut ser),
+                    DataType::Float64 => {
+                        let v = column.as_primitive::<Float64Type>().value(row);
+                        serde_json::Number::from_f64(v).serialize(&mut ser)
+                    }
+                    DataType::Boolean => column.as_boolean().value(row).serialize(&mut ser),
+                    DataType::Duration(TimeUnit::Millisecond) => {
+                        column.as_primitive::<DurationMillisecondType>().value(row).serialize(&mut ser)
+                    }
+                    DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                        let ms = column.as_primitive::<TimestampMillisecondType>().value(row);
+                        match rfc3339_bytes(ms) {
+                            Some(text) => {
+                                out.push(b'"');
+                                out.extend_from_slice(&text);
+                                out.push(b'"');
+                                Ok(())
+                            }
+                            None => rfc3339(ms).serialize(&mut ser),
+                        }
+                    }
+                    _ => value_text(column.as_ref(), row).serialize(&mut ser),
+                }
+            };
+        }
+        out.push(b'}');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use flowc_compiler::types::{Field as TField, RecordType};
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_rfc3339_is_chronos(ms in -70_000_000_000_000i64..260_000_000_000_000) {
+            let chrono = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            proptest::prop_assert_eq!(rfc3339(ms), chrono);
+        }
+    }
+
+    #[test]
+    fn written_json_rows_are_what_row_json_renders() {
+        use arrow_array::{BooleanArray, Float64Array, Int64Array, TimestampMillisecondArray};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("zeta", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+            Field::new("f", DataType::Float64, true),
+            Field::new("b", DataType::Boolean, true),
+            Field::new("ts", DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into())), true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("a\"b\\\n\u{1}é"), None, Some("")])),
+                Arc::new(Int64Array::from(vec![Some(-5), Some(i64::MAX), None])),
+                Arc::new(Float64Array::from(vec![Some(1.5), Some(f64::NAN), Some(3.0)])),
+                Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+                Arc::new(
+                    TimestampMillisecondArray::from(vec![Some(971_211_336_000), None, Some(0)]).with_timezone(UTC),
+                ),
+            ],
+        )
+        .unwrap();
+        let rows = JsonRows::new(&schema);
+        for row in 0..3 {
+            let mut out = Vec::new();
+            rows.write(&batch, row, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), row_json(&batch, row).to_string());
+        }
+    }
 
     #[test]
     fn stream_types_map_to_arrow() {

@@ -9,7 +9,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{RecordBatch, StringArray, UInt32Array};
 use arrow_ipc::writer::{FileWriter, IpcWriteOptions, StreamWriter};
 use arrow_schema::{ArrowError, SchemaRef};
-use flowc_runtime::exec::batch::{is_lines, row_json, row_text, value_text};
+use flowc_runtime::exec::batch::{is_lines, row_text, value_text, JsonRows};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -377,14 +377,26 @@ fn write_text(
 ) -> io::Result<usize> {
     // Plain lines are written as they are, without rendering each row.
     let lines: Option<&StringArray> = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>());
+    // JSON rows are written straight into bytes, in the key order `row_json` gives.
+    let json = (lines.is_none() && matches!(settings.format, Format::Json)).then(|| JsonRows::new(&batch.schema()));
+    let mut bytes = Vec::new();
     for (i, &row) in rows.iter().enumerate() {
         let row = row as usize;
         line.clear();
-        match (lines, settings.format) {
-            (_, Format::Csv) => csv_row(&settings.schema, batch, row, line),
-            (Some(column), _) => line.push_str(column.value(row)),
-            (None, Format::Json) => line.push_str(&row_json(batch, row).to_string()),
-            (None, _) => row_text(batch, row, line),
+        match (lines, settings.format, &json) {
+            (_, Format::Csv, _) => csv_row(&settings.schema, batch, row, line),
+            (Some(column), _, _) => line.push_str(column.value(row)),
+            (None, _, Some(json)) => {
+                bytes.clear();
+                json.write(batch, row, &mut bytes);
+                bytes.push(b'\n');
+                text.stream().write_all(&bytes)?;
+                if limit > 0 && text.get_ref().0.bytes_written() >= limit {
+                    return Ok(i + 1);
+                }
+                continue;
+            }
+            (None, _, None) => row_text(batch, row, line),
         }
         line.push('\n');
         text.stream().write_all(line.as_bytes())?;

@@ -3,7 +3,7 @@
 //! name with `header = true`: the first line names the columns and is skipped, as is every later
 //! line equal to it (each spooled or tailed file may start with the same header).
 
-use super::RunError;
+use crate::exec::RunError;
 use std::sync::Mutex;
 
 /// How `parse csv` reads lines.

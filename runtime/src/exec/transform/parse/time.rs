@@ -1,0 +1,119 @@
+//! Times as logs write them: RFC 3339, Apache's `10/Oct/2000:13:55:36 -0700` (read by a fixed-layout
+//! fast path, chrono for anything it does not take), or epoch milliseconds.
+
+const MONTHS: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+
+/// Milliseconds since the epoch of a time written as RFC 3339, Apache's layout or epoch milliseconds.
+pub(crate) fn parse_time(text: &str) -> Option<i64> {
+    if let Some(ms) = apache(text.as_bytes()) {
+        return Some(ms);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_str(text, "%d/%b/%Y:%H:%M:%S %z") {
+        return Some(t.timestamp_millis());
+    }
+    text.parse().ok()
+}
+
+/// `dd/Mon/yyyy:HH:MM:SS ±hhmm` exactly as Apache writes it (two-digit day, English month, seconds
+/// below 60, an offset below 24 hours); `None` for anything else, which chrono then reads.
+fn apache(b: &[u8]) -> Option<i64> {
+    if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[14] != b':' || b[17] != b':' || b[20] != b' '
+    {
+        return None;
+    }
+    let day = digits(&b[0..2])?;
+    let month = MONTHS.iter().position(|m| m[..] == b[3..6])? as i64 + 1;
+    let year = digits(&b[7..11])?;
+    let (hour, minute, second) = (digits(&b[12..14])?, digits(&b[15..17])?, digits(&b[18..20])?);
+    let sign = match b[21] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (off_h, off_m) = (digits(&b[22..24])?, digits(&b[24..26])?);
+    if day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+        || off_h > 23
+        || off_m > 59
+    {
+        return None;
+    }
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        - sign * (off_h * 3600 + off_m * 60);
+    Some(seconds * 1000)
+}
+
+/// The value of ASCII digits.
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's algorithm).
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn chrono_apache(text: &str) -> Option<i64> {
+        chrono::DateTime::parse_from_str(text, "%d/%b/%Y:%H:%M:%S %z").ok().map(|t| t.timestamp_millis())
+    }
+
+    #[test]
+    fn the_fast_path_reads_apache_times_and_leaves_the_rest_to_chrono() {
+        assert_eq!(apache(b"10/Oct/2000:13:55:36 -0700"), Some(971_211_336_000));
+        assert_eq!(apache(b"01/Jan/1970:00:00:00 +0000"), Some(0));
+        assert_eq!(apache(b"29/Feb/2024:23:59:59 +0130"), chrono_apache("29/Feb/2024:23:59:59 +0130"));
+        // Not the fixed layout: chrono decides.
+        for text in ["30/Feb/2024:00:00:00 +0000", "10/oct/2000:13:55:36 -0700", "1/Oct/2000:13:55:36 -0700"] {
+            assert_eq!(apache(text.as_bytes()), None, "{text}");
+        }
+        assert_eq!(parse_time("10/oct/2000:13:55:36 -0700"), Some(971_211_336_000));
+        assert_eq!(parse_time("2000-10-10T20:55:36Z"), Some(971_211_336_000));
+        assert_eq!(parse_time("971211336000"), Some(971_211_336_000));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_chrono(
+            day in 0u32..33, month in 0usize..12, year in 0u32..10000, hour in 0u32..26, minute in 0u32..62,
+            second in 0u32..62, minus in any::<bool>(), off_h in 0u32..30, off_m in 0u32..62,
+        ) {
+            let text = format!(
+                "{day:02}/{}/{year:04}:{hour:02}:{minute:02}:{second:02} {}{off_h:02}{off_m:02}",
+                std::str::from_utf8(MONTHS[month]).unwrap(),
+                if minus { '-' } else { '+' },
+            );
+            if let Some(fast) = apache(text.as_bytes()) {
+                prop_assert_eq!(Some(fast), chrono_apache(&text), "{}", text);
+            }
+            prop_assert_eq!(parse_time(&text), chrono_apache(&text).or_else(|| text.parse().ok()));
+        }
+    }
+}
