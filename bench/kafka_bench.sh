@@ -68,7 +68,7 @@ sink k = kafka { brokers = "$bs", topic = "fl" }
 input -> k
 FLOW
   cat > "$work/consume.flow" <<FLOW
-source k = kafka { brokers = "$bs", topic = "fl", group = "bench", batch_size = 10_000 }
+source k = kafka { brokers = "$bs", topics = ["fl"], group = "bench", format = lines, batch_size = 10_000 }
 sink out = files { path = "out/" }
 k -> out
 FLOW

@@ -36,11 +36,14 @@ fn write_pipelines(s: &Scratch, brokers: &str) {
         "produce.flow",
         &format!("source input = stdin {{}}\nsink k = kafka {{ brokers = \"{brokers}\", topic = \"{TOPIC}\" }}\ninput -> k\n"),
     );
+    // The consumer names its brokers as a list, the producer as Flume's comma-separated string.
+    let list: Vec<String> = brokers.split(',').map(|b| format!("\"{b}\"")).collect();
     s.write(
         "consume.flow",
         &format!(
-            "source k = kafka {{ brokers = \"{brokers}\", topic = \"{TOPIC}\", group = \"archive\" }}\n\
-             sink out = files {{ path = \"out/\" }}\nk -> out\n"
+            "source k = kafka {{ brokers = [{}], topics = [\"{TOPIC}\"], group = \"archive\", format = lines }}\n\
+             sink out = files {{ path = \"out/\" }}\nk -> out\n",
+            list.join(", ")
         ),
     );
 }
@@ -350,8 +353,18 @@ fn a_topic_bound_to_brokers_is_written_and_read_as_a_consumer_group_on_the_clust
 #[test]
 fn brokers_that_name_no_broker_are_refused_before_the_run() {
     let s = Scratch::new();
+    // Written in the file: `check` refuses it (E0315), so the run never starts.
     s.write("empty.flow", "source i = stdin {}\nsink k = kafka { brokers = \" , \", topic = \"t\" }\ni -> k\n");
     let out = s.run("empty.flow", "x\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("E0315") && stderr.contains("kafka sink `k` names no broker"), "{stderr}");
+    // From the environment: known only at the start of the run, refused there.
+    s.write(
+        "env.flow",
+        "source i = stdin {}\nsink k = kafka { brokers = [\"${NO_BROKERS}\"], topic = \"t\" }\ni -> k\n",
+    );
+    let out = s.command(&["run", "env.flow"]).env("NO_BROKERS", " , ").stdin(Stdio::null()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("k: `brokers` names no broker"), "{stderr}");
