@@ -2,6 +2,7 @@
 //! librdkafka (the `rdkafka` crate): their signatures and builders, the client settings and the
 //! logging both share.
 
+pub(crate) mod online;
 mod sink;
 mod source;
 
