@@ -1,17 +1,24 @@
 //! The `kafka` sink: each event becomes one record of `topic` (a line as it is, a typed record as a
 //! JSON object), keyed by `key`; a batch is written once Kafka acknowledged every record of it.
 //!
+//! `write` hands a batch's records to librdkafka and returns; a task of the batch's own waits for
+//! Kafka's answers and only then lets the batch's acknowledgement go (taken with [`Sink::hold`]), so
+//! several batches are on the wire at once while none is acknowledged upstream before Kafka has it.
 //! While the cluster is unreachable, librdkafka keeps retrying each record until `message_timeout`;
-//! records it then gives up on are sent again by this sink, with a doubling pause and a warning each
+//! records it then gives up on are sent again by that task, with a doubling pause and a warning each
 //! time, so an outage makes the pipeline wait and never drops a record.
 
 use super::{Cluster, NodeContext};
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch, StringArray};
 use flowc_runtime::exec::batch::{is_lines, row_json, value_text};
-use flowc_runtime::exec::{BoxFuture, RunError, Sink};
+use flowc_runtime::exec::{Ack, BoxFuture, RunError, Sink};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
 
 /// What the sink's options say, already defaulted.
 #[derive(Debug, Clone)]
@@ -32,11 +39,25 @@ pub(crate) struct SinkSettings {
 }
 
 pub(crate) struct KafkaSink {
+    shared: Arc<Shared>,
+    /// One task per batch on the wire, each until Kafka answered for all its records.
+    in_flight: JoinSet<()>,
+    /// Where the batch written last waits for its acknowledgement ([`Sink::hold`]).
+    unclaimed: Option<oneshot::Sender<Ack>>,
+}
+
+/// What the sink and its batches' tasks share.
+struct Shared {
     name: String,
     producer: FutureProducer<NodeContext>,
     topic: String,
     key: Option<String>,
+    /// The error no resend can mend, found by a batch's task; the next write or close returns it.
+    fatal: Mutex<Option<RunError>>,
 }
+
+/// Batches on the wire at once; a write past this waits for the oldest to be answered.
+const MAX_IN_FLIGHT: usize = 16;
 
 /// First pause before records Kafka did not take are sent again; it doubles up to the last.
 const RESEND_FIRST_PAUSE: Duration = Duration::from_millis(200);
@@ -51,7 +72,10 @@ impl KafkaSink {
             // Idempotence needs `acks = all`; with a weaker `acks` it is off (the path is already weaker).
             .set("enable.idempotence", if settings.idempotent && settings.acks == "all" { "true" } else { "false" })
             .set("linger.ms", settings.linger.as_millis().to_string())
-            .set("message.timeout.ms", settings.message_timeout.as_millis().max(1).to_string());
+            .set("message.timeout.ms", settings.message_timeout.as_millis().max(1).to_string())
+            // Room for the batches in flight (16 of 10,000 records by default) before `QueueFull`.
+            .set("queue.buffering.max.messages", "1000000")
+            .set("queue.buffering.max.kbytes", "1048576");
         // Properties the user wrote come last again, over the options above.
         for (key, value) in &settings.cluster.properties {
             config.set(key, value);
@@ -59,68 +83,91 @@ impl KafkaSink {
         let producer = config
             .create_with_context(NodeContext::new(name, &settings.cluster))
             .map_err(|e| RunError::config(format!("{name}: cannot make a Kafka producer: {e}")))?;
-        Ok(KafkaSink { name: name.to_string(), producer, topic: settings.topic, key: settings.key })
-    }
-
-    /// The records of a batch: value and key of each row.
-    fn records(&self, batch: &RecordBatch) -> Result<Vec<(String, Option<String>)>, RunError> {
-        let lines = is_lines(&batch.schema());
-        let key_column = match &self.key {
-            Some(field) => Some(batch.column_by_name(field).ok_or_else(|| {
-                RunError::internal(format!("{}: the key field `{field}` is not in the stream", self.name))
-            })?),
-            None => None,
+        let shared = Shared {
+            name: name.to_string(),
+            producer,
+            topic: settings.topic,
+            key: settings.key,
+            fatal: Mutex::new(None),
         };
-        Ok((0..batch.num_rows())
-            .map(|row| {
-                let value = if lines {
-                    value_text(batch.column(0).as_ref(), row).unwrap_or_default()
-                } else {
-                    row_json(batch, row).to_string()
-                };
-                let key = key_column.and_then(|column| value_text(column.as_ref(), row));
-                (value, key)
-            })
-            .collect())
+        Ok(KafkaSink { shared: Arc::new(shared), in_flight: JoinSet::new(), unclaimed: None })
     }
 
-    /// Hands every record to librdkafka and waits for the broker's answers; returns the indexes of
-    /// the records Kafka did not take (retriable), or the error no retry can mend.
-    async fn send_all(&self, records: &[(String, Option<String>)], which: &[usize]) -> Result<Vec<usize>, RunError> {
+    /// The error a batch's task found, if one did; it stays, so every later write fails too.
+    fn fatal_found(&self) -> Result<(), RunError> {
+        match self.shared.fatal.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Shared {
+    /// The key column of `batch`, when the sink has a `key`.
+    fn key_column<'b>(&self, batch: &'b RecordBatch) -> Result<Option<&'b Arc<dyn Array>>, RunError> {
+        match &self.key {
+            Some(field) => batch.column_by_name(field).map(Some).ok_or_else(|| {
+                RunError::internal(format!("{}: the key field `{field}` is not in the stream", self.name))
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Hands the records `which` of `batch` to librdkafka, waiting only while its queue is full;
+    /// returns each record's delivery, or the error no retry can mend.
+    async fn send(&self, batch: &RecordBatch, which: &[usize]) -> Result<Vec<(usize, DeliveryFuture)>, RunError> {
+        let lines: Option<&StringArray> = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>());
+        let key_column = self.key_column(batch)?;
         let mut waiting = Vec::with_capacity(which.len());
-        for &i in which {
-            let (value, key) = &records[i];
-            let mut record = FutureRecord::to(&self.topic).payload(value.as_str());
-            if let Some(key) = key {
+        for &row in which {
+            let json: String;
+            // A line goes as it is, without a copy of its own; a typed record as its JSON.
+            let value: &str = match lines {
+                Some(lines) if lines.is_null(row) => "",
+                Some(lines) => lines.value(row),
+                None => {
+                    json = row_json(batch, row).to_string();
+                    &json
+                }
+            };
+            let key = key_column.and_then(|column| value_text(column.as_ref(), row));
+            let mut record = FutureRecord::to(&self.topic).payload(value);
+            if let Some(key) = &key {
                 record = record.key(key.as_str());
             }
             loop {
                 match self.producer.send_result(record) {
                     Ok(delivery) => {
-                        waiting.push((i, delivery));
+                        waiting.push((row, delivery));
                         break;
                     }
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                         // librdkafka's queue is full: let it drain a little, then offer the record again.
                         record = back;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                     Err((e, _)) => return Err(self.fatal(&e)),
                 }
             }
         }
+        Ok(waiting)
+    }
+
+    /// Waits for Kafka's answers; returns the records it did not take (retriable), or the error no
+    /// retry can mend.
+    async fn answers(&self, waiting: Vec<(usize, DeliveryFuture)>) -> Result<Vec<usize>, RunError> {
         let mut failed = Vec::new();
         let mut last_error = None;
-        for (i, delivery) in waiting {
+        for (row, delivery) in waiting {
             match delivery.await {
                 Ok(Ok(_)) => {}
                 Ok(Err((e, _))) if is_fatal(&e) => return Err(self.fatal(&e)),
                 Ok(Err((e, _))) => {
-                    failed.push(i);
+                    failed.push(row);
                     last_error = Some(e.to_string());
                 }
                 Err(_) => {
-                    failed.push(i);
+                    failed.push(row);
                     last_error = Some("the producer went away before answering".to_string());
                 }
             }
@@ -129,6 +176,40 @@ impl KafkaSink {
             tracing::warn!("{}: Kafka did not take {} record(s) of the batch: {e}", self.name, failed.len());
         }
         Ok(failed)
+    }
+
+    /// A batch's task: Kafka's answers for `waiting`, records it did not take sent again with a
+    /// doubling pause; then the batch's acknowledgement goes (failed if a record cannot be written).
+    async fn deliver(
+        self: Arc<Self>,
+        batch: RecordBatch,
+        mut waiting: Vec<(usize, DeliveryFuture)>,
+        ack: oneshot::Receiver<Ack>,
+    ) {
+        let mut pause = RESEND_FIRST_PAUSE;
+        let outcome = loop {
+            let todo = match self.answers(std::mem::take(&mut waiting)).await {
+                Ok(todo) if todo.is_empty() => break Ok(()),
+                Ok(todo) => todo,
+                Err(e) => break Err(e),
+            };
+            tracing::warn!("{}: sending {} record(s) again in {pause:?}", self.name, todo.len());
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RESEND_LONGEST_PAUSE);
+            match self.send(&batch, &todo).await {
+                Ok(again) => waiting = again,
+                Err(e) => break Err(e),
+            }
+        };
+        let ack = ack.await.ok();
+        if let Err(e) = outcome {
+            if let Some(ack) = &ack {
+                ack.fail();
+            }
+            let mut fatal = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+            fatal.get_or_insert(e);
+        }
+        // Dropping the last clone of `ack` tells the source the batch is written (or failed).
     }
 
     fn fatal(&self, e: &KafkaError) -> RunError {
@@ -156,29 +237,37 @@ fn is_fatal(e: &KafkaError) -> bool {
 impl Sink for KafkaSink {
     fn write<'a>(&'a mut self, batch: &'a RecordBatch) -> BoxFuture<'a, Result<(), RunError>> {
         Box::pin(async move {
-            let records = self.records(batch)?;
-            let mut todo: Vec<usize> = (0..records.len()).collect();
-            let mut pause = RESEND_FIRST_PAUSE;
-            loop {
-                todo = self.send_all(&records, &todo).await?;
-                if todo.is_empty() {
-                    return Ok(());
-                }
-                tracing::warn!("{}: sending {} record(s) again in {pause:?}", self.name, todo.len());
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(RESEND_LONGEST_PAUSE);
+            while self.in_flight.try_join_next().is_some() {}
+            while self.in_flight.len() >= MAX_IN_FLIGHT {
+                self.in_flight.join_next().await;
             }
+            self.fatal_found()?;
+            let rows: Vec<usize> = (0..batch.num_rows()).collect();
+            let waiting = self.shared.send(batch, &rows).await?;
+            let (tx, rx) = oneshot::channel();
+            self.unclaimed = Some(tx);
+            self.in_flight.spawn(self.shared.clone().deliver(batch.clone(), waiting, rx));
+            Ok(())
         })
+    }
+
+    fn hold(&mut self, ack: &Ack) {
+        if let Some(tx) = self.unclaimed.take() {
+            let _ = tx.send(ack.clone());
+        }
     }
 
     fn close(&mut self) -> BoxFuture<'_, Result<(), RunError>> {
         Box::pin(async move {
-            // Every write already waited for its records; this only lets librdkafka finish cleanly.
-            let producer = self.producer.clone();
+            // A batch written but never held (its write's caller went away) has no ack to wait for.
+            self.unclaimed = None;
+            while self.in_flight.join_next().await.is_some() {}
+            self.fatal_found()?;
+            let producer = self.shared.producer.clone();
             tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(10)))
                 .await
                 .map_err(RunError::internal)?
-                .map_err(|e| RunError::io(format!("{}: closing the Kafka producer: {e}", self.name)))
+                .map_err(|e| RunError::io(format!("{}: closing the Kafka producer: {e}", self.shared.name)))
         })
     }
 }
