@@ -73,9 +73,9 @@ impl KafkaSink {
             .set("enable.idempotence", if settings.idempotent && settings.acks == "all" { "true" } else { "false" })
             .set("linger.ms", settings.linger.as_millis().to_string())
             .set("message.timeout.ms", settings.message_timeout.as_millis().max(1).to_string())
-            // Room for the batches in flight (16 of 10,000 records by default) before `QueueFull`.
-            .set("queue.buffering.max.messages", "1000000")
-            .set("queue.buffering.max.kbytes", "1048576");
+            // Room for the batches in flight (16 of 10,000 records) before `QueueFull`; the byte
+            // bound stays librdkafka's (`queue.buffering.max.kbytes`, 1 GiB).
+            .set("queue.buffering.max.messages", "1000000");
         // Properties the user wrote come last again, over the options above.
         for (key, value) in &settings.cluster.properties {
             config.set(key, value);
