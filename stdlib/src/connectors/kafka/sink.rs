@@ -2,7 +2,8 @@
 //! JSON object), keyed by `key`; a batch is written once Kafka acknowledged every record of it.
 //!
 //! `write` hands a batch's records to librdkafka and returns; a task of the batch's own waits for
-//! Kafka's answers and only then lets the batch's acknowledgement go (taken with [`Sink::hold`]), so
+//! Kafka's answers — counted per batch by the producer's delivery callback, no future per record —
+//! and only then lets the batch's acknowledgement go (taken with [`Sink::hold`]), so
 //! several batches are on the wire at once while none is acknowledged upstream before Kafka has it.
 //! While the cluster is unreachable, librdkafka keeps retrying each record until `message_timeout`;
 //! records it then gives up on are sent again by that task, with a doubling pause and a warning each
@@ -13,8 +14,12 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch, StringArray};
 use flowc_runtime::exec::batch::{is_lines, row_json, value_text};
 use flowc_runtime::exec::{Ack, BoxFuture, RunError, Sink};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::message::{DeliveryResult, Message};
+use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -49,11 +54,60 @@ pub(crate) struct KafkaSink {
 /// What the sink and its batches' tasks share.
 struct Shared {
     name: String,
-    producer: FutureProducer<NodeContext>,
+    producer: ThreadedProducer<SinkContext>,
     topic: String,
     key: Option<String>,
     /// The error no resend can mend, found by a batch's task; the next write or close returns it.
     fatal: Mutex<Option<RunError>>,
+}
+
+/// A record as it goes again: its value and key.
+type Resend = (Vec<u8>, Option<Vec<u8>>);
+
+/// One round of a batch's records on the wire: how many Kafka has yet to answer for, and what it
+/// did not take. Each record carries it as its delivery opaque.
+#[derive(Default)]
+struct Round {
+    remaining: AtomicUsize,
+    /// Value and key of each record Kafka did not take (retriable), to be sent again.
+    failed: Mutex<Vec<Resend>>,
+    /// The last retriable error, for the log; a record no resend can mend.
+    last_error: Mutex<Option<String>>,
+    fatal: Mutex<Option<KafkaError>>,
+    answered: tokio::sync::Notify,
+}
+
+/// The producer's callbacks: librdkafka's log through the node's context, each delivery counted
+/// into its round.
+struct SinkContext(NodeContext);
+
+impl ClientContext for SinkContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.0.log(level, facility, message)
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.0.error(error, reason)
+    }
+}
+
+impl ProducerContext for SinkContext {
+    type DeliveryOpaque = Arc<Round>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, round: Arc<Round>) {
+        if let Err((e, message)) = result {
+            if is_fatal(e) {
+                round.fatal.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e.clone());
+            } else {
+                let record = (message.payload().unwrap_or_default().to_vec(), message.key().map(<[u8]>::to_vec));
+                round.failed.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+                *round.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+            }
+        }
+        if round.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            round.answered.notify_one();
+        }
+    }
 }
 
 /// Batches on the wire at once; a write past this waits for the oldest to be answered.
@@ -81,7 +135,7 @@ impl KafkaSink {
             config.set(key, value);
         }
         let producer = config
-            .create_with_context(NodeContext::new(name, &settings.cluster))
+            .create_with_context(SinkContext(NodeContext::new(name, &settings.cluster)))
             .map_err(|e| RunError::config(format!("{name}: cannot make a Kafka producer: {e}")))?;
         let shared = Shared {
             name: name.to_string(),
@@ -113,15 +167,34 @@ impl Shared {
         }
     }
 
-    /// Hands the records `which` of `batch` to librdkafka, waiting only while its queue is full;
-    /// returns each record's delivery, or the error no retry can mend.
-    async fn send(&self, batch: &RecordBatch, which: &[usize]) -> Result<Vec<(usize, DeliveryFuture)>, RunError> {
+    /// Hands one record to librdkafka as part of `round`, waiting only while its queue is full.
+    async fn send(&self, round: &Arc<Round>, value: &[u8], key: Option<&[u8]>) -> Result<(), RunError> {
+        let mut record = BaseRecord::with_opaque_to(&self.topic, round.clone()).payload(value);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // librdkafka's queue is full: let it drain a little, then offer the record again.
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((e, _)) => return Err(self.fatal(&e)),
+            }
+        }
+    }
+
+    /// Hands every record of `batch` to librdkafka as one round (a line as it is, without a copy
+    /// of its own; a typed record as its JSON), or the error no retry can mend.
+    async fn send_batch(&self, batch: &RecordBatch) -> Result<Arc<Round>, RunError> {
         let lines: Option<&StringArray> = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>());
         let key_column = self.key_column(batch)?;
-        let mut waiting = Vec::with_capacity(which.len());
-        for &row in which {
+        let round = Arc::new(Round::default());
+        round.remaining.store(batch.num_rows(), Ordering::Release);
+        for row in 0..batch.num_rows() {
             let json: String;
-            // A line goes as it is, without a copy of its own; a typed record as its JSON.
             let value: &str = match lines {
                 Some(lines) if lines.is_null(row) => "",
                 Some(lines) => lines.value(row),
@@ -131,64 +204,33 @@ impl Shared {
                 }
             };
             let key = key_column.and_then(|column| value_text(column.as_ref(), row));
-            let mut record = FutureRecord::to(&self.topic).payload(value);
-            if let Some(key) = &key {
-                record = record.key(key.as_str());
-            }
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => {
-                        waiting.push((row, delivery));
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        // librdkafka's queue is full: let it drain a little, then offer the record again.
-                        record = back;
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                    Err((e, _)) => return Err(self.fatal(&e)),
-                }
-            }
+            self.send(&round, value.as_bytes(), key.as_deref().map(str::as_bytes)).await?;
         }
-        Ok(waiting)
+        Ok(round)
     }
 
-    /// Waits for Kafka's answers; returns the records it did not take (retriable), or the error no
-    /// retry can mend.
-    async fn answers(&self, waiting: Vec<(usize, DeliveryFuture)>) -> Result<Vec<usize>, RunError> {
-        let mut failed = Vec::new();
-        let mut last_error = None;
-        for (row, delivery) in waiting {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((e, _))) if is_fatal(&e) => return Err(self.fatal(&e)),
-                Ok(Err((e, _))) => {
-                    failed.push(row);
-                    last_error = Some(e.to_string());
-                }
-                Err(_) => {
-                    failed.push(row);
-                    last_error = Some("the producer went away before answering".to_string());
-                }
-            }
+    /// Waits until Kafka answered for every record of `round`; returns the records it did not take
+    /// (retriable), or the error no retry can mend.
+    async fn answers(&self, round: &Round) -> Result<Vec<Resend>, RunError> {
+        while round.remaining.load(Ordering::Acquire) > 0 {
+            round.answered.notified().await;
         }
-        if let Some(e) = last_error {
+        if let Some(e) = round.fatal.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Err(self.fatal(e));
+        }
+        let failed = std::mem::take(&mut *round.failed.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(e) = round.last_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
             tracing::warn!("{}: Kafka did not take {} record(s) of the batch: {e}", self.name, failed.len());
         }
         Ok(failed)
     }
 
-    /// A batch's task: Kafka's answers for `waiting`, records it did not take sent again with a
+    /// A batch's task: Kafka's answers for `round`, records it did not take sent again with a
     /// doubling pause; then the batch's acknowledgement goes (failed if a record cannot be written).
-    async fn deliver(
-        self: Arc<Self>,
-        batch: RecordBatch,
-        mut waiting: Vec<(usize, DeliveryFuture)>,
-        ack: oneshot::Receiver<Ack>,
-    ) {
+    async fn deliver(self: Arc<Self>, mut round: Arc<Round>, ack: oneshot::Receiver<Ack>) {
         let mut pause = RESEND_FIRST_PAUSE;
         let outcome = loop {
-            let todo = match self.answers(std::mem::take(&mut waiting)).await {
+            let todo = match self.answers(&round).await {
                 Ok(todo) if todo.is_empty() => break Ok(()),
                 Ok(todo) => todo,
                 Err(e) => break Err(e),
@@ -196,10 +238,19 @@ impl Shared {
             tracing::warn!("{}: sending {} record(s) again in {pause:?}", self.name, todo.len());
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(RESEND_LONGEST_PAUSE);
-            match self.send(&batch, &todo).await {
-                Ok(again) => waiting = again,
-                Err(e) => break Err(e),
+            let again = Arc::new(Round::default());
+            again.remaining.store(todo.len(), Ordering::Release);
+            let mut sent = Ok(());
+            for (value, key) in &todo {
+                sent = self.send(&again, value, key.as_deref()).await;
+                if sent.is_err() {
+                    break;
+                }
             }
+            if let Err(e) = sent {
+                break Err(e);
+            }
+            round = again;
         };
         let ack = ack.await.ok();
         if let Err(e) = outcome {
@@ -242,11 +293,10 @@ impl Sink for KafkaSink {
                 self.in_flight.join_next().await;
             }
             self.fatal_found()?;
-            let rows: Vec<usize> = (0..batch.num_rows()).collect();
-            let waiting = self.shared.send(batch, &rows).await?;
+            let round = self.shared.send_batch(batch).await?;
             let (tx, rx) = oneshot::channel();
             self.unclaimed = Some(tx);
-            self.in_flight.spawn(self.shared.clone().deliver(batch.clone(), waiting, rx));
+            self.in_flight.spawn(self.shared.clone().deliver(round, rx));
             Ok(())
         })
     }
