@@ -170,6 +170,52 @@ fn a_broker_down_mid_run_and_request_errors_lose_nothing() {
     eprintln!("broker down + request errors: {n} lines, {} duplicates (at least once allows them)", duplicates(&seen));
 }
 
+#[test]
+fn records_librdkafka_gives_up_on_during_an_outage_are_sent_again_by_the_sink() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let s = Scratch::new();
+    write_pipelines(&s, &brokers);
+    // librdkafka gives up on a record after one second: the sink's own resending must carry it.
+    s.write(
+        "produce.flow",
+        &format!(
+            "source input = stdin {{}}\nsink k = kafka {{ brokers = \"{brokers}\", topic = \"{TOPIC}\", message_timeout = 1s }}\ninput -> k\n"
+        ),
+    );
+    let n = 2000;
+    let mut producer = s
+        .command(&["run", "produce.flow"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = producer.stdin.take().unwrap();
+    stdin.write_all(input(0, n / 2).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    for broker in 1..=3 {
+        cluster.broker_down(broker).unwrap();
+    }
+    stdin.write_all(input(n / 2, n).as_bytes()).unwrap();
+    drop(stdin);
+    // Long enough for librdkafka to give up on what it holds (1 s), then the cluster comes back.
+    std::thread::sleep(Duration::from_secs(3));
+    for broker in 1..=3 {
+        cluster.broker_up(broker).unwrap();
+    }
+    let produced = producer.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&produced.stderr);
+    assert!(produced.status.success(), "{stderr}");
+    assert!(stderr.contains("k: sending") && stderr.contains("again"), "the sink resent records: {stderr}");
+    let mut consumer = start_consumer(&s);
+    let seen = wait_for_all(&s, n, &mut consumer);
+    stop(consumer);
+    assert_eq!(seen.len(), n, "every line arrived, and only those");
+    eprintln!("all brokers down past message_timeout: {n} lines, {} duplicates", duplicates(&seen));
+}
+
 /// The group's committed offset of each partition, read by an independent client.
 fn committed(brokers: &str, group: &str) -> Vec<i64> {
     let consumer: BaseConsumer =
