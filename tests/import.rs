@@ -412,11 +412,11 @@ a1.sinkgroups.g1.processor.selector.maxTimeOut = 30000
         "path = \"/var/log/test1/example.log\"",
         "| where line !~ \"^DEBUG\\\\s\"",
         "source r2 = http { address = \"0.0.0.0:5140\" }",
-        "source r3 = kafka { brokers = \"localhost:9092\", topic = \"test1\", group = \"custom.g.id\" }",
+        "source r3 = kafka {\n  brokers = [\"localhost:9092\"]\n  topics  = [\"test1\"]\n  group   = \"custom.g.id\"\n  format  = lines\n}",
         "dir = \"/mnt/flume/data\"",
         "round          = 10m",
         "compression    = gzip",
-        "sink k2 = kafka { brokers = \"localhost:9092\", topic = \"mytopic\", acks = all }",
+        "sink k2 = kafka { brokers = [\"localhost:9092\"], topic = \"mytopic\", acks = all }",
         "sink k3 = logger { max_bytes = 1KiB }",
         "sink g1 = load_balance { sinks = [k1, k2, k3], max_backoff = 30s }",
         "c1 -> g1",
@@ -506,7 +506,7 @@ a1.sinks.k1.channel = c1
     // Flume's default topic `flume-channel` is no flowc name: the declaration says which name is used.
     assert_eq!(lines(&diags), vec![6], "{diags:#?}");
     assert!(diags[0].message.contains("`flume-channel`") && diags[0].message.contains("`flume_channel`"), "{diags:?}");
-    assert!(flow.contains("topic flume_channel { brokers = \"kafka1:9092\" }"), "{flow}");
+    assert!(flow.contains("topic flume_channel { brokers = [\"kafka1:9092\"] }"), "{flow}");
     assert!(flow.contains("r1 -> flume_channel\nflume_channel -> group \"flume\" -> k1"), "{flow}");
     assert_eq!(check_codes(&flow).0, Vec::<&str>::new(), "{flow}");
 

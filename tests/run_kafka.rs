@@ -36,11 +36,14 @@ fn write_pipelines(s: &Scratch, brokers: &str) {
         "produce.flow",
         &format!("source input = stdin {{}}\nsink k = kafka {{ brokers = \"{brokers}\", topic = \"{TOPIC}\" }}\ninput -> k\n"),
     );
+    // The consumer names its brokers as a list, the producer as Flume's comma-separated string.
+    let list: Vec<String> = brokers.split(',').map(|b| format!("\"{b}\"")).collect();
     s.write(
         "consume.flow",
         &format!(
-            "source k = kafka {{ brokers = \"{brokers}\", topic = \"{TOPIC}\", group = \"archive\" }}\n\
-             sink out = files {{ path = \"out/\" }}\nk -> out\n"
+            "source k = kafka {{ brokers = [{}], topics = [\"{TOPIC}\"], group = \"archive\", format = lines }}\n\
+             sink out = files {{ path = \"out/\" }}\nk -> out\n",
+            list.join(", ")
         ),
     );
 }
@@ -165,6 +168,52 @@ fn a_broker_down_mid_run_and_request_errors_lose_nothing() {
     stop(consumer);
     assert_eq!(seen.len(), n, "every line arrived, and only those");
     eprintln!("broker down + request errors: {n} lines, {} duplicates (at least once allows them)", duplicates(&seen));
+}
+
+#[test]
+fn records_librdkafka_gives_up_on_during_an_outage_are_sent_again_by_the_sink() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let s = Scratch::new();
+    write_pipelines(&s, &brokers);
+    // librdkafka gives up on a record after one second: the sink's own resending must carry it.
+    s.write(
+        "produce.flow",
+        &format!(
+            "source input = stdin {{}}\nsink k = kafka {{ brokers = \"{brokers}\", topic = \"{TOPIC}\", message_timeout = 1s }}\ninput -> k\n"
+        ),
+    );
+    let n = 2000;
+    let mut producer = s
+        .command(&["run", "produce.flow"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = producer.stdin.take().unwrap();
+    stdin.write_all(input(0, n / 2).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    for broker in 1..=3 {
+        cluster.broker_down(broker).unwrap();
+    }
+    stdin.write_all(input(n / 2, n).as_bytes()).unwrap();
+    drop(stdin);
+    // Long enough for librdkafka to give up on what it holds (1 s), then the cluster comes back.
+    std::thread::sleep(Duration::from_secs(3));
+    for broker in 1..=3 {
+        cluster.broker_up(broker).unwrap();
+    }
+    let produced = producer.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&produced.stderr);
+    assert!(produced.status.success(), "{stderr}");
+    assert!(stderr.contains("k: sending") && stderr.contains("again"), "the sink resent records: {stderr}");
+    let mut consumer = start_consumer(&s);
+    let seen = wait_for_all(&s, n, &mut consumer);
+    stop(consumer);
+    assert_eq!(seen.len(), n, "every line arrived, and only those");
+    eprintln!("all brokers down past message_timeout: {n} lines, {} duplicates", duplicates(&seen));
 }
 
 /// The group's committed offset of each partition, read by an independent client.
@@ -350,8 +399,18 @@ fn a_topic_bound_to_brokers_is_written_and_read_as_a_consumer_group_on_the_clust
 #[test]
 fn brokers_that_name_no_broker_are_refused_before_the_run() {
     let s = Scratch::new();
+    // Written in the file: `check` refuses it (E0315), so the run never starts.
     s.write("empty.flow", "source i = stdin {}\nsink k = kafka { brokers = \" , \", topic = \"t\" }\ni -> k\n");
     let out = s.run("empty.flow", "x\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("E0315") && stderr.contains("kafka sink `k` names no broker"), "{stderr}");
+    // From the environment: known only at the start of the run, refused there.
+    s.write(
+        "env.flow",
+        "source i = stdin {}\nsink k = kafka { brokers = [\"${NO_BROKERS}\"], topic = \"t\" }\ni -> k\n",
+    );
+    let out = s.command(&["run", "env.flow"]).env("NO_BROKERS", " , ").stdin(Stdio::null()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("k: `brokers` names no broker"), "{stderr}");

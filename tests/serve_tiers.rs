@@ -69,7 +69,7 @@ fn a_kafka_sink_delivers_into_flowc_serve_and_a_kafka_source_reads_it_back() {
     std::fs::write(
         work.path().join("collector.flow"),
         format!(
-            "source down = kafka {{ brokers = \"{b}\", topic = \"hop\", group = \"collector\" }}\n\
+            "source down = kafka {{ brokers = [\"{b}\"], topics = [\"hop\"], group = \"collector\", format = lines }}\n\
              sink out = files {{ path = \"out/\" }}\ndown -> out\n"
         ),
     )

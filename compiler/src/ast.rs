@@ -238,6 +238,22 @@ pub struct Parse {
     pub policy: ParsePolicy,
 }
 
+impl Parse {
+    /// The string field it parses: its `field` option; else `line`, or `value` on a stream that
+    /// has `value` and no `line` (the `kafka` source's records). `has` says which fields exist.
+    pub fn field(&self, has: impl Fn(&str) -> bool) -> String {
+        let written =
+            self.options.iter().flat_map(|o| &o.entries).find(|e| e.key.name == "field").and_then(|e| {
+                match &e.value.kind {
+                    ValueKind::Str(s) => Some(s.value.clone()),
+                    ValueKind::Ident(s) => Some(s.clone()),
+                    _ => None,
+                }
+            });
+        written.unwrap_or_else(|| if !has("line") && has("value") { "value" } else { "line" }.to_string())
+    }
+}
+
 /// What happens to a record that does not parse.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParsePolicy {

@@ -101,6 +101,8 @@ codes! {
     E0605 => "sink has no input",
     E0606 => "channel has no input",
     E0607 => "records have nowhere to go",
+    E0701 => "Kafka brokers unreachable",
+    E0702 => "topic missing on the Kafka cluster",
     W0001 => "topic nobody reads",
     W0002 => "memory channel on a path",
     W0003 => "source without delivery guarantee",

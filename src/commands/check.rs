@@ -25,7 +25,14 @@ pub struct Args {
     /// Do not print the delivery guarantee of each path.
     #[arg(long)]
     pub quiet: bool,
+    /// Also connect to the Kafka brokers the files name: unreachable brokers (E0701) and missing
+    /// topics (E0702) are reported. Without it, `check` never touches the network.
+    #[arg(long)]
+    pub online: bool,
 }
+
+/// How long `--online` waits for a cluster's metadata before calling its brokers unreachable.
+const ONLINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub fn run(args: &Args) -> i32 {
     let registry = flowc_stdlib::registry();
@@ -45,8 +52,16 @@ pub fn run(args: &Args) -> i32 {
             Loaded::NotUtf8(diag, lossy) => (lossy, vec![diag], Vec::new()),
             Loaded::Text(text) => {
                 let analysis = flowc_compiler::analyze(file, &text, registry);
-                let paths = if analysis.has_errors() { Vec::new() } else { analysis.program.paths };
-                (text, analysis.diagnostics, paths)
+                let mut diagnostics = analysis.diagnostics;
+                let paths = if diagnostics.iter().any(|d| d.is_error()) {
+                    Vec::new()
+                } else {
+                    if args.online {
+                        diagnostics.extend(flowc_stdlib::connectors::check_online(&analysis.program, ONLINE_TIMEOUT));
+                    }
+                    analysis.program.paths
+                };
+                (text, diagnostics, paths)
             }
         };
         report.summary.files += 1;

@@ -301,6 +301,10 @@ impl Translator {
                 "TAILDIR" | "taildir" => self.taildir(&full, &keys, &mut used, &mut decl),
                 _ => {}
             }
+            if kind.kind == "kafka" {
+                // Flume's event body is the record's value: lines, as its interceptors and sinks saw it.
+                decl.options.push(("format".into(), "lines".into()));
+            }
             let stages = self.interceptors(&full, &keys, &mut used, &mut decl);
             let target = self.selector(&full, &keys, &mut used, &mut decl, &w.channels, line);
             self.leftovers(&full, &ty.value, kind.flume.unneeded, &keys, &used, &mut decl);

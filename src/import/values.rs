@@ -103,6 +103,15 @@ pub(super) fn convert(value: &str, conv: FlumeConv, ty: ParamType) -> Result<Str
     }
     match ty {
         ParamType::String | ParamType::PathTemplate | ParamType::Regex | ParamType::Address => Ok(flow_string(value)),
+        // Flume writes lists of brokers and topics as one comma-separated value.
+        ParamType::Brokers | ParamType::List(&ParamType::String) => {
+            let items: Vec<String> =
+                v.split(',').map(str::trim).filter(|item| !item.is_empty()).map(flow_string).collect();
+            if items.is_empty() {
+                return Err("names nothing".into());
+            }
+            Ok(format!("[{}]", items.join(", ")))
+        }
         ParamType::Int { min, max } => {
             let n: i64 =
                 v.parse().map_err(|_| format!("Flume cannot read `{v}` as a number (it would drop the component)"))?;

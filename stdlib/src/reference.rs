@@ -161,6 +161,17 @@ fn output(out: StreamOut) -> String {
         StreamOut::Lines => "untyped lines, `{ line: string }`".into(),
         StreamOut::TopicOf(param) => format!("records of the type of the topic named by `{param}`"),
         StreamOut::PassThrough => "its input, unchanged".into(),
+        StreamOut::Record { fields, lines_when } => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{}: {}{}", f.name, f.ty.as_str(), if f.optional { "?" } else { "" }))
+                .collect();
+            let record = format!("records `{{ {} }}`", fields.join(", "));
+            match lines_when {
+                Some((param, word)) => format!("{record}; untyped lines with `{param} = {word}`"),
+                None => record,
+            }
+        }
     }
 }
 

@@ -66,6 +66,21 @@ pub enum Scalar {
 }
 
 impl Scalar {
+    /// The value type it stands for (`Any` is compatible with everything).
+    pub fn value_type(self) -> crate::types::Type {
+        use crate::types::Type;
+        match self {
+            Scalar::String => Type::String,
+            Scalar::Int => Type::Int,
+            Scalar::Float => Type::Float,
+            Scalar::Bool => Type::Bool,
+            Scalar::Timestamp => Type::Timestamp,
+            Scalar::Bytes => Type::Bytes,
+            Scalar::Duration => Type::Duration,
+            Scalar::Any => Type::Error,
+        }
+    }
+
     /// How the type is written in `.flow` files and docs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -107,6 +122,9 @@ pub enum ParamType {
     PathTemplate,
     /// `host:port`.
     Address,
+    /// Kafka bootstrap servers: a list of `"host:port"` (`["kafka1:9092", "kafka2:9092"]`), or one
+    /// comma-separated string as Flume writes them. Addresses connected to, so no loopback warning.
+    Brokers,
     /// The name of a declared sink.
     SinkRef,
     /// The name of a declared topic.
@@ -133,8 +151,37 @@ pub enum StreamOut {
     Lines,
     /// The type of the topic named by this option (the `topic` source).
     TopicOf(&'static str),
+    /// Records of these fields (the `kafka` source's value and metadata); untyped lines instead
+    /// when option `lines_when.0` is written as `lines_when.1`.
+    Record { fields: &'static [FieldSig], lines_when: Option<(&'static str, &'static str)> },
     /// Sinks and channels: a channel passes its input through.
     PassThrough,
+}
+
+/// One field of a source's fixed output record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSig {
+    pub name: &'static str,
+    pub ty: Scalar,
+    /// The field may be null (`T?`).
+    pub optional: bool,
+    pub doc: &'static str,
+}
+
+impl StreamOut {
+    /// The record type of [`StreamOut::Record`] fields.
+    pub fn record_type(fields: &[FieldSig]) -> crate::types::RecordType {
+        use crate::types::{Field, RecordType, Type};
+        let ty = |f: &FieldSig| {
+            let ty = f.ty.value_type();
+            if f.optional {
+                Type::Optional(Box::new(ty))
+            } else {
+                ty
+            }
+        };
+        RecordType { fields: fields.iter().map(|f| Field { name: f.name.to_string(), ty: ty(f) }).collect() }
+    }
 }
 
 /// What a sink needs of the stream it is fed.
@@ -319,6 +366,7 @@ impl ParamType {
             ParamType::Regex => "regular expression (string)".into(),
             ParamType::PathTemplate => "path template (string)".into(),
             ParamType::Address => "address \"host:port\"".into(),
+            ParamType::Brokers => "list of brokers \"host:port\"".into(),
             ParamType::SinkRef => "sink name".into(),
             ParamType::TopicRef => "topic name".into(),
             ParamType::Field => "field name".into(),

@@ -297,16 +297,7 @@ fn plural(n: usize) -> &'static str {
 
 /// The value type of a signature scalar.
 pub(crate) fn scalar_type(scalar: Scalar) -> Type {
-    match scalar {
-        Scalar::String => Type::String,
-        Scalar::Int => Type::Int,
-        Scalar::Float => Type::Float,
-        Scalar::Bool => Type::Bool,
-        Scalar::Timestamp => Type::Timestamp,
-        Scalar::Bytes => Type::Bytes,
-        Scalar::Duration => Type::Duration,
-        Scalar::Any => Type::Error,
-    }
+    scalar.value_type()
 }
 
 /// Whether the expression reads no field (a constant condition).

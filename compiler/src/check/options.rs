@@ -37,7 +37,8 @@ pub(crate) fn check(
     for entry in &options.entries {
         let Some(param) = params.iter().find(|p| p.name == entry.key.name) else {
             let names = params.iter().map(|p| p.name);
-            let help = match did_you_mean(&entry.key.name, names.clone())
+            let help = match synonym(&entry.key.name, params)
+                .or_else(|| did_you_mean(&entry.key.name, names.clone()))
                 .map(str::to_string)
                 .or_else(|| option_for_key(flume.types, flume.block, &entry.key.name))
                 .or_else(|| flume_spelling(&entry.key.name, params).map(str::to_string))
@@ -123,6 +124,19 @@ fn conflicts(ctx: &mut Ctx, options: &ast::Options, map: &OptionMap, params: &[P
     }
 }
 
+/// Other tools' words for options flowc names differently (Kafka's `auto.offset.reset` and
+/// kcat's `-o` say where to start: `from`), when the block has that option.
+fn synonym<'a>(written: &str, params: &'a [ParamSig]) -> Option<&'a str> {
+    let ours = match written {
+        "start" | "offset" | "offset_reset" | "auto_offset_reset" | "reset" => "from",
+        "topic" => "topics",
+        "bootstrap_servers" | "servers" | "broker" => "brokers",
+        "group_id" | "consumer_group" => "group",
+        _ => return None,
+    };
+    params.iter().map(|p| p.name).find(|name| *name == ours)
+}
+
 /// Flume's camelCase and dotted option names, mapped to ours by shape.
 fn flume_spelling<'a>(written: &str, params: &'a [ParamSig]) -> Option<&'a str> {
     let mut snake = String::new();
@@ -200,6 +214,44 @@ fn check_value(
             }
             Some(OptionValue::Str(s.value.clone()))
         }
+        (ParamType::Brokers, ValueKind::Str(s)) => {
+            // Flume's (and librdkafka's) form: one string, brokers separated by commas.
+            let entries: Vec<&str> = s.value.split(',').map(str::trim).filter(|b| !b.is_empty()).collect();
+            if entries.is_empty() {
+                ctx.diags.push(no_broker(name, owner, value.span, "no broker in this string"));
+                return None;
+            }
+            let mut ok = true;
+            for entry in &entries {
+                if let Err(why) = check_address(entry) {
+                    ctx.diags.push(bad_broker(entry, value.span, why));
+                    ok = false;
+                }
+            }
+            ok.then(|| OptionValue::List(entries.iter().map(|b| OptionValue::Str(b.to_string())).collect()))
+        }
+        (ParamType::Brokers, ValueKind::List(items)) => {
+            if items.is_empty() {
+                ctx.diags.push(no_broker(name, owner, value.span, "an empty list"));
+                return None;
+            }
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match &item.kind {
+                    ValueKind::Error => return None,
+                    ValueKind::Str(s) => match check_address(s.value.trim()) {
+                        Ok(()) => out.push(OptionValue::Str(s.value.trim().to_string())),
+                        Err(why) => ctx.diags.push(bad_broker(&s.value, item.span, why)),
+                    },
+                    _ => {
+                        return wrong(ctx, format!("write each broker as a string: `{name} = [\"kafka1:9092\", …]`"));
+                    }
+                }
+            }
+            (out.len() == items.len()).then_some(OptionValue::List(out))
+        }
+        (ParamType::Brokers, ValueKind::Ident(w)) => wrong(ctx, format!("quote it: `{name} = [\"{w}:9092\"]`")),
+        (ParamType::Brokers, _) => wrong(ctx, format!("write a list of \"host:port\": `{name} = [\"kafka1:9092\"]`")),
         (ParamType::Int { min, max }, ValueKind::Int(n)) => {
             if n < min || n > max {
                 let range =
@@ -296,6 +348,20 @@ fn enum_word(
             .help(help),
     );
     None
+}
+
+/// E0315 for one broker of a `brokers` list: `why` says what is wrong with `entry`.
+fn bad_broker(entry: &str, span: crate::span::Span, why: String) -> Diagnostic {
+    Diagnostic::error(codes::E0315, format!("`{entry}` is not a broker address"))
+        .at(span, why)
+        .help("write each broker as \"host:port\", e.g. `brokers = [\"kafka1:9092\", \"kafka2:9092\"]`")
+}
+
+/// E0315 for a `brokers` value that names none.
+fn no_broker(name: &str, owner: &str, span: crate::span::Span, label: &str) -> Diagnostic {
+    Diagnostic::error(codes::E0315, format!("option `{name}` of {owner} names no broker"))
+        .at(span, label)
+        .help("write each broker as \"host:port\", e.g. `brokers = [\"kafka1:9092\", \"kafka2:9092\"]`")
 }
 
 /// W0008: the host of a listening address, when it is not loopback (`0.0.0.0`, a LAN address, a

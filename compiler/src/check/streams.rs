@@ -32,8 +32,18 @@ pub(crate) fn propagate(ctx: &mut Ctx, scope: &mut Scope, builder: &mut Builder,
         let node = &builder.graph[index];
         let output = match &node.kind {
             NodeKind::Topic { .. } => node.output.clone(),
-            NodeKind::Source { connector, .. } => match connector.output {
+            NodeKind::Source { connector, options } => match connector.output {
                 StreamOut::TopicOf(_) => input.clone(),
+                StreamOut::Record { fields, lines_when } => {
+                    let lines = lines_when.is_some_and(
+                        |(param, word)| matches!(options.get(param), Some(OptionValue::Word(w)) if w == word),
+                    );
+                    Some(if lines {
+                        StreamType::lines()
+                    } else {
+                        StreamType::typed(StreamOut::record_type(fields), None)
+                    })
+                }
                 _ => Some(StreamType::lines()),
             },
             NodeKind::Channel { .. } | NodeKind::Group { .. } => input.clone(),
@@ -379,7 +389,7 @@ fn check_parse(
     if let Type::Record(record) = &target {
         warn_sometimes_absent(ctx, parse, format, record);
     }
-    let from = parse_field(parse);
+    let from = parse.field(|name| input.record.field(name).is_some());
     match input.record.field(&from) {
         _ if !options_ok => {}
         Some(field) if matches!(field.ty.base(), Type::String | Type::Bytes | Type::Error) => {}
@@ -439,20 +449,6 @@ fn warn_sometimes_absent(ctx: &mut Ctx, parse: &ast::Parse, format: &FormatSig, 
             "declare {optional} to keep those lines as records (and `request: string?` for the request as sent), or route them with `else -> rejects`"
         )),
     );
-}
-
-fn parse_field(parse: &ast::Parse) -> String {
-    parse
-        .options
-        .iter()
-        .flat_map(|o| &o.entries)
-        .find(|e| e.key.name == "field")
-        .and_then(|e| match &e.value.kind {
-            ast::ValueKind::Str(s) => Some(s.value.clone()),
-            ast::ValueKind::Ident(s) => Some(s.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| "line".to_string())
 }
 
 fn record_of(ty: Type, name: Option<String>) -> Option<StreamType> {

@@ -253,7 +253,8 @@ fn external_topic<'g>(
         return Ok(None);
     };
     let opts = Opts::new(name, options, connectors.topic_params());
-    let Some(brokers) = opts.string("brokers")? else { return Ok(None) };
+    let Some(brokers) = opts.strings("brokers")? else { return Ok(None) };
+    let brokers = brokers.join(",");
     Ok(Some(ExternalTopic { name, brokers, key: opts.string("key")? }))
 }
 

@@ -211,6 +211,9 @@ mod tests {
                 let word = if is_quoted_string(text) { &text[1..text.len() - 1] } else { text };
                 words.contains(&word)
             }
+            ParamType::Brokers => text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).is_some_and(|inner| {
+                !inner.trim().is_empty() && inner.split(',').all(|part| is_quoted_string(part.trim()))
+            }),
             ParamType::List(item) => match text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
                 Some(inner) if inner.trim().is_empty() => true,
                 Some(inner) => inner.split(',').all(|part| default_parses(item, part.trim())),
@@ -371,6 +374,11 @@ mod tests {
                         assert!(words.contains(value), "`{}`: `{value}` is not a `{name}` word", sig.kind);
                     }
                 }
+            }
+            if let StreamOut::Record { lines_when: Some((name, word)), .. } = sig.output {
+                let p =
+                    param(sig, name).unwrap_or_else(|| panic!("`{}`: lines_when names no option `{name}`", sig.kind));
+                assert!(matches!(p.ty, ParamType::Enum(words) if words.contains(&word)), "`{}`: `{word}`", sig.kind);
             }
             if let StreamOut::TopicOf(name) = sig.output {
                 let p = param(sig, name).unwrap_or_else(|| {

@@ -62,7 +62,7 @@ pub const PARAMS: &[ParamSig] = &[
     ),
     unset(
         "brokers",
-        ParamType::String,
-        "Bind the topic to an external Kafka cluster (`\"kafka1:9092,kafka2:9092\"`) instead of the embedded log; default: embedded.",
+        ParamType::Brokers,
+        "Bind the topic to an external Kafka cluster (`[\"kafka1:9092\", \"kafka2:9092\"]`) instead of the embedded log; default: embedded.",
     ),
 ];

@@ -26,6 +26,10 @@ use flowc_compiler::builtins::{ConnectorSig, ParamSig};
 use flowc_runtime::exec::{Connector, Connectors, ExternalTopic, NodeSpec, RunError, Sink, Source};
 use std::path::{Path, PathBuf};
 
+/// `flowc check --online`: the Kafka clusters a checked program names, asked whether they answer and
+/// hold its topics (E0701, E0702).
+pub use kafka::online::check as check_online;
+
 /// Every connector, in the order the reference documents them. Adding one is one line here.
 pub const CONNECTORS: &[Connector] = &[
     spooldir::CONNECTOR,

@@ -31,7 +31,8 @@ enum Op {
     /// Computed fields; every other output field is copied from the input by name.
     Compute(Vec<(String, Compiled)>),
     Parse {
-        field: String,
+        /// The parse as written: which field it reads follows the incoming batch's fields.
+        field: Box<flowc_compiler::ast::Parse>,
         policy: Rejects,
         format: Format,
     },
@@ -86,17 +87,7 @@ impl Transform {
                         return Err(RunError::internal(format!("`else {}` passed the checker", word.name)))
                     }
                 };
-                let field = parse
-                    .options
-                    .iter()
-                    .flat_map(|o| &o.entries)
-                    .find(|e| e.key.name == "field")
-                    .and_then(|e| match &e.value.kind {
-                        flowc_compiler::ast::ValueKind::Str(s) => Some(s.value.clone()),
-                        flowc_compiler::ast::ValueKind::Ident(s) => Some(s.clone()),
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| "line".to_string());
+                let field = Box::new(parse.clone());
                 Op::Parse { field, policy, format }
             }
         };
@@ -134,7 +125,9 @@ impl Transform {
             }
             Op::Parse { field, policy, format } => {
                 let keep = *policy == Rejects::DeadLetter;
-                let (batch, rejects) = parse(input, field, &self.schema, format, keep)?;
+                let schema = input.schema();
+                let field = field.field(|name| schema.column_with_name(name).is_some());
+                let (batch, rejects) = parse(input, &field, &self.schema, format, keep)?;
                 let rejected = rejects.count;
                 if *policy == Rejects::Fail && rejected > 0 {
                     return Err(RunError::io(format!("{rejected} record(s) did not parse (`else fail`)")));

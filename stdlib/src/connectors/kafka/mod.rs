@@ -2,16 +2,19 @@
 //! librdkafka (the `rdkafka` crate): their signatures and builders, the client settings and the
 //! logging both share.
 
+pub(crate) mod online;
 mod sink;
 mod source;
 
 use crate::catalogue::{batch_size, optional, required, unset};
 use arrow_schema::SchemaRef;
 use flowc_compiler::builtins::flume::{key, FlumeConv::*, FlumeType};
-use flowc_compiler::builtins::{ConnectorSig, Guarantee, ParamSig, ParamType, Role, StreamIn, StreamOut, Weakening};
+use flowc_compiler::builtins::{
+    ConnectorSig, FieldSig, Guarantee, ParamSig, ParamType, Role, Scalar, StreamIn, StreamOut, Weakening,
+};
 use flowc_runtime::exec::{Built, Connector, ExternalTopic, NodeSpec, RunError};
 use sink::{KafkaSink, SinkSettings};
-use source::{KafkaSource, SourceSettings};
+use source::{KafkaSource, Shape, SourceSettings};
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
@@ -27,19 +30,29 @@ pub(crate) const SOURCE: Connector =
 const SOURCE_SIG: ConnectorSig = ConnectorSig {
     kind: "kafka",
     role: Role::Source,
-    summary: "Consume a topic of an external Kafka cluster; each record value becomes a line.",
+    summary: "Consume topics of an external Kafka cluster: each record's value with its key, topic, partition, offset and timestamp.",
     doc: "A Kafka consumer in group `group`, for topics that are not declared in the `.flow` file (to consume \
 a declared topic bound to Kafka, use the `topic` source). Offsets are committed to Kafka only after the \
-channel has taken the batch (auto-commit is off), so a crash redelivers the uncommitted records.",
+channel has taken the batch (auto-commit is off), so a crash redelivers the uncommitted records. Each \
+record becomes `{ value: string?, key: string?, topic: string, partition: int, offset: int, timestamp: \
+timestamp? }` (`value` and `key` decoded as UTF-8; `parse json as T` parses `value`); with \
+`format = lines` each value is an untyped line instead, as in Flume's Kafka source. Record headers are not \
+carried yet (see docs/kafka.md).",
     params: &[
-        required("brokers", ParamType::String, "Bootstrap servers, comma-separated: `\"kafka1:9092,kafka2:9092\"`."),
-        required("topic", ParamType::String, "The Kafka topic to consume."),
+        required("brokers", ParamType::Brokers, "Bootstrap servers: `[\"kafka1:9092\", \"kafka2:9092\"]`."),
+        required("topics", ParamType::List(&ParamType::String), "The Kafka topics to consume: `[\"orders\"]`."),
         optional("group", ParamType::String, "\"flowc\"", "Kafka consumer group id."),
         optional(
-            "start",
+            "from",
             ParamType::Enum(&["earliest", "latest"]),
             "earliest",
             "Where a group with no committed offset starts (Kafka's `auto.offset.reset`).",
+        ),
+        optional(
+            "format",
+            ParamType::Enum(&["record", "lines"]),
+            "record",
+            "`record`: the value with the record's key, topic, partition, offset and timestamp as fields; `lines`: the value alone, as an untyped line.",
         ),
         batch_size("1_000"),
         optional(
@@ -52,15 +65,15 @@ channel has taken the batch (auto-commit is off), so a crash redelivers the unco
     ],
     guarantee: Guarantee::AtLeastOnce,
     guarantee_note: "offsets are committed to Kafka after the channel takes each batch",
-    output: StreamOut::Lines,
+    output: StreamOut::Record { fields: RECORD, lines_when: Some(("format", "lines")) },
     input: StreamIn::Any,
     flume: &[FlumeType::component(
         &["kafka", "org.apache.flume.source.kafka.KafkaSource"],
         &[
             key("kafka.bootstrap.servers", "brokers", Same),
-            key("kafka.topics", "topic", Same),
+            key("kafka.topics", "topics", Same),
             key("kafka.consumer.group.id", "group", Same),
-            key("kafka.consumer.auto.offset.reset", "start", Same),
+            key("kafka.consumer.auto.offset.reset", "from", Same),
             key("batchSize", "batch_size", Same),
             key("batchDurationMillis", "batch_wait", Ms),
         ],
@@ -69,6 +82,21 @@ channel has taken the batch (auto-commit is off), so a crash redelivers the unco
     check: None,
     weaker_when: &[],
 };
+
+/// The fields of the `kafka` source's records (`format = record`).
+const RECORD: &[FieldSig] = &[
+    FieldSig { name: "value", ty: Scalar::String, optional: true, doc: "The value, as UTF-8; null for a tombstone." },
+    FieldSig { name: "key", ty: Scalar::String, optional: true, doc: "The key, as UTF-8; null when there is none." },
+    FieldSig { name: "topic", ty: Scalar::String, optional: false, doc: "The topic it was read from." },
+    FieldSig { name: "partition", ty: Scalar::Int, optional: false, doc: "Its partition." },
+    FieldSig { name: "offset", ty: Scalar::Int, optional: false, doc: "Its offset in the partition." },
+    FieldSig {
+        name: "timestamp",
+        ty: Scalar::Timestamp,
+        optional: true,
+        doc: "Its timestamp (producer's create time or the log's append time); null when it has none.",
+    },
+];
 
 /// Flume's Kafka sink: produce into an external Kafka cluster.
 pub(crate) const SINK: Connector = Connector { sig: SINK_SIG, build: |spec| Ok(Built::sink(build_sink(spec)?)) };
@@ -82,7 +110,7 @@ const SINK_SIG: ConnectorSig = ConnectorSig {
 acknowledged every record of it; with the default `acks = all` that means the in-sync replicas have it. \
 Unlike Flume's Kafka sink (`acks = 1`), nothing the leader loses on failover is lost by default.",
     params: &[
-        required("brokers", ParamType::String, "Bootstrap servers, comma-separated: `\"kafka1:9092,kafka2:9092\"`."),
+        required("brokers", ParamType::Brokers, "Bootstrap servers: `[\"kafka1:9092\", \"kafka2:9092\"]`."),
         required("topic", ParamType::String, "The Kafka topic to produce to."),
         unset(
             "key",
@@ -164,25 +192,32 @@ const fn properties() -> ParamSig {
     )
 }
 
-/// The cluster options both kinds share: `brokers` (comma-separated) and `properties`.
+/// The cluster options both kinds share: `brokers` and `properties`.
 fn cluster(spec: &NodeSpec<'_>) -> Result<Cluster, RunError> {
     let o = &spec.options;
     let properties =
         parse_properties(spec.name, &o.strings("properties")?.unwrap_or_default()).map_err(RunError::config)?;
-    Cluster::new(spec.name, &o.string_or_default("brokers")?, properties)
+    Cluster::new(spec.name, &o.strings("brokers")?.unwrap_or_default(), properties)
 }
 
 fn build_source(spec: &NodeSpec<'_>) -> Result<KafkaSource, RunError> {
     let o = &spec.options;
+    let shape = match spec.output {
+        Some(output) if !output.untyped => Shape::Record(flowc_runtime::exec::batch::schema(output)?),
+        _ => Shape::Lines,
+    };
     let settings = SourceSettings {
         cluster: cluster(spec)?,
-        topics: vec![o.string_or_default("topic")?],
+        topics: o.strings("topics")?.unwrap_or_default(),
         group: o.string_or_default("group")?,
-        from: o.string_or_default("start")?,
+        from: o.string_or_default("from")?,
         batch_size: super::batch_size(spec)?,
         batch_wait: o.duration_or_default("batch_wait")?,
-        schema: None,
+        shape,
     };
+    if settings.topics.is_empty() {
+        return Err(RunError::config(format!("{}: `topics` names no topic", spec.name)));
+    }
     KafkaSource::new(spec.name, settings)
 }
 
@@ -232,13 +267,13 @@ pub(crate) fn topic_member(
         from: "earliest".to_string(),
         batch_size: 1_000,
         batch_wait: Duration::from_millis(100),
-        schema: typed.then_some(schema),
+        shape: if typed { Shape::Json(schema) } else { Shape::Lines },
     };
     KafkaSource::new(&format!("{}@{group} ({member})", topic.name), settings)
 }
 
 fn topic_cluster(topic: &ExternalTopic<'_>) -> Result<Cluster, RunError> {
-    Cluster::new(topic.name, &topic.brokers, Vec::new())
+    Cluster::new(topic.name, std::slice::from_ref(&topic.brokers), Vec::new())
 }
 
 /// The connection settings every client of a node starts from.
@@ -251,9 +286,11 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// The cluster at `brokers` (`host:port`, comma-separated) for node `node`; none named is an error.
-    pub(crate) fn new(node: &str, brokers: &str, properties: Vec<(String, String)>) -> Result<Cluster, RunError> {
-        let brokers: Vec<String> = brokers.split(',').map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
+    /// The cluster at `brokers` (`host:port` each, or several comma-separated, as an `${ENV}` value
+    /// may hold them) for node `node`; none named is an error.
+    pub(crate) fn new(node: &str, brokers: &[String], properties: Vec<(String, String)>) -> Result<Cluster, RunError> {
+        let brokers: Vec<String> =
+            brokers.iter().flat_map(|b| b.split(',')).map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
         if brokers.is_empty() {
             return Err(RunError::config(format!("{node}: `brokers` names no broker")));
         }

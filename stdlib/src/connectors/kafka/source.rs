@@ -1,15 +1,17 @@
-//! The `kafka` source: a member of consumer group `group` reading `topics`, each record's value one
-//! line. Offsets are committed to Kafka only once every sink downstream wrote the batch, in the order
+//! The `kafka` source: a member of consumer group `group` reading `topics`, each record its value
+//! and metadata as fields (or its value as a line). Offsets are committed to Kafka only once every sink downstream wrote the batch, in the order
 //! the batches were read (auto-commit is off), so a crash redelivers what was not written.
 
 use super::{Cluster, NodeContext};
+use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use flowc_runtime::exec::batch::lines_batch;
 use flowc_runtime::exec::transform::parse_json_values;
 use flowc_runtime::exec::{Ack, BoxFuture, RunError, Source, SourceContext};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::Message;
+use rdkafka::message::{Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,8 +27,28 @@ pub(crate) struct SourceSettings {
     pub(crate) batch_size: usize,
     /// Longest wait for more records before a batch that is not full goes out.
     pub(crate) batch_wait: Duration,
-    /// Records are JSON of this type (a typed topic); none: each value is a line.
-    pub(crate) schema: Option<SchemaRef>,
+    pub(crate) shape: Shape,
+}
+
+/// What the source makes of each Kafka record.
+#[derive(Debug, Clone)]
+pub(crate) enum Shape {
+    /// Its value as an untyped line (`format = lines`, an untyped topic).
+    Lines,
+    /// Its value and metadata as the fields of this schema (the signature's record).
+    Record(SchemaRef),
+    /// Its value as JSON of this type (a typed topic); a value that is not counts as an error.
+    Json(SchemaRef),
+}
+
+/// One record as read, before it goes into a batch.
+struct Read {
+    value: Option<String>,
+    key: Option<String>,
+    topic: String,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
 }
 
 pub(crate) struct KafkaSource {
@@ -62,8 +84,8 @@ impl KafkaSource {
     }
 
     /// Reads one batch: waits for a first record, then takes what follows within `batch_wait`.
-    /// Returns the values and, per partition, the offset to commit once they are written.
-    async fn read_batch(&self) -> Result<(Vec<String>, Offsets), RunError> {
+    /// Returns the records and, per partition, the offset to commit once they are written.
+    async fn read_batch(&self) -> Result<(Vec<Read>, Offsets), RunError> {
         let mut lines = Vec::with_capacity(self.settings.batch_size);
         let mut next_offsets = HashMap::new();
         let deadline = tokio::time::Instant::now() + self.settings.batch_wait;
@@ -84,7 +106,19 @@ impl KafkaSource {
                     continue;
                 }
             };
-            lines.push(message.payload().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default());
+            let text = |bytes: Option<&[u8]>| bytes.map(|b| String::from_utf8_lossy(b).into_owned());
+            let timestamp = match message.timestamp() {
+                Timestamp::CreateTime(ms) | Timestamp::LogAppendTime(ms) if ms >= 0 => Some(ms),
+                _ => None,
+            };
+            lines.push(Read {
+                value: text(message.payload()),
+                key: text(message.key()),
+                topic: message.topic().to_string(),
+                partition: message.partition(),
+                offset: message.offset(),
+                timestamp,
+            });
             next_offsets.insert((message.topic().to_string(), message.partition()), message.offset() + 1);
         }
         Ok((lines, next_offsets))
@@ -134,15 +168,18 @@ impl Source for KafkaSource {
                         if lines.is_empty() {
                             continue;
                         }
-                        let mut batch = lines_batch(&lines);
-                        if let Some(schema) = &this.settings.schema {
-                            let (typed, rejected) = parse_json_values(&batch, schema)?;
-                            if rejected > 0 {
-                                ctx.metrics.add_errors(rejected);
-                                tracing::warn!("{}: {rejected} record(s) are not JSON of the topic's type; dropped", ctx.name);
+                        let batch = match &this.settings.shape {
+                            Shape::Record(schema) => record_batch(schema, &lines)?,
+                            Shape::Lines => lines_batch(&values(&lines)),
+                            Shape::Json(schema) => {
+                                let (typed, rejected) = parse_json_values(&lines_batch(&values(&lines)), schema)?;
+                                if rejected > 0 {
+                                    ctx.metrics.add_errors(rejected);
+                                    tracing::warn!("{}: {rejected} record(s) are not JSON of the topic's type; dropped", ctx.name);
+                                }
+                                typed
                             }
-                            batch = typed;
-                        }
+                        };
                         let (ack, wait) = Ack::new();
                         if ctx.output.send(batch, ack).await.is_err() {
                             break;
@@ -165,4 +202,41 @@ impl Source for KafkaSource {
             Ok(())
         })
     }
+}
+
+/// The values of `records` as lines (a record without a value is an empty line).
+fn values(records: &[Read]) -> Vec<&str> {
+    records.iter().map(|r| r.value.as_deref().unwrap_or("")).collect()
+}
+
+/// `records` as a batch of the signature's record type: each field of `schema` filled by name.
+fn record_batch(schema: &SchemaRef, records: &[Read]) -> Result<RecordBatch, RunError> {
+    let strings = |get: fn(&Read) -> Option<&str>| {
+        let mut b = StringBuilder::with_capacity(records.len(), records.len() * 16);
+        records.iter().for_each(|r| b.append_option(get(r)));
+        std::sync::Arc::new(b.finish()) as ArrayRef
+    };
+    let ints = |get: fn(&Read) -> i64| {
+        let mut b = Int64Builder::with_capacity(records.len());
+        records.iter().for_each(|r| b.append_value(get(r)));
+        std::sync::Arc::new(b.finish()) as ArrayRef
+    };
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        columns.push(match field.name().as_str() {
+            "value" => strings(|r| r.value.as_deref()),
+            "key" => strings(|r| r.key.as_deref()),
+            "topic" => strings(|r| Some(r.topic.as_str())),
+            "partition" => ints(|r| i64::from(r.partition)),
+            "offset" => ints(|r| r.offset),
+            "timestamp" => {
+                let mut b = TimestampMillisecondBuilder::with_capacity(records.len());
+                records.iter().for_each(|r| b.append_option(r.timestamp));
+                let array = b.finish().with_data_type(field.data_type().clone());
+                std::sync::Arc::new(array) as ArrayRef
+            }
+            other => return Err(RunError::internal(format!("the kafka source has no field `{other}`"))),
+        });
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(RunError::internal)
 }
