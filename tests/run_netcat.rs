@@ -289,7 +289,7 @@ fn lines_that_could_not_be_written_are_answered_failed_never_ok() {
     // A file stands where the sink's directory should be: every write fails, and the run stops.
     std::fs::write(dir.path().join("blocker"), "").unwrap();
     let flow = "source r = netcat { address = \"127.0.0.1:0\" }\nchannel c = memory {}\n\
-                sink k = files { path = \"blocker/out/\" }\nr -> c -> k\n";
+                sink k = files { path = \"blocker/out/\", max_retries = 0 }\nr -> c -> k\n";
     std::fs::write(dir.path().join("nc.flow"), flow).unwrap();
     let server = start(dir.path(), "nc.flow", Stdio::null());
     let mut client = Client::connect(server.addr);

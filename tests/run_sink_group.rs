@@ -173,7 +173,7 @@ fn a_group_whose_members_all_fail_stops_the_run_and_its_source_does_not_advance(
 source spool = spooldir { dir = "in", settle = 0s }
 sink a = files { path = "out/a/" }
 sink b = files { path = "out/b/" }
-sink both = failover { sinks = [a, b], max_penalty = 100ms }
+sink both = failover { sinks = [a, b], max_penalty = 100ms, max_retries = 2 }
 spool -> both
 "#,
     );
