@@ -115,4 +115,11 @@ else:
     print(f"watermarks={q.beginning_offsets([tp])[tp]},{q.end_offsets([tp])[tp]}")
     q.close()
     a.delete_topics([T])
-    print(f"deleted={T not in a.list_topics()}")
+    # Kafka deletes topics asynchronously: a client polls until the topic is gone.
+    gone = False
+    for _ in range(50):
+        gone = T not in a.list_topics()
+        if gone:
+            break
+        time.sleep(0.2)
+    print(f"deleted={gone}")
