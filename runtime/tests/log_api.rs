@@ -231,3 +231,40 @@ fn a_commit_behind_the_poll_position_is_where_the_group_resumes() {
     assert_eq!(c.positions(), [(0, 100)]);
     assert!(c.poll(100, Duration::from_millis(20)).unwrap().is_empty());
 }
+
+#[test]
+fn poll_with_borrows_what_poll_copies_in_the_same_order_and_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    log.create_topic("t", &TopicConfig { partitions: 1, ..TopicConfig::default() }).unwrap();
+    let writer = log.partition_writer("t", 0, None).unwrap();
+    // Several batches, so a poll's `max` ends inside one and the rest waits for the next poll.
+    for chunk in 0..5 {
+        writer
+            .append(&(0..70).map(|i| Record::from_value(format!("r{:03}", chunk * 70 + i))).collect::<Vec<_>>())
+            .unwrap();
+    }
+    let mut c = log.consumer("t", group("g")).unwrap();
+    let mut got = Vec::new();
+    for round in 0..1_000 {
+        if got.len() == 350 {
+            break;
+        }
+        if round % 3 == 2 {
+            got.extend(values(&c.poll(45, Duration::from_millis(20)).unwrap()));
+        } else {
+            let before = got.len();
+            let n = c
+                .poll_with(45, Duration::from_millis(20), |p, r| {
+                    assert_eq!(p, 0);
+                    got.push(String::from_utf8(r.value.unwrap().to_vec()).unwrap());
+                })
+                .unwrap();
+            assert!(n <= 45 && got.len() - before == n);
+        }
+        assert_eq!(c.positions(), [(0, got.len() as u64)]);
+    }
+    let want: Vec<String> = (0..350).map(|i| format!("r{i:03}")).collect();
+    assert_eq!(got, want);
+    assert_eq!(c.poll_with(45, Duration::from_millis(20), |_, _| panic!("nothing is left")).unwrap(), 0);
+}

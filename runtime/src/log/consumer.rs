@@ -14,7 +14,7 @@ use super::error::{Error, Result};
 use super::group::{Membership, OwnedPartition};
 use super::partition::partition_info;
 use super::reader::PartitionReader;
-use super::record::ConsumedRecord;
+use super::record::{ConsumedRecord, RecordView};
 
 /// Where a consumer starts in a partition that has no committed offset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -167,6 +167,50 @@ impl Consumer {
         }
     }
 
+    /// [`poll`](Self::poll) without copying each record out of its batch: hands up to `max` records,
+    /// in the order `poll` returns them, to `f` (with its partition) borrowed from the batch that
+    /// holds it, and returns how many it handed; 0 if none came within `timeout`. What a fetched
+    /// batch holds beyond `max` is kept for the next poll, as `poll` keeps it.
+    pub fn poll_with(
+        &mut self,
+        max: usize,
+        timeout: Duration,
+        mut f: impl FnMut(u32, &RecordView<'_>),
+    ) -> Result<usize> {
+        let deadline = Instant::now() + timeout;
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            if self.member.is_some() && self.last_rebalance.is_none_or(|t| t.elapsed() >= self.opts.rebalance_every) {
+                self.rebalance()?;
+            }
+            let ready = self.take_ready(max);
+            if !ready.is_empty() {
+                for r in &ready {
+                    let headers = r.headers.iter().map(|h| (h.key.as_bytes(), h.value.as_deref())).collect();
+                    let view = RecordView {
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                        key: r.key.as_deref(),
+                        value: r.value.as_deref(),
+                        headers,
+                    };
+                    f(r.partition, &view);
+                }
+                return Ok(ready.len());
+            }
+            let handed = self.fetch_with(max, &mut f)?;
+            if handed > 0 {
+                return Ok(handed);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(0);
+            }
+            std::thread::sleep(backoff.min(deadline - now));
+            backoff = (backoff * 2).min(Duration::from_millis(50));
+        }
+    }
+
     /// Durably records, for the group, the position after every record `poll` returned.
     pub fn commit(&mut self) -> Result<()> {
         for a in self.assigned.values_mut() {
@@ -249,6 +293,39 @@ impl Consumer {
             }
         }
         Ok(got)
+    }
+
+    /// [`fetch`](Self::fetch) for [`poll_with`](Self::poll_with): the first `max` new records go to
+    /// `f` (advancing the position past each), the rest are kept as ready.
+    fn fetch_with(&mut self, max: usize, f: &mut impl FnMut(u32, &RecordView<'_>)) -> Result<usize> {
+        let mut handed = 0;
+        for (&p, a) in self.assigned.iter_mut() {
+            if !a.ready.is_empty() {
+                continue;
+            }
+            for batch in a.reader.read(self.opts.fetch_bytes)? {
+                for r in batch.records() {
+                    let r = r.map_err(|reason| {
+                        Error::Invalid(format!(
+                            "malformed record in {}/{p} batch at offset {}: {reason}",
+                            self.topic,
+                            batch.header().base_offset
+                        ))
+                    })?;
+                    if r.offset < a.position {
+                        continue;
+                    }
+                    if handed < max && a.ready.is_empty() {
+                        f(p, &r);
+                        a.position = r.offset + 1;
+                        handed += 1;
+                    } else {
+                        a.ready.push_back(r.to_owned_record(p));
+                    }
+                }
+            }
+        }
+        Ok(handed)
     }
 
     fn reset_offset(&self, p: u32) -> Result<u64> {
