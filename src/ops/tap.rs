@@ -29,20 +29,7 @@ pub enum Format {
 }
 
 pub fn run(args: &Args) -> i32 {
-    let runtime = match super::client_runtime() {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return 2;
-        }
-    };
-    match runtime.block_on(show(args)) {
-        Ok(()) => 0,
-        Err(err) => {
-            eprintln!("error: {err}");
-            2
-        }
-    }
+    super::run_client(show(args))
 }
 
 async fn show(args: &Args) -> Result<(), String> {

@@ -21,20 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> i32 {
-    let runtime = match super::client_runtime() {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return 2;
-        }
-    };
-    match runtime.block_on(watch(args)) {
-        Ok(()) => 0,
-        Err(err) => {
-            eprintln!("error: {err}");
-            2
-        }
-    }
+    super::run_client(watch(args))
 }
 
 async fn watch(args: &Args) -> Result<(), String> {
