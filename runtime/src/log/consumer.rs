@@ -271,28 +271,10 @@ impl Consumer {
 
     /// Reads more from partitions with nothing ready; `true` if anything arrived.
     fn fetch(&mut self) -> Result<bool> {
-        let mut got = false;
-        for (&p, a) in self.assigned.iter_mut() {
-            if !a.ready.is_empty() {
-                continue;
-            }
-            for batch in a.reader.read(self.opts.fetch_bytes)? {
-                for r in batch.records() {
-                    let r = r.map_err(|reason| {
-                        Error::Invalid(format!(
-                            "malformed record in {}/{p} batch at offset {}: {reason}",
-                            self.topic,
-                            batch.header().base_offset
-                        ))
-                    })?;
-                    if r.offset >= a.position {
-                        a.ready.push_back(r.to_owned_record(p));
-                        got = true;
-                    }
-                }
-            }
-        }
-        Ok(got)
+        let ready = |c: &Self| c.assigned.values().map(|a| a.ready.len()).sum::<usize>();
+        let before = ready(self);
+        self.fetch_with(0, &mut |_, _| {})?;
+        Ok(ready(self) > before)
     }
 
     /// [`fetch`](Self::fetch) for [`poll_with`](Self::poll_with): the first `max` new records go to
