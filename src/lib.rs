@@ -2,6 +2,8 @@
 
 pub mod commands;
 pub mod console;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ide;
 pub mod import;
 pub mod lsp;

@@ -2,7 +2,7 @@
 //! combined, common, syslog, logfmt), each turning one batch into the next, typed by the node's
 //! checked output.
 
-mod parse;
+pub(crate) mod parse;
 
 use super::batch::{self, UTC};
 use super::expr::{self, Compiled};

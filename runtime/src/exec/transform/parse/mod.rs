@@ -6,6 +6,7 @@ mod access;
 mod csv;
 mod json;
 mod logfmt;
+pub(crate) mod samples;
 mod syslog;
 mod time;
 

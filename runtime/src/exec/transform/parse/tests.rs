@@ -5,47 +5,7 @@ use super::*;
 use crate::exec::batch::lines_batch;
 use arrow_schema::{Field, Schema};
 use proptest::prelude::*;
-
-/// Each format with a type of its own fields: some optional, some not, of several types.
-fn formats() -> Vec<(Format, SchemaRef)> {
-    let ts = DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into()));
-    let schema = |fields: Vec<Field>| -> SchemaRef { Arc::new(Schema::new(fields)) };
-    let access = schema(vec![
-        Field::new("host", DataType::Utf8, false),
-        Field::new("ts", ts.clone(), true),
-        Field::new("method", DataType::Utf8, true),
-        Field::new("request", DataType::Utf8, true),
-        Field::new("status", DataType::Int64, false),
-        Field::new("bytes", DataType::Int64, true),
-    ]);
-    let mut combined = access.fields().to_vec();
-    combined.push(Arc::new(Field::new("agent", DataType::Utf8, false)));
-    let combined: SchemaRef = Arc::new(Schema::new(combined));
-    let syslog = schema(vec![
-        Field::new("ts", ts.clone(), true),
-        Field::new("host", DataType::Utf8, true),
-        Field::new("pid", DataType::Int64, true),
-        Field::new("severity", DataType::Utf8, true),
-        Field::new("structured_data", DataType::Utf8, true),
-        Field::new("message", DataType::Utf8, false),
-    ]);
-    let loose = schema(vec![
-        Field::new("a", DataType::Utf8, true),
-        Field::new("b", DataType::Int64, true),
-        Field::new("c", DataType::Float64, true),
-        Field::new("d", DataType::Boolean, true),
-        Field::new("e", ts, true),
-    ]);
-    vec![
-        (Format::Access(access::Access::new(false, &access).unwrap()), access.clone()),
-        (Format::Access(access::Access::new(true, &combined).unwrap()), combined),
-        (Format::Syslog(syslog::Syslog::new(&syslog).unwrap()), syslog),
-        (Format::Logfmt(logfmt::Logfmt::new(&loose)), loose.clone()),
-        (Format::Json(json::Json::new(&loose)), loose.clone()),
-        (Format::Csv(csv::Csv::new(None, false).unwrap()), loose.clone()),
-        (Format::Regex(regex::Regex::new("^(?P<a>[a-z]+) (?P<b>[0-9]+)").unwrap()), loose),
-    ]
-}
+use samples::formats;
 
 proptest! {
     #[test]
