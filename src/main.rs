@@ -45,6 +45,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -67,3 +68,19 @@ fn main() -> ExitCode {
     };
     ExitCode::from(code as u8)
 }
+
+/// Past a file size limit (`ulimit -f`, RLIMIT_FSIZE) the kernel sends SIGXFSZ, whose default action
+/// kills the process with nothing flushed; ignored, the write fails with EFBIG instead, which the log
+/// and the sinks answer like a full disk: nothing acknowledged, retried, resumed once there is room.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN before any thread exists touches no memory
+    // and cannot fail for SIGXFSZ.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+#[cfg(not(unix))]
+fn ignore_file_size_signal() {}

@@ -25,7 +25,7 @@ use super::batch::{is_lines, lines_schema, JsonRows};
 use super::connector::{blocking, Ack, AckWait, Envelope, NodeMetrics, Output};
 use super::options::Opts;
 use super::transform::parse_json_values;
-use super::RunError;
+use super::{RunError, RETRY_FIRST_PAUSE, RETRY_LONGEST_PAUSE};
 use crate::log::{
     Consumer, ConsumerOptions, FsyncPolicy, Header, Log, LogOptions, OffsetReset, PartitionWriter, Record, RecordView,
     TopicConfig,
@@ -133,7 +133,8 @@ impl FileChannel {
         let (done_tx, done_rx) = watch::channel(false);
         let (appended_tx, appended_rx) = watch::channel(writer.next_offset());
         let segments = writer.clone();
-        let write = write_log(writer, input, capacity, committed_rx, appended_tx, done_tx, metrics.clone());
+        let label = dir.display().to_string();
+        let write = write_log(writer, input, capacity, committed_rx, appended_tx, done_tx, metrics.clone(), label);
         let read =
             read_log(consumer, segments, schema, batch_size, output, committed_tx, done_rx, appended_rx, metrics);
         // Two tasks, so a sync on the writer's side never holds up the reader's side, and back.
@@ -144,7 +145,11 @@ impl FileChannel {
     }
 }
 
-/// Appends every batch (one record per row, see [`encode_rows`]) and releases it upstream once the append returned.
+/// Appends every batch (one record per row, see [`encode_rows`]) and releases it upstream once the
+/// append returned. An append that fails for a reason that can pass (a full disk, a file size limit,
+/// an I/O error) is tried again with a doubling pause, as sinks retry, holding its batch unreleased so
+/// the source stops advancing; the log truncates what a failed write left, so nothing is torn.
+#[allow(clippy::too_many_arguments)]
 async fn write_log(
     writer: PartitionWriter,
     mut input: mpsc::Receiver<Envelope>,
@@ -153,6 +158,7 @@ async fn write_log(
     appended: watch::Sender<u64>,
     done: watch::Sender<bool>,
     metrics: Arc<NodeMetrics>,
+    label: String,
 ) -> Result<(), RunError> {
     let mut result = Ok(());
     metrics.set_fill(0, capacity);
@@ -173,11 +179,32 @@ async fn write_log(
             continue;
         }
         encode_rows(&env.batch, &mut records);
-        match blocking(|| writer.append(&records)) {
+        let mut pause = RETRY_FIRST_PAUSE;
+        let mut attempt = 1u32;
+        let appended_now = loop {
+            match blocking(|| writer.append(&records)) {
+                Err(err) if passes(&err) => {
+                    tracing::warn!(
+                        "channel log {label}: cannot append (attempt {attempt}, again in {pause:?}; \
+                         nothing more is acknowledged until it can): {err}"
+                    );
+                    metrics.add_retry();
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(RETRY_LONGEST_PAUSE);
+                    attempt += 1;
+                }
+                done => break done,
+            }
+        };
+        match appended_now {
             Ok(info) => {
+                if attempt > 1 {
+                    tracing::info!("channel log {label}: appending again after {} failed attempts", attempt - 1);
+                }
                 let _ = appended.send(info.next_offset);
             }
             Err(err) => {
+                tracing::error!("channel log {label}: cannot append, the channel stops taking events: {err}");
                 env.ack.fail();
                 metrics.add_errors(rows);
                 result = Err(log_error(err));
@@ -189,6 +216,19 @@ async fn write_log(
     let closed = blocking(|| writer.close()).map_err(log_error);
     let _ = done.send(true);
     result.and(closed)
+}
+
+/// Whether an append failed for a reason that can pass by itself: an I/O error other than a refusal
+/// (permission, read-only file system). A writer stopped by a failed sync, or a record too large,
+/// stays failed.
+fn passes(err: &crate::log::Error) -> bool {
+    use std::io::ErrorKind as K;
+    match err {
+        crate::log::Error::Io { source, .. } => {
+            !matches!(source.kind(), K::PermissionDenied | K::ReadOnlyFilesystem | K::InvalidFilename)
+        }
+        _ => false,
+    }
 }
 
 /// Polls the log from the committed offset and hands each batch to the sinks without waiting for the

@@ -138,6 +138,8 @@ pub(crate) struct Encoder {
     journal: Option<Journal>,
     line: String,
     name: String,
+    /// Bytes of the file after its last successful flush (where [`Encoder::rewind`] goes back to).
+    flushed: u64,
 }
 
 enum Body {
@@ -253,6 +255,8 @@ impl Encoder {
                     }
                     header.push('\n');
                     text.stream().write_all(header.as_bytes())?;
+                    // The header is where a rewind goes back to.
+                    text.stream().flush()?;
                 }
                 Body::Text(text)
             }
@@ -266,7 +270,9 @@ impl Encoder {
             }
             None => None,
         };
-        Ok(Encoder { settings: settings.clone(), body, journal, line: String::new(), name })
+        let mut encoder = Encoder { settings: settings.clone(), body, journal, line: String::new(), name, flushed: 0 };
+        encoder.flushed = encoder.bytes();
+        Ok(encoder)
     }
 
     /// Encodes `rows` of `batch`, in order, stopping early once the file holds `limit` bytes (`0`: no
@@ -345,7 +351,19 @@ impl Encoder {
             // Parquet and Arrow files are rebuilt from the journal after a crash.
             Body::Parquet(_) | Body::Arrow(_) => Ok(()),
         };
-        result.map_err(|e| wrap(&self.name, e))
+        result.map_err(|e| wrap(&self.name, e))?;
+        self.flushed = self.bytes();
+        Ok(())
+    }
+
+    /// After a failed write: puts an uncompressed text file back to its last flush, so the batch's
+    /// retry writes its rows once. `false` when it cannot (compressed, columnar, or a store that
+    /// cannot): the retry may repeat rows, and the journal still rebuilds columnar files.
+    pub(crate) fn rewind(&mut self) -> io::Result<bool> {
+        match &mut self.body {
+            Body::Text(Text::Plain(out)) if self.journal.is_none() => out.0.rewind(self.flushed),
+            _ => Ok(false),
+        }
     }
 
     /// Completes the file (its footer, the compressor's trailer), gives it its final name, then

@@ -264,6 +264,8 @@ enum Time {
 struct Open {
     encoder: Encoder,
     count: u64,
+    /// `count` after the last successful flush.
+    flushed_count: u64,
     opened: Instant,
     last: Instant,
 }
@@ -439,7 +441,7 @@ impl Files {
     /// `max_open_files`.
     fn opened(&mut self, key: &Key, encoder: Encoder) -> Result<(), RunError> {
         let now = Instant::now();
-        let open = Open { encoder, count: 0, opened: now, last: now };
+        let open = Open { encoder, count: 0, flushed_count: 0, opened: now, last: now };
         self.open.insert(key.clone(), open);
         if self.open.len() > self.max_open {
             let oldest =
@@ -541,8 +543,30 @@ impl Files {
         // The take is committed only once its events are flushed.
         for f in self.open.values_mut() {
             f.encoder.flush().map_err(|e| RunError::io(e.to_string()))?;
+            f.flushed_count = f.count;
         }
         Ok(())
+    }
+
+    /// After a failed write: every open file back to its last flush where it can be, so the retry
+    /// does not write the rows that did get in a second time; a file that cannot be put back is
+    /// closed as it is (a text file's torn last line is cut when it is finished on the next start).
+    fn rewind(&mut self) {
+        let mut broken = Vec::new();
+        for (key, f) in &mut self.open {
+            match f.encoder.rewind() {
+                Ok(true) => f.count = f.flushed_count,
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!("cannot put {} back after a failed write: {err}", key.0.display());
+                    broken.push(key.clone());
+                }
+            }
+        }
+        for key in broken {
+            // Left under its in-use name: finished (torn line cut) when the sink next starts.
+            self.open.remove(&key);
+        }
     }
 }
 
@@ -614,7 +638,15 @@ fn literal_start(parts: &[Part]) -> String {
 
 impl Sink for Files {
     fn write<'a>(&'a mut self, batch: &'a RecordBatch) -> BoxFuture<'a, Result<(), RunError>> {
-        Box::pin(async move { blocking(|| self.write_batch(batch)) })
+        Box::pin(async move {
+            blocking(|| {
+                let written = self.write_batch(batch);
+                if written.is_err() {
+                    self.rewind();
+                }
+                written
+            })
+        })
     }
 
     fn tick_interval(&self) -> Option<Duration> {

@@ -15,6 +15,12 @@ pub(crate) trait Output: Send {
     fn flush(&mut self) -> io::Result<()>;
     /// Bytes written so far, buffered or not.
     fn bytes_written(&self) -> u64;
+    /// Puts the file back to its first `len` bytes (what the last successful flush left), dropping
+    /// anything buffered since, so a batch that failed half-way is not in it twice after its retry.
+    /// `false`: this store cannot (the retry may repeat rows: at least once).
+    fn rewind(&mut self, _len: u64) -> io::Result<bool> {
+        Ok(false)
+    }
     /// Completes the file and makes it visible under its final name.
     fn finish(self: Box<Self>) -> io::Result<()>;
     /// Gives the file up: nothing appears under the final name (an object store's upload is aborted).
@@ -53,6 +59,18 @@ impl Output for LocalFile {
 
     fn bytes_written(&self) -> u64 {
         self.bytes
+    }
+
+    fn rewind(&mut self, len: u64) -> io::Result<bool> {
+        use std::io::{Seek, SeekFrom};
+        // A fresh buffer over the same file; the old one's bytes are dropped unwritten.
+        let mut file = self.out.get_ref().try_clone()?;
+        file.set_len(len)?;
+        file.seek(SeekFrom::Start(len))?;
+        let old = std::mem::replace(&mut self.out, BufWriter::with_capacity(64 * 1024, file));
+        drop(old.into_parts());
+        self.bytes = len;
+        Ok(true)
     }
 
     fn finish(mut self: Box<Self>) -> io::Result<()> {
