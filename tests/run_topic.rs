@@ -179,3 +179,24 @@ fn the_access_log_groups_example_runs_to_its_end() {
     assert!(stdout.lines().all(|l| l.contains(" status=5")), "{stdout}");
     assert_eq!(node_counts(&stderr, "access@B"), (1000, 1000, 0));
 }
+
+#[test]
+fn a_topic_of_lines_reads_plain_text_produced_from_outside_as_its_lines() {
+    let s = Scratch::new();
+    s.write("lines.flow", "topic raw { partitions = 1 }\nsink o = logger {}\nraw -> group \"g\" -> o\n");
+    let create = s.command(&["topic", "create", "raw"]).output().unwrap();
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    // Plain text, as `kcat -P` or `flowc produce` append it, beside flowc's own JSON line record.
+    let mut produce = s.command(&["produce", "raw"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+    {
+        use std::io::Write;
+        let text = "plain one\n{\"line\":\"from a pipeline\"}\n{\"not\":\"a line record\"}\n";
+        produce.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    assert!(produce.wait().unwrap().success());
+    let mut run = s.start("lines.flow");
+    assert_eq!(run.take(3), ["plain one", "from a pipeline", "{\"not\":\"a line record\"}"]);
+    let (status, _, stderr) = run.terminate();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(node_counts(&stderr, "raw@g").2, 0, "no record counted as an error: {stderr}");
+}

@@ -10,7 +10,7 @@
 //! nodes; the `topic` sink kind hands its batches to the topic's node (one producer per topic: the
 //! log's partitions take one writer each), tagged with its own `key` when it names one.
 
-use super::batch::{lines_batch, row_json, value_text};
+use super::batch::{is_lines, lines_batch, row_json, value_text};
 use super::connector::{blocking, Ack, Envelope, NodeMetrics, Output, Shutdown};
 use super::options::Opts;
 use super::transform::parse_json_values;
@@ -222,7 +222,14 @@ pub(crate) async fn read_group(
             if values.is_empty() {
                 continue;
             }
-            let (batch, rejected): (RecordBatch, u64) = parse_json_values(&lines_batch(&values), &read.schema)?;
+            let (batch, rejected): (RecordBatch, u64) = if is_lines(&read.schema) {
+                // Lines read any record: flowc's `{"line": …}`, or the value as it is (what kcat or
+                // `flowc produce` of plain text appended).
+                let lines: Vec<String> = values.into_iter().map(line_of).collect();
+                (lines_batch(&lines), 0)
+            } else {
+                parse_json_values(&lines_batch(&values), &read.schema)?
+            };
             metrics.add_errors(rejected);
             if member.send(batch, ack.clone()).await.is_err() {
                 gone = true;
@@ -241,4 +248,19 @@ pub(crate) async fn read_group(
         }
     }
     Ok(())
+}
+
+/// The line a record's value holds on a topic of lines: the `line` of flowc's JSON record, or else
+/// the value itself.
+fn line_of(value: String) -> String {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        line: String,
+    }
+    if value.starts_with('{') {
+        if let Ok(Line { line }) = serde_json::from_str(&value) {
+            return line;
+        }
+    }
+    value
 }
