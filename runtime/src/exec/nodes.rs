@@ -1,9 +1,14 @@
 //! The tasks of the nodes between sources and channels: transforms, routes and sinks.
 
+use super::transform::Applied;
 use super::*;
 
 /// Runs a transform; a `parse`'s rejected records go to `dead` (its dead-letter target, if any) with
 /// the batch's acknowledgement, so the source advances only once they are written there too.
+///
+/// A `parse` works on up to [`PARSE_IN_FLIGHT`] batches at once, each on a blocking thread of its
+/// own, and hands them on in the order they came: one parse node uses both cores while the source
+/// reads ahead. The other transforms are cheap next to it and run one batch at a time.
 pub(super) async fn run_transform(
     name: &str,
     transform: Transform,
@@ -12,14 +17,43 @@ pub(super) async fn run_transform(
     dead: Output,
     metrics: Arc<NodeMetrics>,
 ) -> Result<(), RunError> {
+    let depth = if transform.is_parse() { PARSE_IN_FLIGHT } else { 1 };
+    let transform = Arc::new(transform);
     let mut warned = false;
     let mut warned_reject = false;
-    while let Some(env) = input.recv().await {
+    let mut in_flight: std::collections::VecDeque<(Envelope, Applying)> = std::collections::VecDeque::new();
+    let mut closed = false;
+    loop {
+        // Start what is waiting, up to the depth; wait for input only when nothing is in flight.
+        while !closed && in_flight.len() < depth {
+            let next = if in_flight.is_empty() {
+                input.recv().await
+            } else {
+                match input.try_recv() {
+                    Ok(env) => Some(env),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => None,
+                }
+            };
+            let Some(env) = next else {
+                closed = true;
+                break;
+            };
+            metrics.add_in(env.batch.num_rows() as u64);
+            let applying = apply(&transform, &env.batch, depth > 1);
+            in_flight.push_back((env, applying));
+        }
+        let Some((env, applying)) = in_flight.pop_front() else { break };
         let rows = env.batch.num_rows() as u64;
-        metrics.add_in(rows);
-        let started = std::time::Instant::now();
-        let applied = transform.apply(&env.batch);
-        metrics.observe_batch(started.elapsed());
+        let (applied, took) = match applying.finish().await {
+            Ok(done) => done,
+            Err(err) => {
+                env.ack.fail();
+                fail_all(in_flight);
+                return Err(err);
+            }
+        };
+        metrics.observe_batch(took);
         match applied {
             Ok(applied) => {
                 metrics.add_errors(applied.rejected);
@@ -34,16 +68,19 @@ pub(super) async fn run_transform(
                 if let Some(rejected) = applied.dead {
                     if dead.send(rejected, env.ack.clone()).await.is_err() {
                         env.ack.fail();
+                        fail_all(in_flight);
                         return Ok(());
                     }
                 }
                 if output.send(applied.batch, env.ack).await.is_err() {
+                    fail_all(in_flight);
                     return Ok(());
                 }
             }
             // `parse … else fail`: the run stops.
             Err(err) if err.kind == ErrorKind::Io => {
                 env.ack.fail();
+                fail_all(in_flight);
                 return Err(err);
             }
             Err(err) => {
@@ -57,6 +94,49 @@ pub(super) async fn run_transform(
         }
     }
     Ok(())
+}
+
+/// The batches still being transformed when a transform stops early: not delivered, so their
+/// sources do not advance past them.
+fn fail_all(in_flight: std::collections::VecDeque<(Envelope, Applying)>) {
+    for (env, _) in in_flight {
+        env.ack.fail();
+    }
+}
+
+/// Batches one `parse` node works on at once (one per core of the 2-core machines flowc is sized for).
+const PARSE_IN_FLIGHT: usize = 2;
+
+/// One batch being transformed: done already, or on a blocking thread.
+enum Applying {
+    Done(Result<Applied, RunError>, Duration),
+    Running(tokio::task::JoinHandle<(Result<Applied, RunError>, Duration)>),
+}
+
+impl Applying {
+    async fn finish(self) -> Result<(Result<Applied, RunError>, Duration), RunError> {
+        match self {
+            Applying::Done(applied, took) => Ok((applied, took)),
+            Applying::Running(handle) => {
+                handle.await.map_err(|e| RunError::internal(format!("a transform thread failed: {e}")))
+            }
+        }
+    }
+}
+
+/// Applies `transform` to `batch`, here or (`pooled`) on a blocking thread.
+fn apply(transform: &Arc<Transform>, batch: &arrow_array::RecordBatch, pooled: bool) -> Applying {
+    let run = |transform: &Transform, batch: &arrow_array::RecordBatch| {
+        let started = std::time::Instant::now();
+        let applied = transform.apply(batch);
+        (applied, started.elapsed())
+    };
+    if !pooled {
+        let (applied, took) = run(transform, batch);
+        return Applying::Done(applied, took);
+    }
+    let (transform, batch) = (transform.clone(), batch.clone());
+    Applying::Running(tokio::task::spawn_blocking(move || run(&transform, &batch)))
 }
 
 /// A route: each record goes to the targets of the first arm whose condition holds (`else` takes

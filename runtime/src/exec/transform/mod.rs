@@ -94,6 +94,11 @@ impl Transform {
         Ok(Transform { op, schema })
     }
 
+    /// Whether this is a `parse` (the transform worth a thread of its own per batch).
+    pub fn is_parse(&self) -> bool {
+        matches!(self.op, Op::Parse { .. })
+    }
+
     pub fn apply(&self, input: &RecordBatch) -> Result<Applied, RunError> {
         match &self.op {
             Op::Where(cond) => {
