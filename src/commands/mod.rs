@@ -5,6 +5,7 @@ pub mod explain;
 pub mod fmt;
 pub mod graph;
 pub mod import;
+mod reload;
 pub mod run;
 pub mod serve;
 

@@ -29,6 +29,10 @@ pub struct Args {
     /// and `flowc tap` read it.
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = crate::ops::DEFAULT_ADDRESS)]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Reload the file whenever its contents change, as on SIGHUP: checked first (with errors the
+    /// running pipeline goes on untouched), then sinks whose options changed are swapped live.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -112,6 +116,14 @@ pub fn run(args: &Args) -> i32 {
             return EXIT_USAGE;
         }
     };
+    // SIGHUP reloads the file instead of ending the process.
+    let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(err) => {
+            eprintln!("error: cannot install signal handlers: {err}");
+            return EXIT_USAGE;
+        }
+    };
     let plan = match exec::plan(&program, &flowc_stdlib::connectors::Stdlib, base, &args.data_dir) {
         Ok(plan) => plan,
         Err(err) => {
@@ -121,6 +133,8 @@ pub fn run(args: &Args) -> i32 {
         }
     };
     let nodes = plan.nodes();
+    let running = super::reload::Running { program: std::sync::Arc::new(program), text: source };
+    let reload = super::reload::reload_loop(path.clone(), running, plan.reloader(), hangups, args.watch);
     if let Some(address) = args.metrics {
         if let Err(err) = runtime.block_on(crate::ops::start(address, nodes.clone())) {
             eprintln!("error: cannot serve metrics on {address}: {err}");
@@ -129,6 +143,7 @@ pub fn run(args: &Args) -> i32 {
     }
     let report = runtime.block_on(async move {
         tokio::spawn(console::watch(nodes, stats));
+        tokio::spawn(reload);
         // The first signal stops the sources and drains; a second one, while draining, exits at once.
         let (stopping, stopped) = tokio::sync::oneshot::channel::<exec::Signals>();
         let stop = async move {

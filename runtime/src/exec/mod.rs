@@ -22,6 +22,7 @@ pub mod metrics;
 mod nodes;
 pub mod options;
 mod plan;
+pub mod reload;
 mod sink_group;
 mod topic;
 pub mod transform;
@@ -181,7 +182,10 @@ impl Plan {
             .map(|&i| (self.nodes[i].name.clone(), self.nodes[i].what.clone(), self.nodes[i].metrics.clone()))
             .collect();
         let mut tasks: JoinSet<Result<(), RunError>> = JoinSet::new();
-        let Plan { nodes, base_dir, data_dir, .. } = self;
+        let Plan { nodes, base_dir, data_dir, swaps, .. } = self;
+        // The plan's own swap senders go: a reloader holds its copies, and once none is left a sink
+        // stops listening for swaps.
+        drop(swaps);
         let spawner = Spawner { senders, shutdown_rx, shutdown_tx: shutdown_tx.clone(), base_dir, data_dir };
         for (i, node) in nodes.into_iter().enumerate() {
             spawner.spawn(&mut tasks, node, receivers[i].take());
@@ -346,7 +350,7 @@ impl Spawner {
             Task::Sink(sink) => {
                 let input = input.expect("a sink has an input");
                 tasks.spawn(async move {
-                    run_sink(name.clone(), sink, input, metrics, trigger, node.max_retries)
+                    run_sink(name.clone(), sink, input, metrics, trigger, node.max_retries, node.swaps)
                         .await
                         .map_err(|e| e.in_node(&name))
                 });

@@ -1,5 +1,6 @@
 //! The tasks of the nodes between sources and channels: transforms, routes and sinks.
 
+use super::reload::SinkSwap;
 use super::transform::Applied;
 use super::*;
 
@@ -249,30 +250,36 @@ pub(super) async fn run_sink(
     metrics: Arc<NodeMetrics>,
     shutdown: Arc<watch::Sender<bool>>,
     max_retries: Option<u32>,
+    mut swaps: Option<mpsc::Receiver<SinkSwap>>,
 ) -> Result<(), RunError> {
     let mut failed: Option<RunError> = None;
-    let mut ticker = sink.tick_interval().map(|d| {
-        let mut t = tokio::time::interval(d.max(Duration::from_millis(10)));
-        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        t
-    });
+    let mut ticker = ticker_of(sink.as_ref());
     loop {
-        let next = match ticker.as_mut() {
-            Some(ticker) => tokio::select! {
-                next = input.recv() => next,
-                _ = ticker.tick() => {
-                    if failed.is_none() {
-                        if let Err(err) = sink.tick().await {
-                            failed = Some(err);
-                            metrics.set_failed();
-                            let _ = shutdown.send(true);
-                        }
-                        sink.report(&metrics);
+        let next = tokio::select! {
+            next = input.recv() => next,
+            () = tick(&mut ticker) => {
+                if failed.is_none() {
+                    if let Err(err) = sink.tick().await {
+                        failed = Some(err);
+                        metrics.set_failed();
+                        let _ = shutdown.send(true);
                     }
-                    continue;
+                    sink.report(&metrics);
                 }
-            },
-            None => input.recv().await,
+                continue;
+            }
+            swap = next_swap(&mut swaps) => {
+                if failed.is_none() {
+                    if let Err(err) = swap_sink(&name, &mut sink, swap).await {
+                        failed = Some(err);
+                        metrics.set_failed();
+                        let _ = shutdown.send(true);
+                    }
+                    ticker = ticker_of(sink.as_ref());
+                    sink.report(&metrics);
+                }
+                continue;
+            }
         };
         let Some(env) = next else { break };
         let rows = env.batch.num_rows() as u64;
@@ -307,6 +314,55 @@ pub(super) async fn run_sink(
     match (failed, closed) {
         (Some(err), _) | (None, Err(err)) => Err(err),
         (None, Ok(())) => Ok(()),
+    }
+}
+
+/// The timer of a sink that wants ticks (rolling files by time).
+fn ticker_of(sink: &dyn Sink) -> Option<tokio::time::Interval> {
+    sink.tick_interval().map(|d| {
+        let mut t = tokio::time::interval(d.max(Duration::from_millis(10)));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    })
+}
+
+/// The next tick; never, for a sink without a timer.
+async fn tick(ticker: &mut Option<tokio::time::Interval>) {
+    match ticker {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// The next sink a reload hands over; never, once nobody can reload any more.
+async fn next_swap(swaps: &mut Option<mpsc::Receiver<SinkSwap>>) -> SinkSwap {
+    if let Some(rx) = swaps {
+        if let Some(swap) = rx.recv().await {
+            return swap;
+        }
+        *swaps = None;
+    }
+    std::future::pending().await
+}
+
+/// Closes the running sink (its files get their final names) and puts the new one in its place; if
+/// the new one cannot be built, the old options are built again. Between two batches, so every
+/// batch is written whole by one of them.
+async fn swap_sink(name: &str, sink: &mut Box<dyn Sink>, swap: SinkSwap) -> Result<(), RunError> {
+    sink.close().await?;
+    match blocking(swap.build) {
+        Ok(new) => {
+            *sink = new;
+            tracing::info!("{name}: reloaded with its new options");
+            Ok(())
+        }
+        Err(err) => {
+            tracing::error!("{name}: the reloaded sink cannot start ({err}); going on with its old options");
+            *sink = blocking(swap.fallback)?;
+            Ok(())
+        }
     }
 }
 

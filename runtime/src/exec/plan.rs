@@ -1,5 +1,6 @@
 //! A checked program turned into tasks: every connector built and every option read before anything moves.
 
+use super::reload::{Reloader, SinkSwap};
 use super::*;
 use flowc_compiler::builtins::StreamOut;
 use flowc_compiler::graph::OptionMap;
@@ -50,6 +51,8 @@ pub(super) struct Planned {
     pub(super) metrics: Arc<NodeMetrics>,
     /// A sink's `max_retries`: how often a failed write is tried again (`None`: without end).
     pub(super) max_retries: Option<u32>,
+    /// Where a plain sink's task receives a new sink on reload (see [`super::reload`]).
+    pub(super) swaps: Option<mpsc::Receiver<SinkSwap>>,
 }
 
 /// A program turned into runnable tasks; nothing has started yet.
@@ -59,6 +62,34 @@ pub struct Plan {
     pub(super) order: Vec<usize>,
     pub(super) base_dir: PathBuf,
     pub(super) data_dir: PathBuf,
+    /// The swap queue of every plain sink, by name.
+    pub(super) swaps: Vec<(String, mpsc::Sender<SinkSwap>)>,
+}
+
+impl Plan {
+    /// Swaps sinks while the plan runs (hot reload).
+    pub fn reloader(&self) -> Reloader {
+        Reloader { swaps: self.swaps.clone(), base_dir: self.base_dir.clone(), data_dir: self.data_dir.clone() }
+    }
+}
+
+/// Builds the sink `name` of `program` on its own, as [`plan`] does (a reload's new sink).
+pub(crate) fn build_sink(
+    program: &Program,
+    name: &str,
+    connectors: &dyn Connectors,
+    base_dir: &Path,
+    data_dir: &Path,
+) -> Result<Box<dyn Sink>, RunError> {
+    let graph = &program.graph;
+    let index = graph
+        .node_indices()
+        .find(|&i| graph[i].name == name)
+        .ok_or_else(|| RunError::internal(format!("no sink `{name}` in the new program")))?;
+    match plan_node(graph, index, connectors, Dirs { base_dir, data_dir }, &mut HashMap::new())? {
+        (_, Task::Sink(sink)) => Ok(sink),
+        _ => Err(RunError::internal(format!("`{name}` is not a plain sink"))),
+    }
 }
 
 /// Turns a checked program into tasks: every connector is built and every option read, so anything
@@ -83,6 +114,18 @@ pub fn plan(
         nodes.push(node);
     }
     give_groups_their_members(&mut nodes)?;
+    // Plain sinks (not a group, not a group's member, not a `topic` sink) can be swapped on reload.
+    let mut swaps = Vec::new();
+    for index in graph.node_indices() {
+        let grouping =
+            graph.edges_directed(index, Direction::Outgoing).any(|e| e.weight().kind == EdgeKind::GroupMember);
+        let node = &mut nodes[index.index()];
+        if matches!(node.task, Task::Sink(_)) && !grouping {
+            let (tx, rx) = mpsc::channel(1);
+            node.swaps = Some(rx);
+            swaps.push((node.name.clone(), tx));
+        }
+    }
     for node in &mut nodes {
         if let Task::Group(read) = &mut node.task {
             read.writers_done = topic_done.get(&read.topic).cloned();
@@ -92,7 +135,7 @@ pub fn plan(
         Ok(sorted) => sorted.into_iter().map(|i| i.index()).collect(),
         Err(_) => (0..nodes.len()).collect(),
     };
-    Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf(), data_dir: data_dir.to_path_buf() })
+    Ok(Plan { nodes, order, base_dir: base_dir.to_path_buf(), data_dir: data_dir.to_path_buf(), swaps })
 }
 
 type Graph = petgraph::graph::DiGraph<flowc_compiler::graph::Node, flowc_compiler::graph::Edge>;
@@ -304,6 +347,7 @@ fn planned(graph: &Graph, index: NodeIndex, what: String, task: Task) -> Planned
         has_input: graph.edges_directed(index, Direction::Incoming).next().is_some(),
         metrics: Arc::new(NodeMetrics::default()),
         max_retries: None,
+        swaps: None,
     }
 }
 
