@@ -4,8 +4,9 @@
 #
 # The same pipeline, stdin -> memory channel -> files (lines), on the same 2,000,000-line access log
 # (bench/gen_workload.py), run $RUNS times without `--metrics` and $RUNS times with it, alternating, while
-# a scraper GETs /metrics ten times a second (a hundred times Prometheus' default pace) and /api/nodes as
-# often, so the endpoint works the whole run. Each run's output must be exactly the input, or the script
+# a scraper (bench/scrape.py, one kept-alive connection as Prometheus keeps) GETs /metrics ten times a
+# second (a hundred times Prometheus' default pace) and /api/nodes as often, so the endpoint works the
+# whole run. Each run's output must be exactly the input, or the script
 # fails. Reported: the median wall time of each, lines/s, and their ratio (the goal: at most 3% apart).
 #
 # Usage: bench/metrics_bench.sh [--no-write]   (env: FLOWC_BENCH_DIR, FLOWC_BENCH_LINES, RUNS, PORT)
@@ -17,7 +18,6 @@ runs="${RUNS:-5}"
 port="${PORT:-19187}"
 write=1
 [ "${1:-}" = "--no-write" ] && write=0
-command -v curl >/dev/null || { echo "metrics_bench: curl is needed" >&2; exit 1; }
 
 scratch="${FLOWC_BENCH_DIR:-${TMPDIR:-/tmp}}/flowc-metrics-bench-$$"
 mkdir -p "$scratch"
@@ -56,11 +56,7 @@ run() {
   sync
   local scraper=""
   if [ "$#" -gt 0 ]; then
-    ( while true; do
-        curl -s "http://127.0.0.1:$port/metrics" -o /dev/null && echo ok >> "$scrapes"
-        curl -s "http://127.0.0.1:$port/api/nodes" -o /dev/null || true
-        sleep 0.1
-      done ) &
+    python3 bench/scrape.py "127.0.0.1:$port" "$scrapes" 0.1 &
     scraper=$!
   fi
   local t0 t1
@@ -107,7 +103,8 @@ print("## metrics overhead")
 print()
 print("Measured by `bench/metrics_bench.sh` on %d cores, %s, release build: stdin (batch_size 10,000) →" % (int(cores), day))
 print("memory channel → files, %d access-log lines, %d runs each way, alternating; with `--metrics`, a" % (n, runs))
-print("scraper fetched `/metrics` and `/api/nodes` ten times a second (%s scrapes answered in all). Every" % scrapes)
+print("scraper on one kept-alive connection fetched `/metrics` and `/api/nodes` ten times a second (%s" % scrapes)
+print("scrapes answered in all). Every")
 print("run's output was checked to be exactly the input. Seconds: medians.")
 print()
 print("| run | seconds (median) | lines/s | vs without |")
