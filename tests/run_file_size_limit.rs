@@ -6,10 +6,8 @@
 
 mod run_common;
 
-use run_common::{lines_under, Scratch, PATIENCE};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use run_common::{lines_under, Scratch, Watched, PATIENCE};
+use std::process::Command;
 use std::time::Instant;
 
 const LINES: usize = 100_000;
@@ -21,76 +19,20 @@ fn line(i: usize) -> String {
 }
 
 /// `flowc run p.flow` under the limit (soft: it can be lifted again), its stderr collected.
-struct Limited {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
+fn start_limited(s: &Scratch) -> Watched {
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--fsize={LIMIT}:unlimited"))
+        .args([env!("CARGO_BIN_EXE_flowc"), "run", "p.flow"])
+        .current_dir(s.path())
+        .env("NO_COLOR", "1");
+    Watched::spawn(cmd)
 }
 
-impl Drop for Limited {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Limited {
-    fn start(s: &Scratch) -> Limited {
-        let mut child = Command::new("prlimit")
-            .arg(format!("--fsize={LIMIT}:unlimited"))
-            .args([env!("CARGO_BIN_EXE_flowc"), "run", "p.flow"])
-            .current_dir(s.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("prlimit (util-linux) runs flowc");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let collected = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut text = collected.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-        Limited { child, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits (with a hang guard) until `ready` holds of the stderr so far.
-    fn wait_for(&mut self, what: &str, ready: impl Fn(&str) -> bool) {
-        let start = Instant::now();
-        while !ready(&self.stderr()) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("flowc exited ({status}) before {what}; stderr:\n{}", self.stderr());
-            }
-            assert!(start.elapsed() < PATIENCE, "no {what} in time; stderr:\n{}", self.stderr());
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    }
-
-    /// Lifts the limit on the running process (what an operator does by freeing disk space).
-    fn lift(&self) {
-        let status = Command::new("prlimit")
-            .args(["--pid", &self.child.id().to_string(), "--fsize=unlimited"])
-            .status()
-            .expect("prlimit runs");
-        assert!(status.success(), "the soft limit can be raised again");
-    }
-
-    fn terminate(mut self) -> String {
-        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(sent.success());
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "flowc drains and exits 0 after SIGTERM: {status}\n{}", self.stderr());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        self.stderr()
-    }
+/// Lifts the limit on the running process (what an operator does by freeing disk space).
+fn lift(run: &Watched) {
+    let status =
+        Command::new("prlimit").args(["--pid", &run.child.id().to_string(), "--fsize=unlimited"]).status().unwrap();
+    assert!(status.success(), "the soft limit can be raised again");
 }
 
 /// The byte offset the tail source saved: the input it was told is delivered.
@@ -110,7 +52,7 @@ fn scratch(flow: &str) -> Scratch {
 }
 
 /// Waits until the output holds every line, then stops flowc; asserts each is there exactly once.
-fn finishes_exactly_once(s: &Scratch, run: Limited) -> String {
+fn finishes_exactly_once(s: &Scratch, run: Watched) -> String {
     let start = Instant::now();
     while lines_under(&s.path().join("out")).len() < LINES {
         assert!(start.elapsed() < PATIENCE, "the output did not fill up in time; stderr:\n{}", run.stderr());
@@ -135,7 +77,7 @@ sink k = files { path = "out/", prefix = "part-", roll = { size = 64MiB } }
 t -> c -> k
 "#,
     );
-    let mut run = Limited::start(&s);
+    let mut run = start_limited(&s);
     run.wait_for("a second failed write", |e| e.matches("k: write failed").count() >= 2);
     let stderr = run.stderr();
     assert!(stderr.contains("File too large"), "the warning says why: {stderr}");
@@ -143,7 +85,7 @@ t -> c -> k
     let acked = acknowledged_bytes(&s) / (line(0).len() as u64 + 1);
     assert!(acked <= written, "{acked} lines acknowledged, only {written} in the output");
     assert!(written < LINES as u64, "the limit stopped the sink ({written} lines written)");
-    run.lift();
+    lift(&run);
     finishes_exactly_once(&s, run);
 }
 
@@ -157,7 +99,7 @@ sink k = files { path = "out/", prefix = "part-", roll = { size = 900KiB } }
 t -> c -> k
 "#,
     );
-    let mut run = Limited::start(&s);
+    let mut run = start_limited(&s);
     run.wait_for("a second failed append", |e| e.matches("cannot append (attempt").count() >= 2);
     let stderr = run.stderr();
     assert!(stderr.contains("File too large"), "the warning says why: {stderr}");
@@ -167,7 +109,7 @@ t -> c -> k
     let acked = acknowledged_bytes(&s);
     assert!(acked < stored, "acknowledged {acked} bytes of input, the channel holds {stored} bytes of records");
     assert!(acked < (LINES * (line(0).len() + 1)) as u64, "it stopped acknowledging before the end");
-    run.lift();
+    lift(&run);
     let stderr = finishes_exactly_once(&s, run);
     assert!(stderr.contains("appending again after"), "{stderr}");
 }

@@ -6,10 +6,8 @@
 
 mod run_common;
 
-use run_common::{lines_under, tree, Scratch, PATIENCE};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use run_common::{lines_under, tree, Scratch, Watched, PATIENCE};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 const FLOW: &str = r#"
@@ -19,67 +17,8 @@ sink k = files { path = "out/", prefix = "part-", roll = { count = 1_000 } }
 t -> c -> k
 "#;
 
-struct Run {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Run {
-    fn start(s: &Scratch, extra: &[&str]) -> Run {
-        let mut child = s
-            .command(&[&["run", "p.flow", "--stats", "off"], extra].concat())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("flowc starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (pipe, collected) = (child.stderr.take().unwrap(), stderr.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut text = collected.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-        Run { child, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn signal(&self, name: &str) {
-        let sent = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
-        assert!(sent.success());
-    }
-
-    /// Waits until stderr says `what` (a hang guard, not a timing assertion).
-    fn wait_for_stderr(&mut self, what: &str) {
-        let start = Instant::now();
-        while !self.stderr().contains(what) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("flowc exited ({status}) before saying {what:?}; stderr:\n{}", self.stderr());
-            }
-            assert!(start.elapsed() < PATIENCE, "flowc never said {what:?}; stderr:\n{}", self.stderr());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn terminate(mut self) -> String {
-        self.signal("TERM");
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        assert!(status.success(), "flowc drains and exits 0: {status}\n{}", self.stderr());
-        self.stderr()
-    }
+fn start(s: &Scratch, extra: &[&str]) -> Watched {
+    Watched::spawn(s.command(&[&["run", "p.flow", "--stats", "off"], extra].concat()))
 }
 
 fn line(i: usize) -> String {
@@ -92,7 +31,7 @@ fn append(s: &Scratch, lines: std::ops::Range<usize>) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
-fn wait_for_output(s: &Scratch, n: usize, run: &Run) {
+fn wait_for_output(s: &Scratch, n: usize, run: &Watched) {
     let start = Instant::now();
     while lines_under(&s.path().join("out")).len() < n {
         assert!(start.elapsed() < PATIENCE, "the output never held {n} lines; stderr:\n{}", run.stderr());
@@ -127,7 +66,7 @@ fn a_reload_that_changes_only_the_sinks_roll_keeps_every_line_exactly_once() {
     let s = Scratch::new();
     s.write("p.flow", FLOW);
     append(&s, 0..3_000);
-    let mut run = Run::start(&s, &[]);
+    let mut run = start(&s, &[]);
     wait_for_output(&s, 3_000, &run);
     // Lines keep coming while the reload happens.
     let writer = {
@@ -144,7 +83,7 @@ fn a_reload_that_changes_only_the_sinks_roll_keeps_every_line_exactly_once() {
     };
     s.write("p.flow", &FLOW.replace("count = 1_000", "count = 250"));
     run.signal("HUP");
-    run.wait_for_stderr("k: reloaded with its new options");
+    run.wait_for("k: reloaded with its new options", |e| e.contains("k: reloaded with its new options"));
     writer.join().unwrap();
     append(&s, 7_000..8_000);
     wait_for_output(&s, 8_000, &run);
@@ -164,11 +103,11 @@ fn a_reload_with_a_type_error_keeps_the_old_pipeline_and_prints_the_diagnostics(
     let s = Scratch::new();
     s.write("p.flow", FLOW);
     append(&s, 0..1_500);
-    let mut run = Run::start(&s, &[]);
+    let mut run = start(&s, &[]);
     wait_for_output(&s, 1_500, &run);
     s.write("p.flow", &FLOW.replace("roll = { count = 1_000 }", "roll = { count = \"many\" }"));
     run.signal("HUP");
-    run.wait_for_stderr("the running pipeline is unchanged");
+    run.wait_for("the running pipeline is unchanged", |e| e.contains("the running pipeline is unchanged"));
     let stderr = run.stderr();
     assert!(stderr.contains("p.flow has 1 error"), "{stderr}");
     assert!(stderr.contains("× ") && stderr.contains("\"many\""), "the diagnostic is printed: {stderr}");
@@ -185,11 +124,11 @@ fn a_reload_that_changes_a_source_is_refused_and_says_what_changed() {
     let s = Scratch::new();
     s.write("p.flow", FLOW);
     append(&s, 0..100);
-    let mut run = Run::start(&s, &[]);
+    let mut run = start(&s, &[]);
     wait_for_output(&s, 100, &run);
     s.write("p.flow", &FLOW.replace("start_at = beginning", "start_at = end"));
     run.signal("HUP");
-    run.wait_for_stderr("refused");
+    run.wait_for("refused", |e| e.contains("refused"));
     assert!(run.stderr().contains("source `t` changed"), "{}", run.stderr());
     append(&s, 100..200);
     wait_for_output(&s, 200, &run);
@@ -202,10 +141,10 @@ fn with_watch_a_saved_change_reloads_without_a_signal() {
     let s = Scratch::new();
     s.write("p.flow", FLOW);
     append(&s, 0..1_000);
-    let mut run = Run::start(&s, &["--watch"]);
+    let mut run = start(&s, &["--watch"]);
     wait_for_output(&s, 1_000, &run);
     s.write("p.flow", &FLOW.replace("count = 1_000", "count = 100"));
-    run.wait_for_stderr("k: reloaded with its new options");
+    run.wait_for("k: reloaded with its new options", |e| e.contains("k: reloaded with its new options"));
     append(&s, 1_000..1_500);
     wait_for_output(&s, 1_500, &run);
     let stderr = run.terminate();

@@ -216,3 +216,68 @@ pub fn read_back(dir: &Path) -> Vec<serde_json::Value> {
     assert!(out.status.success(), "pyarrow could not read what flowc wrote:\n{stderr}");
     String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
+
+/// A process in the background whose stderr is collected as it comes (for tests that watch what
+/// `flowc run` says while it runs); killed when dropped.
+pub struct Watched {
+    pub child: Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Watched {
+    /// Spawns `cmd` (stdin and stdout to /dev/null), collecting its stderr.
+    pub fn spawn(mut cmd: Command) -> Watched {
+        let mut child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("the command starts");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (pipe, collected) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut text = collected.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        Watched { child, stderr }
+    }
+
+    /// Its stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends signal `name` (`HUP`, `TERM`, …).
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(sent.success(), "kill -{name}");
+    }
+
+    /// Waits (a hang guard, not a timing assertion) until `ready` holds of its stderr so far.
+    pub fn wait_for(&mut self, what: &str, ready: impl Fn(&str) -> bool) {
+        let start = std::time::Instant::now();
+        while !ready(&self.stderr()) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("it exited ({status}) before {what}; stderr:\n{}", self.stderr());
+            }
+            assert!(start.elapsed() < PATIENCE, "no {what} in time; stderr:\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then its exit must be 0 (a drained run); returns all of its stderr.
+    pub fn terminate(mut self) -> String {
+        self.signal("TERM");
+        let status = self.child.wait().unwrap();
+        // The reader thread gets the last lines once the pipe closes.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(status.success(), "it drains and exits 0: {status}\n{}", self.stderr());
+        self.stderr()
+    }
+}

@@ -120,9 +120,11 @@ impl Reloader {
         for name in names {
             match self.swaps.iter().find(|(n, _)| n == name) {
                 Some((_, tx)) => senders.push((name, tx)),
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "sink `{name}` cannot be swapped while running (a sink group, a group's member or a `topic` sink)"
-                )),
+                ))
+                }
             }
         }
         for (name, tx) in senders {
