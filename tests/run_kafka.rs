@@ -415,3 +415,51 @@ fn brokers_that_name_no_broker_are_refused_before_the_run() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("k: `brokers` names no broker"), "{stderr}");
 }
+
+#[test]
+fn a_kafka_source_shows_its_lag_per_partition_on_the_metrics_page() {
+    let cluster = cluster();
+    let s = Scratch::new();
+    write_pipelines(&s, &cluster.bootstrap_servers());
+    let n = 1500;
+    let produced = s.run("produce.flow", &input(0, n));
+    assert!(produced.status.success(), "{}", String::from_utf8_lossy(&produced.stderr));
+    let mut run = run_common::Watched::spawn(s.command(&["run", "consume.flow", "--metrics", "127.0.0.1:0"]));
+    run.wait_for("the metrics address", |e| e.contains("metrics on http://"));
+    let log = run.stderr();
+    let at = log.find("metrics on http://").unwrap() + "metrics on http://".len();
+    let address = log[at..].split('/').next().unwrap().to_string();
+    wait_for_all(&s, n, &mut run.child);
+    // librdkafka's statistics come every 2 s: wait for a page where every partition is caught up.
+    let deadline = Instant::now() + PATIENCE;
+    let caught_up = |page: &str| {
+        (0..PARTITIONS).all(|p| {
+            page.lines().any(|l| {
+                l.starts_with("flowc_group_partition_lag_events{")
+                    && l.contains("node=\"k\"")
+                    && l.contains(&format!("partition=\"{p}\""))
+                    && l.ends_with(" 0")
+            })
+        })
+    };
+    loop {
+        let page = metrics_page(&address);
+        if caught_up(&page) {
+            assert!(page.contains("flowc_node_lag_events{node=\"k\",kind=\"source kafka\"} 0"), "{page}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no lag per partition for the kafka source:\n{page}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    run.terminate();
+}
+
+/// The `/metrics` page of a running flowc, over a plain socket.
+fn metrics_page(address: &str) -> String {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).expect("the endpoint accepts");
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+}

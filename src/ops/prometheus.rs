@@ -91,9 +91,9 @@ fn labels(node: &NodeHandle) -> [(&'static str, &str); 2] {
     [("node", node.name.as_str()), ("kind", node.what.as_str())]
 }
 
-/// Consumer groups and `file` channels: the nodes whose lag means something.
+/// Consumer groups, `file` channels and topic or Kafka sources: the nodes whose lag means something.
 fn reads_a_log(node: &NodeHandle) -> bool {
-    node.what.starts_with("group") || node.what == "channel file" || node.what == "source topic"
+    node.what.starts_with("group") || ["channel file", "source topic", "source kafka"].contains(&node.what.as_str())
 }
 
 fn gauge(

@@ -16,11 +16,14 @@ use flowc_runtime::exec::{Built, Connector, ExternalTopic, NodeSpec, RunError};
 use sink::{KafkaSink, SinkSettings};
 use source::{KafkaSource, Shape, SourceSettings};
 
+use flowc_runtime::exec::NodeMetrics;
 use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
-use std::sync::Mutex;
+use rdkafka::statistics::Statistics;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Flume's Kafka source: consume a topic of an external Kafka cluster.
@@ -334,6 +337,8 @@ pub(crate) struct NodeContext {
     node: String,
     brokers: String,
     last: Mutex<Option<(String, Instant)>>,
+    /// A consumer's node counters, given its lag per partition from librdkafka's statistics.
+    lag: OnceLock<Arc<NodeMetrics>>,
 }
 
 /// How long the same error message stays quiet after it was logged.
@@ -341,7 +346,18 @@ const REPEAT_QUIET: Duration = Duration::from_secs(10);
 
 impl NodeContext {
     pub(crate) fn new(node: &str, cluster: &Cluster) -> NodeContext {
-        NodeContext { node: node.to_string(), brokers: cluster.bootstrap(), last: Mutex::new(None) }
+        NodeContext {
+            node: node.to_string(),
+            brokers: cluster.bootstrap(),
+            last: Mutex::new(None),
+            lag: OnceLock::new(),
+        }
+    }
+
+    /// From now on librdkafka's statistics (`statistics.interval.ms`) set `metrics`' lag per
+    /// partition: records not yet committed, that is not yet written by every sink.
+    pub(crate) fn report_lag_to(&self, metrics: Arc<NodeMetrics>) {
+        let _ = self.lag.set(metrics);
     }
 
     fn should_log(&self, message: &str) -> bool {
@@ -367,6 +383,21 @@ impl ClientContext for NodeContext {
             }
             _ => tracing::debug!("{}: librdkafka {facility}: {message}", self.node),
         }
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        let Some(metrics) = self.lag.get() else { return };
+        // Per partition number, over the topics the node reads: its assigned partitions only
+        // (librdkafka lists others with a lag of -1).
+        let mut lags: BTreeMap<u32, u64> = BTreeMap::new();
+        for topic in statistics.topics.values() {
+            for p in topic.partitions.values() {
+                if p.partition >= 0 && p.desired && p.consumer_lag >= 0 {
+                    *lags.entry(p.partition as u32).or_default() += p.consumer_lag as u64;
+                }
+            }
+        }
+        metrics.set_partition_lag(&lags.into_iter().collect::<Vec<_>>());
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

@@ -69,7 +69,9 @@ impl KafkaSource {
             .set("group.id", &settings.group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", &settings.from);
+            .set("auto.offset.reset", &settings.from)
+            // Lag per partition for the metrics (see `NodeContext::stats`).
+            .set("statistics.interval.ms", "2000");
         for (key, value) in &settings.cluster.properties {
             config.set(key, value);
         }
@@ -143,6 +145,7 @@ impl Source for KafkaSource {
     fn run(self: Box<Self>, ctx: SourceContext) -> BoxFuture<'static, Result<(), RunError>> {
         Box::pin(async move {
             let this = &*self;
+            this.consumer.context().report_lag_to(ctx.metrics.clone());
             let mut in_flight: FuturesOrdered<BoxFuture<'static, (bool, Offsets)>> = FuturesOrdered::new();
             let mut shutdown = ctx.shutdown.clone();
             // The read in progress lives across loop turns: a batch half gathered when an
