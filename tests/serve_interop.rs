@@ -116,3 +116,52 @@ fn a_pipeline_group_reads_kafka_records_and_kafka_continues_from_its_commits() {
     assert_eq!(field(&out, "rest"), "0", "the pipeline's commits are group G's: {out}");
     assert!(serve.stop().success());
 }
+
+#[test]
+fn kafka_clients_and_flowc_produce_take_turns_on_one_partition() {
+    // The server lets go of a partition's writer once nobody produced through it for a moment, so
+    // `flowc produce` beside it can append to the same partition; a Kafka Produce after that opens it
+    // again. Every record is there once, in the order the turns came.
+    let dir = tempfile::tempdir().unwrap();
+    assert!(flowc().args(["topic", "create", "shared", "--data-dir"]).arg(dir.path()).status().unwrap().success());
+    let serve = Serve::start(dir.path(), &[]);
+    let out = client("requirements", "produce.py", &[&serve.addr(), "shared", "500"]);
+    assert_eq!(field(&out, "delivered"), "500", "{out}");
+    // Refused while the server still holds the partition (a hang guard, not a timing test).
+    let start = Instant::now();
+    loop {
+        let mut produce = flowc()
+            .args(["produce", "shared", "--data-dir"])
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines: String = (0..300).map(|i| format!("c{i}\n")).collect();
+        let _ = produce.stdin.take().unwrap().write_all(lines.as_bytes());
+        let done = produce.wait_with_output().unwrap();
+        if done.status.success() {
+            break;
+        }
+        let why = String::from_utf8_lossy(&done.stderr);
+        assert!(why.contains("another process"), "refused only for the lock: {why}");
+        assert!(start.elapsed() < Duration::from_secs(60), "the server never let go of the partition: {why}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = client("requirements", "produce.py", &[&serve.addr(), "shared", "500"]);
+    assert_eq!(field(&out, "delivered"), "500", "{out}");
+    assert!(serve.stop().success());
+    let consume = flowc()
+        .args(["consume", "shared", "--from-beginning", "--timeout", "1s", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(consume.status.success(), "{}", String::from_utf8_lossy(&consume.stderr));
+    let got: Vec<String> = String::from_utf8_lossy(&consume.stdout).lines().map(str::to_string).collect();
+    let want: Vec<String> = (0..500)
+        .map(|i| format!("v{i}"))
+        .chain((0..300).map(|i| format!("c{i}")))
+        .chain((0..500).map(|i| format!("v{i}")))
+        .collect();
+    assert_eq!(got, want);
+}

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flowc_runtime::log::{partition_info, Error as LogError, Log, PartitionWriter, TopicConfig};
 
@@ -18,7 +18,8 @@ pub(crate) struct Broker {
     pub(crate) config: ServerConfig,
     /// The host and port Metadata and FindCoordinator answer with.
     pub(crate) advertised: (String, i32),
-    writers: Mutex<HashMap<(String, u32), PartitionWriter>>,
+    /// The writers this server holds, with when each was last asked for.
+    writers: Mutex<HashMap<(String, u32), (PartitionWriter, Instant)>>,
     pub(crate) producers: Producers,
     pub(crate) groups: Coordinator,
     /// Woken after every append, so long-polling fetches look again at once.
@@ -60,18 +61,20 @@ impl Broker {
         self.next_producer_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn lock_writers(&self) -> MutexGuard<'_, HashMap<(String, u32), PartitionWriter>> {
+    fn lock_writers(&self) -> MutexGuard<'_, HashMap<(String, u32), (PartitionWriter, Instant)>> {
         self.writers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The writer of `topic`/`partition`, opened (and its lock taken) on first use and kept.
+    /// The writer of `topic`/`partition`, opened (and its lock taken) on first use and kept while it
+    /// is used ([`Broker::release_idle`] lets it go after a quiet spell).
     pub(crate) fn writer(&self, topic: &str, partition: u32) -> Result<PartitionWriter, WriterError> {
         let key = (topic.to_string(), partition);
-        if let Some(w) = self.lock_writers().get(&key) {
+        if let Some((w, used)) = self.lock_writers().get_mut(&key) {
+            *used = Instant::now();
             return Ok(w.clone());
         }
         match self.log.partition_writer(topic, partition, None) {
-            Ok(w) => Ok(self.lock_writers().entry(key).or_insert(w).clone()),
+            Ok(w) => Ok(self.lock_writers().entry(key).or_insert((w, Instant::now())).0.clone()),
             Err(LogError::Locked { what, holder }) => Err(WriterError::Locked(format!("{what} is held by {holder}"))),
             Err(LogError::TopicNotFound(_)) | Err(LogError::PartitionNotFound { .. }) => Err(WriterError::Unknown),
             Err(e) => Err(WriterError::Other(e.to_string())),
@@ -83,7 +86,7 @@ impl Broker {
         let mut writers = self.lock_writers();
         let keys: Vec<_> = writers.keys().filter(|(t, _)| t == topic).cloned().collect();
         for k in keys {
-            if let Some(w) = writers.remove(&k) {
+            if let Some((w, _)) = writers.remove(&k) {
                 if let Err(e) = w.close() {
                     tracing::warn!("closing the writer of {}/{}: {e}", k.0, k.1);
                 }
@@ -96,7 +99,7 @@ impl Broker {
         let info = partition_info(&self.log.dir().join(topic).join(partition.to_string()), partition)
             .map_err(|e| e.to_string())?;
         let end = match self.lock_writers().get(&(topic.to_string(), partition)) {
-            Some(w) => w.next_offset().max(info.end_offset),
+            Some((w, _)) => w.next_offset().max(info.end_offset),
             None => info.end_offset,
         };
         Ok((info.start_offset, end))
@@ -121,9 +124,28 @@ impl Broker {
     /// Syncs and closes every writer (graceful shutdown).
     pub(crate) fn close(&self) {
         let writers: Vec<_> = self.lock_writers().drain().collect();
-        for ((t, p), w) in writers {
+        for ((t, p), (w, _)) in writers {
             if let Err(e) = w.close() {
                 tracing::error!("closing the writer of {t}/{p}: {e}");
+            }
+        }
+    }
+
+    /// Lets go of the writers nobody asked for in `idle`: synced and dropped, so their partitions'
+    /// locks are free for `flowc produce` or `flowc run` beside this server (a Produce that comes
+    /// later opens the writer again). A request still appending through one keeps it until it is
+    /// done.
+    pub(crate) fn release_idle(&self, idle: Duration) {
+        let idle_ones: Vec<_> = {
+            let mut writers = self.lock_writers();
+            let keys: Vec<_> =
+                writers.iter().filter(|(_, (_, used))| used.elapsed() >= idle).map(|(k, _)| k.clone()).collect();
+            keys.into_iter().filter_map(|k| writers.remove(&k).map(|(w, _)| (k, w))).collect()
+        };
+        for ((t, p), w) in idle_ones {
+            match w.sync() {
+                Ok(()) => tracing::debug!("let go of the writer of {t}/{p} after {idle:?} without a Produce"),
+                Err(e) => tracing::warn!("syncing the idle writer of {t}/{p}: {e}"),
             }
         }
     }

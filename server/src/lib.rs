@@ -24,6 +24,10 @@ use tokio::sync::watch;
 pub use frame::{decode_request, FrameError, Request};
 pub use versions::SUPPORTED;
 
+/// A partition writer nobody produced through for this long is let go (its lock freed for other
+/// processes of the same data directory).
+const WRITER_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How to serve.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -82,9 +86,13 @@ impl Server {
         let ticker = self.broker.clone();
         let reaper = tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_millis(200));
-            loop {
+            for tick in 0u64.. {
                 every.tick().await;
                 ticker.groups.tick();
+                if tick % 5 == 0 {
+                    let broker = ticker.clone();
+                    let _ = tokio::task::spawn_blocking(move || broker.release_idle(WRITER_IDLE)).await;
+                }
             }
         });
         tokio::pin!(shutdown);
