@@ -9,7 +9,8 @@
 # whole run. Each run's output must be exactly the input, or the script
 # fails. Reported: the median wall time of each, lines/s, and their ratio (the goal: at most 3% apart).
 #
-# Usage: bench/metrics_bench.sh [--no-write]   (env: FLOWC_BENCH_DIR, FLOWC_BENCH_LINES, RUNS, PORT)
+# Usage: bench/metrics_bench.sh [--no-write]   (env: FLOWC_BENCH_DIR, FLOWC_BENCH_LINES, RUNS, PORT,
+# FLOWC_BIN: a flowc binary to use instead of building target/release/flowc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -23,10 +24,14 @@ scratch="${FLOWC_BENCH_DIR:-${TMPDIR:-/tmp}}/flowc-metrics-bench-$$"
 mkdir -p "$scratch"
 trap 'rm -rf "$scratch"' EXIT
 
-cargo build --release >&2
-target_dir="${CARGO_TARGET_DIR:-target}"
-case "$target_dir" in /*) ;; *) target_dir="$repo/$target_dir" ;; esac
-flowc="$target_dir/release/flowc"
+if [ -n "${FLOWC_BIN:-}" ]; then
+  flowc="$FLOWC_BIN"
+else
+  cargo build --release >&2
+  target_dir="${CARGO_TARGET_DIR:-target}"
+  case "$target_dir" in /*) ;; *) target_dir="$repo/$target_dir" ;; esac
+  flowc="$target_dir/release/flowc"
+fi
 
 python3 bench/gen_workload.py "$scratch/data" --lines "$lines" --tcp-lines 0 --kafka-lines 0 >&2
 input="$scratch/data/access.log"
