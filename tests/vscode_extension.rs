@@ -508,6 +508,8 @@ fn check_highlighting(rules: &[Rule], origin: &str, text: &str) -> usize {
                 expect.want(decl.kind.span, "support.type", format!("connector kind `{}`", decl.kind.name));
                 expect.options(text, &decl.options);
             }
+            // Test blocks are highlighted by the rules for strings, names and option blocks.
+            Item::Tests(_) | Item::Test(_) => {}
             Item::Flow(stmt) => {
                 for stage in &stmt.stages {
                     match stage {

@@ -224,6 +224,12 @@ impl Walker {
                     None => self.options(&[], &decl.options),
                 }
             }
+            Item::Tests(_) => {}
+            Item::Test(block) => {
+                for entry in &block.entries {
+                    self.push(entry.node.span, Sym::Ref(entry.node.name.clone()));
+                }
+            }
             Item::Flow(stmt) => {
                 self.push(stmt.head.span, Sym::Ref(stmt.head.name.clone()));
                 for stage in &stmt.stages {

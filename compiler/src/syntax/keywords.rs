@@ -5,6 +5,10 @@
 /// The words that begin a declaration.
 pub const DECLARATION_KEYWORDS: &[&str] = &["type", "topic", "source", "channel", "sink"];
 
+/// The words that begin a test file's statements (`tests "pipeline.flow"`, `test "name" { … }`).
+/// They are not reserved: only a string after them makes them keywords.
+pub const TEST_KEYWORDS: &[&str] = &["test", "tests"];
+
 /// Every reserved word: no name may be one.
 pub const KEYWORDS: &[&str] = &[
     "type", "topic", "source", "channel", "sink", "group", "where", "select", "set", "drop", "parse", "as", "else",
