@@ -23,6 +23,7 @@ mod nodes;
 pub mod options;
 mod plan;
 mod sink_group;
+pub mod testing;
 mod topic;
 pub mod transform;
 
