@@ -11,7 +11,7 @@ use super::{word_before, DeclKind, Document};
 use flowc_compiler::ast::{Item, Stage, Target};
 use flowc_compiler::builtins::{ParamSig, ParamType, Role};
 use flowc_compiler::graph::NodeKind;
-use flowc_compiler::syntax::keywords::DECLARATION_KEYWORDS;
+use flowc_compiler::syntax::keywords::{DECLARATION_KEYWORDS, TEST_KEYWORDS};
 use flowc_compiler::syntax::literals::{DURATION_UNITS, SIZE_UNITS};
 use flowc_compiler::types::{RecordType, StreamType, Type, BUILTIN_TYPES};
 use flowc_compiler::{FileId, Span};
@@ -128,6 +128,9 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
     if before_on_line.is_empty() && word_start == line_start {
         for keyword in DECLARATION_KEYWORDS {
             out.push(keyword, CompletionKind::Keyword, None, None, None);
+        }
+        for keyword in TEST_KEYWORDS {
+            out.push(keyword, CompletionKind::Keyword, Some("flowc test".into()), None, None);
         }
         for decl in doc.declarations() {
             if matches!(decl.kind, DeclKind::Source | DeclKind::Channel | DeclKind::Topic) {

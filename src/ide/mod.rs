@@ -12,6 +12,7 @@ mod formatting;
 mod hover;
 mod line_index;
 mod symbols;
+mod tests_file;
 
 pub use completion::{completions, Completion, CompletionKind};
 pub use definition::{definition, prepare_rename, references, rename, RenameError, TextEdit};
@@ -19,6 +20,7 @@ pub use formatting::format;
 pub use hover::{hover, Hover};
 pub use line_index::{LineCol, LineIndex};
 pub use symbols::{document_symbols, Symbol, SymbolKind};
+pub use tests_file::{document_at, file_path};
 
 use flowc_compiler::ast::{self, Expr, ExprKind, Item, NodeRole, Stage, Target, TransformKind, TypeExpr, TypeExprKind};
 use flowc_compiler::builtins::{ConnectorSig, FormatSig, FunctionSig, ParamSig, ParamType, Registry, Role};

@@ -264,7 +264,8 @@ impl Server {
 
     /// Checks the new text and returns its diagnostics to publish.
     fn update(&mut self, uri: lsp::Uri, text: String, version: Option<i32>) -> Notification {
-        let doc = Document::new(text);
+        let path = ide::file_path(uri.as_str());
+        let doc = ide::document_at(text, path.as_deref());
         let diagnostics = doc.diagnostics().iter().map(|d| to_proto::diagnostic(&doc, &uri, d)).collect();
         self.documents.insert(uri.clone(), doc);
         publish(uri, diagnostics, version)
