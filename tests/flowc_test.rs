@@ -160,3 +160,69 @@ fn an_expectation_behind_a_shared_group_cannot_be_judged_and_says_so() {
     assert!(stdout.contains("`expect zhang_wuji`") && stdout.contains("expect them before the group"), "{stdout}");
     assert!(stdout.contains("0 passed; 0 failed; 1 could not run"), "{stdout}");
 }
+
+#[test]
+fn routes_fan_outs_and_dead_letters_deliver_as_they_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = "\
+type Hit = { host: string, status: int }
+source web = tail { path = \"logs/hits.ndjson\" }
+channel c = file {}
+sink ok = logger {}
+sink bad = logger {}
+sink rest = logger {}
+sink all = logger {}
+sink rejects = logger {}
+web | parse json as Hit else -> rejects -> c
+c -> route { status < 400 => ok, status >= 500 => [bad, all], else => rest }
+
+test \"each record to the first arm that holds, rejects to the dead letter\" {
+  input web = [
+    \"{\\\"host\\\": \\\"a\\\", \\\"status\\\": 200}\",
+    \"not json\",
+    \"{\\\"host\\\": \\\"b\\\", \\\"status\\\": 503}\",
+    \"{\\\"host\\\": \\\"c\\\", \\\"status\\\": 404}\",
+  ]
+  expect ok = [{ host = \"a\" }]
+  expect bad = [{ host = \"b\", status = 503 }]
+  expect all = [{ host = \"b\" }]
+  expect rest = [{ host = \"c\", status = 404 }]
+  expect rejects = [\"not json\"]
+}
+";
+    std::fs::write(dir.path().join("route.flow"), pipeline).unwrap();
+    let out = flowc_in(dir.path(), &["test", "route.flow"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("1 passed; 0 failed"), "{stdout}");
+    // A wrong arm is seen: `rest` gets the 404, not the 503.
+    let wrong = pipeline.replace("host = \"c\", status = 404", "host = \"b\"");
+    assert_ne!(wrong, pipeline);
+    std::fs::write(dir.path().join("route.flow"), wrong).unwrap();
+    let out = flowc_in(dir.path(), &["test", "route.flow"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("host: expected \"b\", got \"c\""), "{stdout}");
+}
+
+#[test]
+fn flowc_run_ignores_test_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = "source web = stdin {}\nsink out = logger {}\nweb -> out\n\ntest \"t\" {\n  input web = [\"from the test\"]\n  expect out = [\"from the test\"]\n}\n";
+    std::fs::write(dir.path().join("p.flow"), pipeline).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["run", "--stats", "off", "p.flow"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"from stdin\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(stdout, "from stdin\n");
+}
