@@ -55,6 +55,8 @@ pub(crate) enum Sym {
     /// An option key, with the signature it was checked against.
     Option(&'static ParamSig),
     Format(&'static FormatSig),
+    /// `test`, `tests`, `input` or `expect` where it begins a test statement or entry.
+    TestWord(&'static str),
     Function(&'static FunctionSig),
     /// A field read in an expression: the path up to and including it, and the span of the graph node
     /// (transform or route) whose input it reads.
@@ -226,9 +228,15 @@ impl Walker {
                     None => self.options(&[], &decl.options),
                 }
             }
-            Item::Tests(_) => {}
+            Item::Tests(decl) => self.push(Span::new(decl.span.start, decl.span.start + 5), Sym::TestWord("tests")),
             Item::Test(block) => {
+                self.push(Span::new(block.span.start, block.span.start + 4), Sym::TestWord("test"));
                 for entry in &block.entries {
+                    let word = match entry.dir {
+                        ast::TestDir::Input => "input",
+                        ast::TestDir::Expect => "expect",
+                    };
+                    self.push(Span::new(entry.span.start, entry.span.start + word.len()), Sym::TestWord(word));
                     self.push(entry.node.span, Sym::Ref(entry.node.name.clone()));
                 }
             }
