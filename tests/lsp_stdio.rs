@@ -1,5 +1,6 @@
 //! Drives the real `flowc lsp` process over stdio as an editor would: Content-Length framed JSON-RPC,
-//! initialize, open a file with an error, fix it, hover, complete, jump, rename, format, shut down.
+//! initialize, open a file with an error, fix it, hover, complete, jump, rename, format, shut down;
+//! and test blocks, in a pipeline and in a tests file checked against its (open) pipeline.
 
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -325,6 +326,18 @@ fn test_blocks_are_diagnosed_inline_and_in_a_tests_file_against_its_pipeline() {
     assert_eq!(diagnostics[0]["code"], "E0801");
     assert_eq!(diagnostics[0]["range"]["start"], pos(4, 9));
     assert!(diagnostics[0]["message"].as_str().unwrap().contains("`uot`"), "{published}");
+
+    // The pipeline, edited (not saved) so that a sink is named `uot`: the tests file is checked again.
+    let renamed = pipeline.replace("out", "uot");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": renamed }] }),
+    );
+    let pipeline_published = client.diagnostics();
+    assert_eq!(pipeline_published["uri"], json!(uri), "{pipeline_published}");
+    let published = client.diagnostics();
+    assert_eq!(published["uri"], json!(tests_uri), "{published}");
+    assert_eq!(published["diagnostics"], json!([]), "{published}");
 
     client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);

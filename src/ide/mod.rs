@@ -20,7 +20,7 @@ pub use formatting::format;
 pub use hover::{hover, Hover};
 pub use line_index::{LineCol, LineIndex};
 pub use symbols::{document_symbols, Symbol, SymbolKind};
-pub use tests_file::{document_at, file_path};
+pub use tests_file::{document_at, file_path, named_pipeline};
 
 use flowc_compiler::ast::{self, Expr, ExprKind, Item, NodeRole, Stage, Target, TransformKind, TypeExpr, TypeExprKind};
 use flowc_compiler::builtins::{ConnectorSig, FormatSig, FunctionSig, ParamSig, ParamType, Registry, Role};

@@ -4,27 +4,32 @@
 use super::Document;
 use flowc_compiler::ast::Item;
 use flowc_compiler::FileId;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The document for `text`, the file at `path`: a tests-only file is checked against the pipeline
-/// it names; when that file cannot be read, its tests' node names are not reported as unknown.
-pub fn document_at(text: String, path: Option<&Path>) -> Document {
+/// it names, whose text `open` gives when an editor holds it, else the file on disk; when neither
+/// can be read, its tests' node names are not reported as unknown.
+pub fn document_at(text: String, path: Option<&Path>, open: impl Fn(&Path) -> Option<String>) -> Document {
     let mut doc = Document::new(text);
-    let Some(named) = doc.analysis.ast.items.iter().find_map(|i| match i {
-        Item::Tests(decl) => Some(decl.path.clone()),
-        _ => None,
-    }) else {
-        return doc;
-    };
-    let pipeline = path.and_then(Path::parent).map(|dir| dir.join(&named)).and_then(|p| std::fs::read(p).ok());
-    match pipeline.as_deref().map(std::str::from_utf8) {
-        Some(Ok(pipeline)) => {
-            let tests = flowc_compiler::analyze_tests((FileId(1), pipeline), (FileId(0), &doc.text), doc.registry);
+    let Some(named) = named_pipeline(&doc, path) else { return doc };
+    let pipeline = open(&named).or_else(|| std::fs::read(&named).ok().and_then(|b| String::from_utf8(b).ok()));
+    match pipeline {
+        Some(pipeline) => {
+            let tests = flowc_compiler::analyze_tests((FileId(1), &pipeline), (FileId(0), &doc.text), doc.registry);
             doc.analysis.diagnostics = tests.diagnostics;
         }
-        _ => doc.analysis.diagnostics.retain(|d| d.code != flowc_compiler::codes::E0801.as_str()),
+        None => doc.analysis.diagnostics.retain(|d| d.code != flowc_compiler::codes::E0801.as_str()),
     }
     doc
+}
+
+/// The pipeline file a tests-only document at `path` names, beside it.
+pub fn named_pipeline(doc: &Document, path: Option<&Path>) -> Option<PathBuf> {
+    let named = doc.analysis.ast.items.iter().find_map(|i| match i {
+        Item::Tests(decl) => Some(decl.path.clone()),
+        _ => None,
+    })?;
+    Some(path?.parent()?.join(named))
 }
 
 /// The local path of a `file://` URI (percent escapes decoded), if it is one.
@@ -63,12 +68,19 @@ mod tests {
         .unwrap();
         let tests = "tests \"p.flow\"\ntest \"t\" {\n  input web = [\"a\"]\n  expect uot = [\"a\"]\n}\n";
         let path = dir.path().join("p.test.flow");
-        let doc = document_at(tests.to_string(), Some(&path));
+        let doc = document_at(tests.to_string(), Some(&path), |_| None);
         let codes: Vec<&str> = doc.diagnostics().iter().map(|d| d.code).collect();
         assert_eq!(codes, vec!["E0801"]);
         assert_eq!(doc.diagnostics()[0].help.as_deref(), Some("did you mean `out`?"));
         // Without the pipeline, nothing is known of its nodes.
-        let doc = document_at(tests.to_string(), Some(&dir.path().join("elsewhere/p.test.flow")));
+        let doc = document_at(tests.to_string(), Some(&dir.path().join("elsewhere/p.test.flow")), |_| None);
+        assert!(doc.diagnostics().is_empty(), "{:?}", doc.diagnostics());
+        // An editor's unsaved text of the pipeline wins over the file.
+        let open = |p: &Path| {
+            (p == dir.path().join("p.flow"))
+                .then(|| "source web = stdin {}\nsink uot = logger {}\nweb -> uot\n".to_string())
+        };
+        let doc = document_at(tests.to_string(), Some(&path), open);
         assert!(doc.diagnostics().is_empty(), "{:?}", doc.diagnostics());
     }
 
