@@ -30,6 +30,8 @@ enum Command {
     Run(flowc::commands::run::Args),
     /// Format .flow files in the one canonical layout (comments kept); `--check` only reports.
     Fmt(flowc::commands::fmt::Args),
+    /// Run the `test` blocks of .flow files in memory: inputs in, expected events compared, a diff on failure.
+    Test(flowc::commands::test::Args),
     /// Translate a Flume agent's properties file into a .flow file (notes for what does not carry over).
     Import(flowc::commands::import::Args),
     /// Serve the data directory over the Kafka protocol: Kafka clients produce, consume and join groups.
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => flowc::commands::explain::run(&args),
         Command::Run(args) => flowc::commands::run::run(&args),
         Command::Fmt(args) => flowc::commands::fmt::run(&args),
+        Command::Test(args) => flowc::commands::test::run(&args),
         Command::Import(args) => flowc::commands::import::run(&args),
         Command::Serve(args) => flowc::commands::serve::run(&args),
         Command::Top(args) => flowc::ops::top::run(&args),

@@ -1,5 +1,6 @@
 //! Drives the real `flowc lsp` process over stdio as an editor would: Content-Length framed JSON-RPC,
-//! initialize, open a file with an error, fix it, hover, complete, jump, rename, format, shut down.
+//! initialize, open a file with an error, fix it, hover, complete, jump, rename, format, shut down;
+//! and test blocks, in a pipeline and in a tests file checked against its (open) pipeline.
 
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -284,6 +285,60 @@ fn half_typed_text_never_breaks_the_server() {
             }
         }
     }
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}
+
+#[test]
+fn test_blocks_are_diagnosed_inline_and_in_a_tests_file_against_its_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = "source web = tail { path = \"logs/access.log\" }\nsink out = logger {}\nweb -> out\n";
+    std::fs::write(dir.path().join("agent.flow"), pipeline).unwrap();
+    let mut client = Client::start();
+    client.result("initialize", json!({ "capabilities": {} }));
+    client.notify("initialized", json!({}));
+
+    // A test inside the pipeline file: the event at `out` is a number, not a line.
+    let inline = format!("{pipeline}test \"t\" {{\n  input web = [\"a\"]\n  expect out = [42]\n}}\n");
+    let uri = format!("file://{}", dir.path().join("agent.flow").display());
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "flow", "version": 1, "text": inline } }),
+    );
+    let published = client.diagnostics();
+    let diagnostics = published["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{published}");
+    assert_eq!(diagnostics[0]["code"], "E0803");
+    assert_eq!(diagnostics[0]["range"]["start"], pos(5, 16));
+
+    // A tests-only file: the server reads the pipeline it names from disk.
+    let tests = "tests \"agent.flow\"\n\ntest \"t\" {\n  input web = [\"a\"]\n  expect uot = [\"a\"]\n}\n";
+    let tests_uri = format!("file://{}", dir.path().join("agent.test.flow").display());
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": tests_uri, "languageId": "flow", "version": 1, "text": tests } }),
+    );
+    let published = client.diagnostics();
+    assert_eq!(published["uri"], json!(tests_uri));
+    let diagnostics = published["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{published}");
+    assert_eq!(diagnostics[0]["code"], "E0801");
+    assert_eq!(diagnostics[0]["range"]["start"], pos(4, 9));
+    assert!(diagnostics[0]["message"].as_str().unwrap().contains("`uot`"), "{published}");
+
+    // The pipeline, edited (not saved) so that a sink is named `uot`: the tests file is checked again.
+    let renamed = pipeline.replace("out", "uot");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": renamed }] }),
+    );
+    let pipeline_published = client.diagnostics();
+    assert_eq!(pipeline_published["uri"], json!(uri), "{pipeline_published}");
+    let published = client.diagnostics();
+    assert_eq!(published["uri"], json!(tests_uri), "{published}");
+    assert_eq!(published["diagnostics"], json!([]), "{published}");
+
     client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
     assert!(client.child.wait().unwrap().success());

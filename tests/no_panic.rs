@@ -123,7 +123,22 @@ fn every_example_survives_every_single_truncation_point_of_its_first_lines() {
 
 #[test]
 fn clean_examples_have_no_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut tests_files = 0;
     for text in examples() {
-        assert!(!check_bytes(text.as_bytes()), "{text}");
+        // A tests-only file is checked against the pipeline it names, as `flowc check` does.
+        let named = text.lines().find_map(|l| l.strip_prefix("tests \"")?.strip_suffix('"'));
+        match named {
+            Some(pipeline) => {
+                let pipeline = std::fs::read_to_string(dir.join(pipeline)).unwrap();
+                let registry = flowc_stdlib::registry();
+                let analysis = flowc_compiler::analyze_tests((FileId(1), &pipeline), (FileId(0), &text), registry);
+                assert!(!analysis.has_errors(), "{text}\n{:?}", analysis.diagnostics);
+                assert!(!analysis.pipeline.program.tests.is_empty(), "{text}");
+                tests_files += 1;
+            }
+            None => assert!(!check_bytes(text.as_bytes()), "{text}"),
+        }
     }
+    assert!(tests_files >= 4, "the examples' tests files are missing");
 }

@@ -508,6 +508,22 @@ fn check_highlighting(rules: &[Rule], origin: &str, text: &str) -> usize {
                 expect.want(decl.kind.span, "support.type", format!("connector kind `{}`", decl.kind.name));
                 expect.options(text, &decl.options);
             }
+            Item::Tests(decl) => {
+                expect.keyword(text, decl.span, "tests", "keyword.declaration");
+                declaration_keywords.push(Span::new(decl.span.start, decl.span.start + 5));
+            }
+            Item::Test(block) => {
+                expect.keyword(text, block.span, "test", "keyword.declaration");
+                declaration_keywords.push(Span::new(block.span.start, block.span.start + 4));
+                for entry in &block.entries {
+                    let word = match entry.dir {
+                        flowc_compiler::ast::TestDir::Input => "input",
+                        flowc_compiler::ast::TestDir::Expect => "expect",
+                    };
+                    expect.keyword(text, entry.span, word, "keyword.other.test");
+                    expect.want(entry.node.span, "entity.name", format!("tested node `{}`", entry.node.name));
+                }
+            }
             Item::Flow(stmt) => {
                 for stage in &stmt.stages {
                     match stage {

@@ -33,6 +33,10 @@ pub enum Item {
     Topic(TopicDecl),
     Node(NodeDecl),
     Flow(FlowStmt),
+    /// `tests "pipeline.flow"`: this file holds tests of that pipeline file.
+    Tests(TestsDecl),
+    /// `test "name" { input … expect … }`
+    Test(TestBlock),
 }
 
 impl Item {
@@ -42,8 +46,45 @@ impl Item {
             Item::Topic(decl) => decl.span,
             Item::Node(decl) => decl.span,
             Item::Flow(stmt) => stmt.span,
+            Item::Tests(decl) => decl.span,
+            Item::Test(block) => block.span,
         }
     }
+}
+
+/// `tests "access_log.flow"`: the pipeline file a tests-only file tests (relative to the file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestsDecl {
+    pub path: String,
+    pub path_span: Span,
+    pub span: Span,
+}
+
+/// `test "parses a line" { input web = ["…"]  expect out = [{ status = 200 }] }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestBlock {
+    pub name: String,
+    pub name_span: Span,
+    pub entries: Vec<TestEntry>,
+    pub span: Span,
+}
+
+/// One line of a test: events into a node, or the events expected at one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestEntry {
+    pub dir: TestDir,
+    pub node: Ident,
+    /// A list of events: strings (lines) or records (`{ field = value }`).
+    pub events: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TestDir {
+    /// `input`: the node emits these events.
+    Input,
+    /// `expect`: the events that reach the node, in order.
+    Expect,
 }
 
 /// `type Access = { host: string, ... }`

@@ -103,6 +103,15 @@ codes! {
     E0607 => "records have nowhere to go",
     E0701 => "Kafka brokers unreachable",
     E0702 => "topic missing on the Kafka cluster",
+    E0801 => "test names no node of the pipeline",
+    E0802 => "duplicate test name",
+    E0803 => "test events do not match the node's type",
+    E0804 => "test input into a sink",
+    E0805 => "test expectation at a source",
+    E0806 => "test expects nothing",
+    E0807 => "tests file holds more than tests",
+    E0808 => "node given twice in one test",
+    E0809 => "test has no input",
     W0001 => "topic nobody reads",
     W0002 => "memory channel on a path",
     W0003 => "source without delivery guarantee",
@@ -112,6 +121,7 @@ codes! {
     W0007 => "condition is constant",
     W0008 => "listener reachable from other hosts",
     W0009 => "parse drops lines without a request",
+    W0010 => "test expects events where none can arrive",
 }
 
 /// The code's entry, if the code exists.

@@ -14,6 +14,31 @@ pub struct Program {
     pub graph: DiGraph<Node, Edge>,
     /// One entry per source→sink path, with the guarantee it keeps.
     pub paths: Vec<PathReport>,
+    /// The `test` blocks about this program, checked against its nodes (`flowc test` runs them;
+    /// `flowc run` ignores them).
+    pub tests: Vec<TestCase>,
+}
+
+/// One checked `test "name" { … }` block.
+#[derive(Debug, Clone)]
+pub struct TestCase {
+    pub name: String,
+    /// The file the block is written in (the pipeline's, or a tests-only file's).
+    pub file: crate::span::FileId,
+    pub span: Span,
+    pub inputs: Vec<TestEvents>,
+    pub expects: Vec<TestEvents>,
+}
+
+/// The events of one `input` or `expect` line, at a node of the graph.
+#[derive(Debug, Clone)]
+pub struct TestEvents {
+    pub node: NodeIndex,
+    /// Each one a string (a line of an untyped stream) or a record value, checked against the
+    /// node's stream type (an `expect` may leave fields out: those are not compared).
+    pub events: Vec<ast::Value>,
+    /// Where the node is named in the test.
+    pub span: Span,
 }
 
 /// A node of the dataflow graph.

@@ -21,4 +21,4 @@ pub mod syntax;
 pub mod template;
 pub mod types;
 
-pub use check::{analyze, check, Analysis};
+pub use check::{analyze, analyze_tests, check, Analysis, TestsAnalysis};

@@ -50,6 +50,32 @@ pub fn run(args: &Args) -> i32 {
                 continue;
             }
             Loaded::NotUtf8(diag, lossy) => (lossy, vec![diag], Vec::new()),
+            Loaded::Text(text) if super::test::named_pipeline(path, &text).is_some() => {
+                // A tests-only file: checked against the pipeline it names (no paths of its own).
+                let checked = match super::test::check_file(path, i as u32) {
+                    Ok(checked) => checked,
+                    Err(message) => {
+                        eprintln!("{message}");
+                        io_failed = true;
+                        continue;
+                    }
+                };
+                report.summary.files += 1;
+                for (at, diag) in &checked.diagnostics {
+                    let source = &checked.sources[*at];
+                    match diag.severity {
+                        Severity::Error => report.summary.errors += 1,
+                        Severity::Warning => report.summary.warnings += 1,
+                    }
+                    match args.format {
+                        Format::Json => {
+                            report.diagnostics.push(render::json_diagnostic(diag, &source.path, &source.text))
+                        }
+                        Format::Human => human.push_str(&render::human(diag, &source.path, &source.text, color, 100)),
+                    }
+                }
+                continue;
+            }
             Loaded::Text(text) => {
                 let analysis = flowc_compiler::analyze(file, &text, registry);
                 let mut diagnostics = analysis.diagnostics;

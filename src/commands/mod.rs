@@ -1,4 +1,4 @@
-//! The language commands: `check`, `graph`, `explain`, `run`.
+//! The language commands: `check`, `graph`, `explain`, `run`, `test`.
 
 pub mod check;
 pub mod explain;
@@ -8,6 +8,7 @@ pub mod import;
 mod reload;
 pub mod run;
 pub mod serve;
+pub mod test;
 
 use flowc_compiler::FileId;
 

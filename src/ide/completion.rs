@@ -11,7 +11,7 @@ use super::{word_before, DeclKind, Document};
 use flowc_compiler::ast::{Item, Stage, Target};
 use flowc_compiler::builtins::{ParamSig, ParamType, Role};
 use flowc_compiler::graph::NodeKind;
-use flowc_compiler::syntax::keywords::DECLARATION_KEYWORDS;
+use flowc_compiler::syntax::keywords::{DECLARATION_KEYWORDS, TEST_KEYWORDS};
 use flowc_compiler::syntax::literals::{DURATION_UNITS, SIZE_UNITS};
 use flowc_compiler::types::{RecordType, StreamType, Type, BUILTIN_TYPES};
 use flowc_compiler::{FileId, Span};
@@ -129,6 +129,9 @@ pub fn completions(doc: &Document, offset: usize) -> Vec<Completion> {
         for keyword in DECLARATION_KEYWORDS {
             out.push(keyword, CompletionKind::Keyword, None, None, None);
         }
+        for keyword in TEST_KEYWORDS {
+            out.push(keyword, CompletionKind::Keyword, Some("flowc test".into()), None, None);
+        }
         for decl in doc.declarations() {
             if matches!(decl.kind, DeclKind::Source | DeclKind::Channel | DeclKind::Topic) {
                 out.push(&decl.name, CompletionKind::Name, Some(decl.kind.as_str().into()), decl.doc.as_deref(), None);
@@ -205,6 +208,29 @@ fn in_block(doc: &Document, scan: &Scan, block: Block, out: &mut Completions, wo
         Block::Expression => {
             expression(doc, scan, out, word_start);
         }
+        Block::Test => test_entry(doc, scan, out),
+    }
+}
+
+/// `input`/`expect` at an entry's start, then the nodes each may name.
+fn test_entry(doc: &Document, scan: &Scan, out: &mut Completions) {
+    let entry = scan.current_entry();
+    let words: Vec<&str> = entry.split_whitespace().collect();
+    let typing_word = !entry.ends_with(char::is_whitespace);
+    let wanted: &[DeclKind] = match words.as_slice() {
+        [] | [_] if typing_word || words.is_empty() => {
+            for word in ["input", "expect"] {
+                let doc_text = flowc_compiler::syntax::keywords::test_word_doc(word);
+                out.push(word, CompletionKind::Keyword, Some("flowc test".into()), doc_text, Some(format!("{word} ")));
+            }
+            return;
+        }
+        ["input"] | ["input", _] => &[DeclKind::Source, DeclKind::Channel, DeclKind::Topic],
+        ["expect"] | ["expect", _] => &[DeclKind::Channel, DeclKind::Topic, DeclKind::Sink],
+        _ => return,
+    };
+    for decl in doc.declarations().iter().filter(|d| wanted.contains(&d.kind)) {
+        out.push(&decl.name, CompletionKind::Name, Some(decl.kind.as_str().into()), decl.doc.as_deref(), None);
     }
 }
 
@@ -434,6 +460,8 @@ enum Block {
     Options(&'static [ParamSig]),
     TypeFields,
     Expression,
+    /// The entries of a `test "name" { … }` block (not inside one of its lists).
+    Test,
 }
 
 impl<'t> Scan<'t> {
@@ -523,6 +551,9 @@ impl<'t> Scan<'t> {
             ["sink", _, "=", kind] => doc.registry.connector(Role::Sink, kind)?.params,
             ["topic", ..] if !header.ends_with(':') => doc.registry.topic_params,
             ["type", ..] => return Some(Block::TypeFields),
+            ["test", name, ..] if name.starts_with('"') => {
+                return (self.open.len() == 1).then_some(Block::Test);
+            }
             _ if header.ends_with(':') => return Some(Block::TypeFields),
             _ if header.ends_with("select") => return Some(Block::Expression),
             [.., "parse", format] => doc.registry.format(format)?.params,
@@ -655,6 +686,19 @@ mod tests {
         source web = tail { path = \"a\" }\n\
         sink show = logger {}\n\
         channel c = memory {}\n";
+
+    #[test]
+    fn test_blocks_offer_their_words_and_the_nodes_each_may_name() {
+        let block = |entry: &str| format!("{TYPED}web -> c -> show\ntest \"t\" {{\n  {entry}\n}}\n");
+        has(&block("$0"), &["input", "expect"]);
+        has(&block("exp$0"), &["expect"]);
+        lacks(&block("exp$0"), &["input"]);
+        has(&block("input $0"), &["web", "c"]);
+        lacks(&block("input $0"), &["show", "Access", "input"]);
+        has(&block("expect s$0"), &["show"]);
+        lacks(&block("expect $0"), &["web"]);
+        lacks(&block("input web = [$0]"), &["input", "expect"]);
+    }
 
     #[test]
     fn connector_kinds_after_a_declaration() {

@@ -31,6 +31,7 @@ pub fn hover(doc: &Document, offset: usize) -> Option<Hover> {
             out
         }
         Sym::Field { path, node } => field(doc, path, *node)?,
+        Sym::TestWord(word) => flowc_compiler::syntax::keywords::test_word_doc(word)?.to_string(),
         Sym::Function(sig) => {
             let params: Vec<&str> = sig.params.iter().map(|s| s.as_str()).collect();
             format!("```flow\n{}({}) -> {}\n```\n\n{}", sig.name, params.join(", "), sig.returns.as_str(), sig.doc)
@@ -156,6 +157,17 @@ mod tests {
         assert!(out.starts_with("[access] ```flow\ntopic access: Access { partitions = 3 }\n```"), "{out}");
         assert!(out.contains("Web access events."), "{out}");
         assert!(out.contains("topic holds `Access` = `{ host: string, status: int }`"), "{out}");
+    }
+
+    #[test]
+    fn test_words_say_what_they_do_and_tested_nodes_show_their_declaration() {
+        let tests = format!("{ACCESS}test \"t\" {{\n  input web = [\"a\"]\n  expect show = []\n}}\n");
+        let out = check(&tests.replace("expect show", "exp$0ect show"));
+        assert!(out.starts_with("[expect] `expect NODE = [events]`: the events that reach NODE"), "{out}");
+        let out = check(&tests.replace("test \"t\"", "te$0st \"t\""));
+        assert!(out.starts_with("[test] `test \"name\""), "{out}");
+        let out = check(&tests.replace("input web", "input w$0eb"));
+        assert!(out.starts_with("[web] ```flow\nsource web = tail"), "{out}");
     }
 
     #[test]

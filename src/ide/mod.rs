@@ -12,6 +12,7 @@ mod formatting;
 mod hover;
 mod line_index;
 mod symbols;
+mod tests_file;
 
 pub use completion::{completions, Completion, CompletionKind};
 pub use definition::{definition, prepare_rename, references, rename, RenameError, TextEdit};
@@ -19,6 +20,7 @@ pub use formatting::format;
 pub use hover::{hover, Hover};
 pub use line_index::{LineCol, LineIndex};
 pub use symbols::{document_symbols, Symbol, SymbolKind};
+pub use tests_file::{document_at, file_path, named_pipeline};
 
 use flowc_compiler::ast::{self, Expr, ExprKind, Item, NodeRole, Stage, Target, TransformKind, TypeExpr, TypeExprKind};
 use flowc_compiler::builtins::{ConnectorSig, FormatSig, FunctionSig, ParamSig, ParamType, Registry, Role};
@@ -53,6 +55,8 @@ pub(crate) enum Sym {
     /// An option key, with the signature it was checked against.
     Option(&'static ParamSig),
     Format(&'static FormatSig),
+    /// `test`, `tests`, `input` or `expect` where it begins a test statement or entry.
+    TestWord(&'static str),
     Function(&'static FunctionSig),
     /// A field read in an expression: the path up to and including it, and the span of the graph node
     /// (transform or route) whose input it reads.
@@ -222,6 +226,18 @@ impl Walker {
                         self.options(sig.params, &decl.options);
                     }
                     None => self.options(&[], &decl.options),
+                }
+            }
+            Item::Tests(decl) => self.push(Span::new(decl.span.start, decl.span.start + 5), Sym::TestWord("tests")),
+            Item::Test(block) => {
+                self.push(Span::new(block.span.start, block.span.start + 4), Sym::TestWord("test"));
+                for entry in &block.entries {
+                    let word = match entry.dir {
+                        ast::TestDir::Input => "input",
+                        ast::TestDir::Expect => "expect",
+                    };
+                    self.push(Span::new(entry.span.start, entry.span.start + word.len()), Sym::TestWord(word));
+                    self.push(entry.node.span, Sym::Ref(entry.node.name.clone()));
                 }
             }
             Item::Flow(stmt) => {

@@ -87,7 +87,7 @@ pub fn document_symbols(doc: &Document) -> Vec<Symbol> {
                     children: Vec::new(),
                 })
             }
-            Item::Flow(_) => None,
+            Item::Flow(_) | Item::Tests(_) | Item::Test(_) => None,
         })
         .collect();
     out.sort_by_key(|s| s.span.start);

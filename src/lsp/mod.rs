@@ -248,12 +248,12 @@ impl Server {
                 let params: lsp::DidCloseTextDocumentParams = notification.extract(&method).ok()?;
                 let uri = params.text_document.uri;
                 self.documents.remove(&uri);
-                Some(publish(uri, Vec::new(), None))
+                Some(vec![publish(uri, Vec::new(), None)])
             }
             _ => None,
         }));
         match outcome {
-            Ok(Some(outgoing)) => vec![outgoing],
+            Ok(Some(outgoing)) => outgoing,
             Ok(None) => Vec::new(),
             Err(_) => {
                 eprintln!("flowc lsp: handling `{method}` panicked");
@@ -262,9 +262,36 @@ impl Server {
         }
     }
 
-    /// Checks the new text and returns its diagnostics to publish.
-    fn update(&mut self, uri: lsp::Uri, text: String, version: Option<i32>) -> Notification {
-        let doc = Document::new(text);
+    /// Checks the new text and returns its diagnostics to publish, and those of every open tests
+    /// file that names it as its pipeline (checked again against the new text).
+    fn update(&mut self, uri: lsp::Uri, text: String, version: Option<i32>) -> Vec<Notification> {
+        let mut out = vec![self.check(uri.clone(), text, version)];
+        let Some(path) = ide::file_path(uri.as_str()) else { return out };
+        let dependents: Vec<(lsp::Uri, String)> = self
+            .documents
+            .iter()
+            .filter(|(u, doc)| {
+                let at = ide::file_path(u.as_str());
+                *u != &uri && ide::named_pipeline(doc, at.as_deref()).is_some_and(|p| p == path)
+            })
+            .map(|(u, doc)| (u.clone(), doc.text.clone()))
+            .collect();
+        for (dependent, text) in dependents {
+            out.push(self.check(dependent, text, None));
+        }
+        out
+    }
+
+    /// Checks one document (a tests file against its pipeline, open or on disk) and keeps it.
+    fn check(&mut self, uri: lsp::Uri, text: String, version: Option<i32>) -> Notification {
+        let path = ide::file_path(uri.as_str());
+        let open = |p: &std::path::Path| {
+            self.documents
+                .iter()
+                .find(|(u, _)| ide::file_path(u.as_str()).is_some_and(|q| q == p))
+                .map(|(_, d)| d.text.clone())
+        };
+        let doc = ide::document_at(text, path.as_deref(), open);
         let diagnostics = doc.diagnostics().iter().map(|d| to_proto::diagnostic(&doc, &uri, d)).collect();
         self.documents.insert(uri.clone(), doc);
         publish(uri, diagnostics, version)

@@ -10,6 +10,7 @@ mod names;
 mod options;
 mod streams;
 mod template;
+mod testing;
 
 use crate::ast;
 use crate::builtins::Registry;
@@ -62,6 +63,7 @@ pub fn analyze(file: FileId, source: &str, registry: &Registry) -> Analysis {
     graph_checks::structure(&mut ctx, &scope, &builder, &ast);
     hooks::run(&mut ctx, &builder);
     let paths = if order.is_some() { delivery::paths(&builder.graph) } else { Vec::new() };
+    let tests = testing::check(&mut ctx, &builder.graph, &ast, &ast, file);
     let graph = builder.graph;
     diagnostics.append(&mut ctx.diags);
     for diag in &mut diagnostics {
@@ -69,7 +71,40 @@ pub fn analyze(file: FileId, source: &str, registry: &Registry) -> Analysis {
     }
     diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
-    Analysis { ast, program: Program { graph, paths }, diagnostics }
+    Analysis { ast, program: Program { graph, paths, tests }, diagnostics }
+}
+
+/// A tests-only file (`tests "pipeline.flow"` and test blocks) checked against its pipeline.
+#[derive(Debug, Clone)]
+pub struct TestsAnalysis {
+    /// The pipeline file's analysis; its program's `tests` are the tests file's (when both are
+    /// free of errors), not the pipeline's own.
+    pub pipeline: Analysis,
+    pub ast: ast::File,
+    /// The tests file's own diagnostics (the pipeline's are in `pipeline`).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl TestsAnalysis {
+    pub fn has_errors(&self) -> bool {
+        self.pipeline.has_errors() || self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Checks the tests file `tests` against the pipeline file it names, both given as text (the
+/// caller reads them; nothing here touches a file).
+pub fn analyze_tests(pipeline: (FileId, &str), tests: (FileId, &str), registry: &Registry) -> TestsAnalysis {
+    let mut analysis = analyze(pipeline.0, pipeline.1, registry);
+    let (ast, mut diagnostics) = syntax::parse(tests.0, tests.1);
+    let mut ctx = Ctx { registry, diags: Vec::new() };
+    analysis.program.tests = testing::check(&mut ctx, &analysis.program.graph, &analysis.ast, &ast, tests.0);
+    diagnostics.append(&mut ctx.diags);
+    for diag in &mut diagnostics {
+        diag.file = tests.0;
+    }
+    diagnostic::sort(&mut diagnostics);
+    diagnostics.dedup();
+    TestsAnalysis { pipeline: analysis, ast, diagnostics }
 }
 
 /// Shared state of one check: the registry and the diagnostics found so far.

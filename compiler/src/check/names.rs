@@ -89,7 +89,7 @@ pub(crate) fn collect(ctx: &mut Ctx, file: &ast::File) -> Scope {
             ast::Item::Type(decl) => (&decl.name, DeclKind::Type),
             ast::Item::Topic(decl) => (&decl.name, DeclKind::Topic),
             ast::Item::Node(decl) => (&decl.name, DeclKind::from_role(decl.role)),
-            ast::Item::Flow(_) => continue,
+            ast::Item::Flow(_) | ast::Item::Tests(_) | ast::Item::Test(_) => continue,
         };
         if let Some((first_kind, first_span)) = scope.decls.get(&name.name) {
             ctx.diags.push(

@@ -9,7 +9,8 @@
 //! - every statement starts a line; blank lines between statements are kept (at most one);
 //! - a block (`{…}`, `[…]`, `(…)`) stays on one line when it fits in [`MAX_WIDTH`] columns and holds
 //!   no comment; otherwise it has one entry per line, indented 2 (`key = value` with the `=` aligned,
-//!   record fields and list items with a trailing comma); a `route` always has one arm per line;
+//!   record fields and list items with a trailing comma); a `route` always has one arm per line, and
+//!   a `test` block one `input`/`expect` per line;
 //! - a pipeline keeps the line breaks its author put before (or after) a `|` or `->`: the continued
 //!   line is indented 2 and starts with `| ` or `-> `; a break at `and`/`or` is indented 4;
 //! - comments stay where they were: on their own line (re-indented), or at the end of a line (aligned
@@ -67,6 +68,8 @@ enum GroupKind {
     Select,
     /// `route { cond => target … }`
     Route,
+    /// `test "name" { input … expect … }`: one entry per line, always.
+    Test,
     /// `[ … ]`: lists, list types, fan-outs.
     List,
     /// `( … )`: calls and parenthesised expressions.
@@ -139,7 +142,10 @@ fn build<'a>(toks: &[Tok<'a>], i: &mut usize, closer: Option<&str>) -> Vec<Node<
                 continue;
             }
         };
-        let prev = out.iter().rev().find(|n| !n.is_comment()).and_then(Node::tok);
+        let mut before = out.iter().rev().filter(|n| !n.is_comment()).map(Node::tok);
+        let (prev, prev2) = (before.next().flatten(), before.next().flatten());
+        let test_block = prev.is_some_and(|p| p.kind == Kind::Str)
+            && prev2.is_some_and(|p| p.kind == Kind::Word && p.text == "test");
         let kids = build(toks, i, Some(close));
         // The parser accepted the file, so the closer is there; an unbalanced tail is kept as is.
         let Some(close_tok) = toks.get(*i).copied() else {
@@ -151,6 +157,7 @@ fn build<'a>(toks: &[Tok<'a>], i: &mut usize, closer: Option<&str>) -> Vec<Node<
         let kind = match t.text {
             "[" => GroupKind::List,
             "(" => GroupKind::Paren,
+            _ if test_block => GroupKind::Test,
             _ if prev.is_some_and(|p| p.kind == Kind::Word && p.text == "route") => GroupKind::Route,
             _ if prev.is_some_and(|p| p.kind == Kind::Word && p.text == "select") => GroupKind::Select,
             _ => {
@@ -196,6 +203,15 @@ fn entries<'n, 'a>(g: &'n Group<'a>) -> (Vec<Entry<'n, 'a>>, Vec<Tok<'a>>) {
         if g.kind == GroupKind::Options && start.is_some() {
             let next_is_eq = sig.get(pos + 1).is_some_and(|&n| kids[n].is("="));
             if node.tok().is_some_and(|t| t.kind == Kind::Word) && next_is_eq {
+                if let Some(s) = start.take() {
+                    ranges.push((s, last));
+                }
+            }
+        }
+        if g.kind == GroupKind::Test && start.is_some() {
+            let next_is_word = sig.get(pos + 1).and_then(|&n| kids[n].tok()).is_some_and(|t| t.kind == Kind::Word);
+            let starts_entry = node.tok().is_some_and(|t| t.kind == Kind::Word && matches!(t.text, "input" | "expect"));
+            if starts_entry && next_is_word {
                 if let Some(s) = start.take() {
                     ranges.push((s, last));
                 }
@@ -300,7 +316,8 @@ fn flat(nodes: &[&Node<'_>]) -> Option<String> {
 }
 
 fn flat_group(g: &Group<'_>) -> Option<String> {
-    if g.kind == GroupKind::Route || g.kids.iter().any(Node::is_comment) {
+    let always_breaks = g.kind == GroupKind::Route || (g.kind == GroupKind::Test && !g.kids.is_empty());
+    if always_breaks || g.kids.iter().any(Node::is_comment) {
         return None;
     }
     let (items, _) = entries(g);
@@ -467,7 +484,7 @@ impl<'a> Printer<'a> {
             let comma = match g.kind {
                 GroupKind::Record | GroupKind::Select | GroupKind::List => true,
                 GroupKind::Paren => idx + 1 < n,
-                GroupKind::Options | GroupKind::Route => false,
+                GroupKind::Options | GroupKind::Route | GroupKind::Test => false,
             };
             let tail = usize::from(comma);
             if g.kind == GroupKind::Options && is_option(e) {

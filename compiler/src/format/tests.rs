@@ -125,3 +125,12 @@ fn a_long_pipeline_breaks_at_its_stages() {
         "web\n  | parse combined as Access else -> bad\n  | set summary = method + \" \" + path + \" \" + to_string(status)\n  -> c -> out\n"
     );
 }
+
+#[test]
+fn test_blocks_hold_one_entry_per_line() {
+    let src = "tests   \"a.flow\"\ntest \"one\"{input web=[\"a\",\"b\"]   expect out=[{status=200,path=\"/\"}]\n\n  // nothing else\n  expect dead=[ ]}\ntest \"empty\" { }\n";
+    assert_eq!(
+        fmt(src),
+        "tests \"a.flow\"\ntest \"one\" {\n  input web = [\"a\", \"b\"]\n  expect out = [{ status = 200, path = \"/\" }]\n\n  // nothing else\n  expect dead = []\n}\ntest \"empty\" {}\n"
+    );
+}

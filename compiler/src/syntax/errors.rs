@@ -125,6 +125,9 @@ fn expected_words(rules: &[Rule]) -> Vec<String> {
             Rule::add_op | Rule::mul_op => "an operator",
             Rule::op_and | Rule::op_or => "`and`/`or`",
             Rule::option => "an option `name = value`",
+            Rule::test_entry | Rule::test_dir | Rule::kw_input | Rule::kw_expect => {
+                "`input NAME = [events]` or `expect NAME = [events]`"
+            }
             Rule::field_decl => "a field `name: type`",
             Rule::select_item | Rule::assignment => "`field = expression`",
             Rule::route_arm => "a route arm `condition => target`",

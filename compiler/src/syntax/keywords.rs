@@ -5,6 +5,21 @@
 /// The words that begin a declaration.
 pub const DECLARATION_KEYWORDS: &[&str] = &["type", "topic", "source", "channel", "sink"];
 
+/// The words that begin a test file's statements (`tests "pipeline.flow"`, `test "name" { … }`).
+/// They are not reserved: only a string after them makes them keywords.
+pub const TEST_KEYWORDS: &[&str] = &["test", "tests"];
+
+/// What each word of a test block does, for an editor's hover.
+pub fn test_word_doc(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "tests" => "`tests \"pipeline.flow\"`: this file holds only tests of that pipeline file (relative to this one).",
+        "test" => "`test \"name\" { input … expect … }`: a unit test, run in memory by `flowc test`; `flowc run` ignores it.",
+        "input" => "`input NODE = [events]`: the events NODE emits in this test (lines as strings, records as `{ field = value }`).",
+        "expect" => "`expect NODE = [events]`: the events that reach NODE, in order; fields an event leaves out are not compared.",
+        _ => return None,
+    })
+}
+
 /// Every reserved word: no name may be one.
 pub const KEYWORDS: &[&str] = &[
     "type", "topic", "source", "channel", "sink", "group", "where", "select", "set", "drop", "parse", "as", "else",

@@ -84,8 +84,35 @@ impl<'s> Lowerer<'s> {
                 Item::Node(NodeDecl { role, role_span, name, kind, options, doc, span })
             }
             Rule::flow_stmt => Item::Flow(self.flow(pair)?),
+            Rule::tests_decl => {
+                let string = pair.into_inner().nth(1)?;
+                let path_span = self.span(&string);
+                let path = self.string_lit(string).value;
+                Item::Tests(TestsDecl { path, path_span, span })
+            }
+            Rule::test_block => {
+                let mut inner = pair.into_inner();
+                inner.next(); // kw_test
+                let string = inner.next()?;
+                let name_span = self.span(&string);
+                let name = self.string_lit(string).value;
+                let entries = inner.filter_map(|entry| self.test_entry(entry)).collect();
+                Item::Test(TestBlock { name, name_span, entries, span })
+            }
             _ => return None,
         })
+    }
+
+    fn test_entry(&mut self, pair: Pair<'_, Rule>) -> Option<TestEntry> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let dir = match inner.next()?.as_str() {
+            "input" => TestDir::Input,
+            _ => TestDir::Expect,
+        };
+        let node = self.ident(inner.next()?);
+        let events = self.value(inner.next()?);
+        Some(TestEntry { dir, node, events, span })
     }
 
     /// The `///` lines directly above byte `start`.

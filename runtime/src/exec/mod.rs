@@ -24,6 +24,7 @@ pub mod options;
 mod plan;
 pub mod reload;
 mod sink_group;
+pub mod testing;
 mod topic;
 pub mod transform;
 

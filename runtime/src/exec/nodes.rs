@@ -185,9 +185,9 @@ pub(super) async fn run_route(
 }
 
 /// The batch each target gets, and how many records were routed anywhere.
-pub(super) fn route_batch(
+pub(super) fn route_batch<T>(
     arms: &[Option<expr::Compiled>],
-    targets: &[(mpsc::Sender<Envelope>, Vec<usize>)],
+    targets: &[(T, Vec<usize>)],
     batch: &arrow_array::RecordBatch,
 ) -> Result<(Vec<arrow_array::RecordBatch>, u64), RunError> {
     use arrow_arith::boolean::{and, not, or};
