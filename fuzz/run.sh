@@ -15,13 +15,15 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(check import parse record_batch segment serve_request)
 fi
-cargo +nightly fuzz build
+# No sanitizer: the code is safe Rust (a panic is the finding), and librdkafka's configure script (built
+# for the stdlib's Kafka connectors) fails under AddressSanitizer's flags.
+cargo +nightly fuzz build -s none
 mkdir -p logs
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"
   log="logs/$target.log"
   set +e
-  cargo +nightly fuzz run "$target" "corpus/$target" -- \
+  cargo +nightly fuzz run -s none "$target" "corpus/$target" -- \
     -max_total_time="$budget" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
   status=$?
   set -e
