@@ -1,8 +1,8 @@
 //! Hot reload of a running `flowc run`, through the real binary: on SIGHUP (or with `--watch` when
 //! the file changes) a change of a sink's options swaps that sink between two batches while the tail
 //! source keeps its position: every line in the output exactly once, and the new roll size applies
-//! to the files written after it. A file with errors, or a change a live reload does not make, leaves
-//! the running pipeline as it was and says why.
+//! to the files written after it; a transform whose text changed is swapped the same way. A file with
+//! errors, or a change a live reload does not make, leaves the running pipeline as it was and says why.
 
 mod run_common;
 
@@ -88,7 +88,7 @@ fn a_reload_that_changes_only_the_sinks_roll_keeps_every_line_exactly_once() {
     append(&s, 7_000..8_000);
     wait_for_output(&s, 8_000, &run);
     let stderr = run.terminate();
-    assert!(stderr.contains("reload on SIGHUP: swapping sink k"), "{stderr}");
+    assert!(stderr.contains("reload on SIGHUP: swapping k"), "{stderr}");
     exactly_once(&s, 8_000, &stderr);
     // The files before the reload rolled at 1,000 lines, the ones after it at 250.
     let files = files_by_number(&s);
@@ -148,9 +148,41 @@ fn with_watch_a_saved_change_reloads_without_a_signal() {
     append(&s, 1_000..1_500);
     wait_for_output(&s, 1_500, &run);
     let stderr = run.terminate();
-    assert!(stderr.contains("reload on a change of the file: swapping sink k"), "{stderr}");
+    assert!(stderr.contains("reload on a change of the file: swapping k"), "{stderr}");
     exactly_once(&s, 1_500, &stderr);
     let files = files_by_number(&s);
     assert_eq!(files[0], (0, 1_000), "{files:?}");
     assert!(files[1..].iter().all(|&(_, n)| n <= 100) && files.len() >= 6, "{files:?}");
+}
+
+#[test]
+fn a_reload_that_changes_a_transform_applies_it_to_the_lines_after_it() {
+    let flow = r#"
+source t = tail { path = "in.log", start_at = beginning }
+channel c = memory {}
+sink k = files { path = "out/", prefix = "part-", format = json }
+t | set tag = "before" -> c -> k
+"#;
+    let s = Scratch::new();
+    s.write("p.flow", flow);
+    append(&s, 0..2_000);
+    let mut run = start(&s, &[]);
+    wait_for_output(&s, 2_000, &run);
+    s.write("p.flow", &flow.replace("\"before\"", "\"after\""));
+    run.signal("HUP");
+    run.wait_for("the transform's reload", |e| e.contains("reloaded"));
+    append(&s, 2_000..3_000);
+    wait_for_output(&s, 3_000, &run);
+    let stderr = run.terminate();
+    assert!(stderr.contains("reload on SIGHUP: swapping t|set#1"), "{stderr}");
+    let rows: Vec<serde_json::Value> = lines_under(&s.path().join("out"))
+        .into_iter()
+        .flat_map(|(l, n)| std::iter::repeat_n(serde_json::from_str(&l).unwrap(), n))
+        .collect();
+    assert_eq!(rows.len(), 3_000, "each line once: {stderr}");
+    for row in &rows {
+        let i: usize = row["line"].as_str().unwrap()[5..].parse().unwrap();
+        let want = if i < 2_000 { "before" } else { "after" };
+        assert_eq!(row["tag"], want, "line {i}");
+    }
 }

@@ -1,7 +1,8 @@
 //! Hot reload for `flowc run`: on SIGHUP (and, with `--watch`, when the file's contents change) the
 //! file is checked again; with errors they are printed and the running pipeline goes on untouched;
-//! otherwise the sinks whose options alone changed are swapped between two batches
-//! ([`flowc_runtime::exec::reload`]) and any other change is refused, saying what changed.
+//! otherwise the sinks whose options changed and the transforms whose text changed are swapped
+//! between two batches ([`flowc_runtime::exec::reload`]) and any other change is refused, saying what
+//! changed.
 
 use super::{load, use_color, Loaded};
 use crate::render;
@@ -95,11 +96,11 @@ async fn reload_once(path: &str, running: &Running, reloader: &Reloader, trigger
             );
             None
         }
-        Change::Sinks(names) => {
+        Change::Nodes(names) => {
             let connectors = &flowc_stdlib::connectors::Stdlib;
-            match reloader.swap_sinks(&names, running.program.clone(), program.clone(), connectors).await {
+            match reloader.swap(&names, running.program.clone(), program.clone(), connectors).await {
                 Ok(()) => {
-                    tracing::info!("reload on {trigger}: swapping sink{} {}", plural(&names), names.join(", "));
+                    tracing::info!("reload on {trigger}: swapping {}", names.join(", "));
                     Some(Running { program, text })
                 }
                 Err(why) => {
@@ -108,13 +109,5 @@ async fn reload_once(path: &str, running: &Running, reloader: &Reloader, trigger
                 }
             }
         }
-    }
-}
-
-fn plural(names: &[String]) -> &'static str {
-    if names.len() == 1 {
-        ""
-    } else {
-        "s"
     }
 }

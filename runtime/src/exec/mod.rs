@@ -268,8 +268,9 @@ impl Spawner {
                     targets: node.dead_letters.iter().filter_map(|t| self.senders[*t].clone()).collect(),
                     metrics: Arc::new(NodeMetrics::default()),
                 };
+                let swaps = node.transform_swaps;
                 tasks.spawn(async move {
-                    run_transform(&name, t, input, output, dead, metrics).await.map_err(|e| e.in_node(&name))
+                    run_transform(&name, t, input, output, dead, metrics, swaps).await.map_err(|e| e.in_node(&name))
                 });
             }
             Task::Route(arms) => {

@@ -1,6 +1,6 @@
 //! The tasks of the nodes between sources and channels: transforms, routes and sinks.
 
-use super::reload::SinkSwap;
+use super::reload::{SinkSwap, TransformSwap};
 use super::transform::Applied;
 use super::*;
 
@@ -17,18 +17,39 @@ pub(super) async fn run_transform(
     output: Output,
     dead: Output,
     metrics: Arc<NodeMetrics>,
+    mut swaps: Option<mpsc::Receiver<TransformSwap>>,
 ) -> Result<(), RunError> {
     let depth = if transform.is_parse() { PARSE_IN_FLIGHT } else { 1 };
-    let transform = Arc::new(transform);
+    let mut transform = Arc::new(transform);
+    // A reload's new transform, taken once the batches in flight are handed on.
+    let mut pending: Option<Transform> = None;
     let mut warned = false;
     let mut warned_reject = false;
     let mut in_flight: std::collections::VecDeque<(Envelope, Applying)> = std::collections::VecDeque::new();
     let mut closed = false;
     loop {
-        // Start what is waiting, up to the depth; wait for input only when nothing is in flight.
-        while !closed && in_flight.len() < depth {
+        if let Some(rx) = swaps.as_mut() {
+            if let Ok(swap) = rx.try_recv() {
+                pending = Some(swap.transform);
+            }
+        }
+        if in_flight.is_empty() {
+            if let Some(new) = pending.take() {
+                transform = Arc::new(new);
+                tracing::info!("{name}: reloaded");
+            }
+        }
+        // Start what is waiting, up to the depth; wait for input (or a reload) only when nothing is
+        // in flight. Nothing new starts while a reload waits for the batches in flight.
+        while !closed && pending.is_none() && in_flight.len() < depth {
             let next = if in_flight.is_empty() {
-                input.recv().await
+                tokio::select! {
+                    next = input.recv() => next,
+                    swap = next_transform_swap(&mut swaps) => {
+                        pending = Some(swap.transform);
+                        break;
+                    }
+                }
             } else {
                 match input.try_recv() {
                     Ok(env) => Some(env),
@@ -44,7 +65,12 @@ pub(super) async fn run_transform(
             let applying = apply(&transform, &env.batch, depth > 1);
             in_flight.push_back((env, applying));
         }
-        let Some((env, applying)) = in_flight.pop_front() else { break };
+        let Some((env, applying)) = in_flight.pop_front() else {
+            if pending.is_some() {
+                continue;
+            }
+            break;
+        };
         let rows = env.batch.num_rows() as u64;
         let (applied, took) = match applying.finish().await {
             Ok(done) => done,
@@ -334,6 +360,17 @@ async fn tick(ticker: &mut Option<tokio::time::Interval>) {
         }
         None => std::future::pending().await,
     }
+}
+
+/// The next transform a reload hands over; never, once nobody can reload any more.
+async fn next_transform_swap(swaps: &mut Option<mpsc::Receiver<TransformSwap>>) -> TransformSwap {
+    if let Some(rx) = swaps {
+        if let Some(swap) = rx.recv().await {
+            return swap;
+        }
+        *swaps = None;
+    }
+    std::future::pending().await
 }
 
 /// The next sink a reload hands over; never, once nobody can reload any more.

@@ -1,6 +1,6 @@
 //! A checked program turned into tasks: every connector built and every option read before anything moves.
 
-use super::reload::{Reloader, SinkSwap};
+use super::reload::{Reloader, SinkSwap, SwapTx, TransformSwap};
 use super::*;
 use flowc_compiler::builtins::StreamOut;
 use flowc_compiler::graph::OptionMap;
@@ -53,6 +53,8 @@ pub(super) struct Planned {
     pub(super) max_retries: Option<u32>,
     /// Where a plain sink's task receives a new sink on reload (see [`super::reload`]).
     pub(super) swaps: Option<mpsc::Receiver<SinkSwap>>,
+    /// Where a transform's task receives its new transform on reload.
+    pub(super) transform_swaps: Option<mpsc::Receiver<TransformSwap>>,
 }
 
 /// A program turned into runnable tasks; nothing has started yet.
@@ -62,8 +64,8 @@ pub struct Plan {
     pub(super) order: Vec<usize>,
     pub(super) base_dir: PathBuf,
     pub(super) data_dir: PathBuf,
-    /// The swap queue of every plain sink, by name.
-    pub(super) swaps: Vec<(String, mpsc::Sender<SinkSwap>)>,
+    /// The swap queue of every plain sink and transform, by name.
+    pub(super) swaps: Vec<(String, SwapTx)>,
 }
 
 impl Plan {
@@ -89,6 +91,19 @@ pub(crate) fn build_sink(
     match plan_node(graph, index, connectors, Dirs { base_dir, data_dir }, &mut HashMap::new())? {
         (_, Task::Sink(sink)) => Ok(sink),
         _ => Err(RunError::internal(format!("`{name}` is not a plain sink"))),
+    }
+}
+
+/// Builds the transform `name` of `program` on its own (a reload's new transform).
+pub(crate) fn build_transform(program: &Program, name: &str) -> Result<Transform, RunError> {
+    let graph = &program.graph;
+    let index = graph
+        .node_indices()
+        .find(|&i| graph[i].name == name)
+        .ok_or_else(|| RunError::internal(format!("no transform `{name}` in the new program")))?;
+    match &graph[index].kind {
+        NodeKind::Transform(t) => Transform::build(&graph[index], t).map_err(|e| e.in_node(name)),
+        _ => Err(RunError::internal(format!("`{name}` is not a transform"))),
     }
 }
 
@@ -123,7 +138,12 @@ pub fn plan(
         if matches!(node.task, Task::Sink(_)) && !grouping {
             let (tx, rx) = mpsc::channel(1);
             node.swaps = Some(rx);
-            swaps.push((node.name.clone(), tx));
+            swaps.push((node.name.clone(), SwapTx::Sink(tx)));
+        }
+        if matches!(node.task, Task::Transform(_)) {
+            let (tx, rx) = mpsc::channel(1);
+            node.transform_swaps = Some(rx);
+            swaps.push((node.name.clone(), SwapTx::Transform(tx)));
         }
     }
     for node in &mut nodes {
@@ -348,6 +368,7 @@ fn planned(graph: &Graph, index: NodeIndex, what: String, task: Task) -> Planned
         metrics: Arc::new(NodeMetrics::default()),
         max_retries: None,
         swaps: None,
+        transform_swaps: None,
     }
 }
 

@@ -1,14 +1,16 @@
-//! Hot reload: what changed between the running program and a new one, and the sinks whose options
-//! alone changed swapped between two batches while every other node keeps running, its state and
-//! positions untouched.
+//! Hot reload: what changed between the running program and a new one, and the nodes that changed
+//! (sinks' options, transforms' text) swapped between two batches while every other node keeps
+//! running, its state and positions untouched.
 //!
-//! A sink is swapped inside its own task: it finishes the batch it is writing, closes (its files get
-//! their final names), the new sink is built from the new program and takes the same input queue.
-//! Nothing upstream notices beyond a short wait, so nothing acknowledged is lost or written twice.
-//! Any other change (a node added or removed, an edge, a source's, channel's, topic's or transform's
-//! text, a type) is refused with what changed: those keep state a swap cannot carry over yet.
+//! A node is swapped inside its own task. A sink finishes the batch it is writing and closes (its
+//! files get their final names); a transform hands on the batches it is working on; then the new one,
+//! built from the new program, takes the same input queue and outputs. Nothing upstream notices
+//! beyond a short wait, so nothing acknowledged is lost or written twice. Any other change (a node
+//! added or removed, an edge, a source's, channel's, topic's, group's or route's options or text, a
+//! type) is refused with what changed: those keep state a swap cannot carry over yet.
 
-use super::plan::build_sink;
+use super::plan::{build_sink, build_transform};
+use super::transform::Transform;
 use super::{Connectors, RunError, Sink};
 use flowc_compiler::graph::{NodeKind, Program};
 use petgraph::visit::EdgeRef;
@@ -22,8 +24,8 @@ use tokio::sync::mpsc;
 pub enum Change {
     /// The new program runs as the old one does.
     Nothing,
-    /// Only the options of these sinks changed: they can be swapped.
-    Sinks(Vec<String>),
+    /// Only these sinks (their options) and transforms (their text) changed: they can be swapped.
+    Nodes(Vec<String>),
     /// A change a live reload does not make (yet); the sentence says what changed.
     Refused(String),
 }
@@ -56,7 +58,7 @@ pub fn compare(old: &Program, old_text: &str, new: &Program, new_text: &str) -> 
         return Change::Refused("the connections between the nodes (or the types they carry) changed".into());
     }
     let text = |t: &str, span: flowc_compiler::Span| t.get(span.start..span.end).unwrap_or_default().to_string();
-    let mut sinks = Vec::new();
+    let mut swapped = Vec::new();
     for (name, &i) in &old_nodes {
         let (a, b) = (&old.graph[i], &new.graph[new_nodes[name]]);
         if a.kind.role() != b.kind.role() || a.kind.connector().map(|c| c.kind) != b.kind.connector().map(|c| c.kind) {
@@ -74,69 +76,98 @@ pub fn compare(old: &Program, old_text: &str, new: &Program, new_text: &str) -> 
         };
         match (&a.kind, same) {
             (_, true) => {}
-            (NodeKind::Sink { .. }, false) => sinks.push(name.clone()),
+            (NodeKind::Sink { .. } | NodeKind::Transform(_), false) => swapped.push(name.clone()),
             (kind, false) => {
                 return Change::Refused(format!(
-                    "{} `{name}` changed (only sinks' options are reloaded live)",
+                    "{} `{name}` changed (sinks' options and transforms are reloaded live, not {}s)",
+                    kind.role(),
                     kind.role()
                 ))
             }
         }
     }
-    if sinks.is_empty() {
+    if swapped.is_empty() {
         Change::Nothing
     } else {
-        Change::Sinks(sinks)
+        Change::Nodes(swapped)
     }
 }
+
+/// Builds a node's new part from a program (the new one, or the old one as a fallback).
+type Builder<T> = Box<dyn FnOnce() -> Result<T, RunError> + Send>;
 
 /// A new sink for a running sink task, built there once the old one has closed; `fallback` builds
 /// the old one again should the new one fail to build.
 pub(crate) struct SinkSwap {
-    pub(crate) build: Box<dyn FnOnce() -> Result<Box<dyn Sink>, RunError> + Send>,
-    pub(crate) fallback: Box<dyn FnOnce() -> Result<Box<dyn Sink>, RunError> + Send>,
+    pub(crate) build: Builder<Box<dyn Sink>>,
+    pub(crate) fallback: Builder<Box<dyn Sink>>,
 }
 
-/// Swaps sinks of a running plan ([`super::Plan::reloader`]).
+/// A new transform for a running transform task, taken once the batches in flight are handed on.
+pub(crate) struct TransformSwap {
+    pub(crate) transform: Transform,
+}
+
+/// Where a swappable node's task takes its replacement.
+#[derive(Clone)]
+pub(crate) enum SwapTx {
+    Sink(mpsc::Sender<SinkSwap>),
+    Transform(mpsc::Sender<TransformSwap>),
+}
+
+/// Swaps nodes of a running plan ([`super::Plan::reloader`]).
 #[derive(Clone)]
 pub struct Reloader {
-    pub(crate) swaps: Vec<(String, mpsc::Sender<SinkSwap>)>,
+    pub(crate) swaps: Vec<(String, SwapTx)>,
     pub(crate) base_dir: PathBuf,
     pub(crate) data_dir: PathBuf,
 }
 
 impl Reloader {
-    /// Hands every sink of `names` its new options from `new` (the old ones, from `old`, stay its
-    /// fallback). Refused, with the reason, when one of them cannot be swapped (a sink group or a
-    /// group's member, a `topic` sink) or is no longer running.
-    pub async fn swap_sinks(
+    /// Hands every node of `names` its new part from `new` (for a sink, the old one from `old` stays
+    /// its fallback). Refused, with the reason, when one of them cannot be swapped (a sink group or
+    /// a group's member, a `topic` sink), its new part cannot be built, or it is no longer running;
+    /// then nothing is swapped.
+    pub async fn swap(
         &self,
         names: &[String],
         old: Arc<Program>,
         new: Arc<Program>,
         connectors: &'static dyn Connectors,
     ) -> Result<(), String> {
-        let mut senders = Vec::new();
+        let mut ready = Vec::new();
         for name in names {
-            match self.swaps.iter().find(|(n, _)| n == name) {
-                Some((_, tx)) => senders.push((name, tx)),
-                None => {
-                    return Err(format!(
-                    "sink `{name}` cannot be swapped while running (a sink group, a group's member or a `topic` sink)"
-                ))
-                }
-            }
+            let Some((_, tx)) = self.swaps.iter().find(|(n, _)| n == name) else {
+                return Err(format!(
+                    "`{name}` cannot be swapped while running (a sink group, a group's member or a `topic` sink)"
+                ));
+            };
+            // A transform is built here, so a refusal comes before anything was swapped.
+            let transform = match tx {
+                SwapTx::Transform(_) => Some(build_transform(&new, name).map_err(|e| e.to_string())?),
+                SwapTx::Sink(_) => None,
+            };
+            ready.push((name, tx, transform));
         }
-        for (name, tx) in senders {
-            let builder = |program: Arc<Program>, name: String, base: PathBuf, data: PathBuf| {
-                Box::new(move || build_sink(&program, &name, connectors, &base, &data))
-                    as Box<dyn FnOnce() -> Result<Box<dyn Sink>, RunError> + Send>
-            };
-            let swap = SinkSwap {
-                build: builder(new.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
-                fallback: builder(old.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
-            };
-            tx.send(swap).await.map_err(|_| format!("sink `{name}` is no longer running"))?;
+        for (name, tx, transform) in ready {
+            let gone = || format!("`{name}` is no longer running");
+            match (tx, transform) {
+                (SwapTx::Sink(tx), _) => {
+                    let builder = |program: Arc<Program>, name: String, base: PathBuf, data: PathBuf| {
+                        Box::new(move || build_sink(&program, &name, connectors, &base, &data))
+                            as Builder<Box<dyn Sink>>
+                    };
+                    let swap = SinkSwap {
+                        build: builder(new.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
+                        fallback: builder(old.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
+                    };
+                    tx.send(swap).await.map_err(|_| gone())?;
+                }
+                (SwapTx::Transform(tx), Some(transform)) => {
+                    tx.send(TransformSwap { transform }).await.map_err(|_| gone())?;
+                }
+                (SwapTx::Transform(_), None) => unreachable!("built above"),
+            }
         }
         Ok(())
     }
