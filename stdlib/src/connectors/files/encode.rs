@@ -505,4 +505,77 @@ mod tests {
         assert!(s("json", Some("snappy")).unwrap_err().contains("does not apply"));
         assert!(s("parquet", None).unwrap_err().contains("typed record stream"));
     }
+
+    /// A local file whose writes fail with `fail` once armed, after letting the first `prefix`
+    /// bytes of the failing write reach the disk (a write cut short by a full disk).
+    struct Faulty {
+        file: super::super::output::LocalFile,
+        armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        fail: i32,
+        prefix: usize,
+    }
+
+    impl Output for Faulty {
+        fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+            if self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+                self.file.write_all(&buf[..self.prefix.min(buf.len())])?;
+                self.file.flush()?;
+                return Err(io::Error::from_raw_os_error(self.fail));
+            }
+            self.file.write_all(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            if self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(io::Error::from_raw_os_error(self.fail));
+            }
+            self.file.flush()
+        }
+        fn bytes_written(&self) -> u64 {
+            self.file.bytes_written()
+        }
+        fn rewind(&mut self, len: u64) -> io::Result<bool> {
+            self.file.rewind(len)
+        }
+        fn finish(self: Box<Self>) -> io::Result<()> {
+            Box::new(self.file).finish()
+        }
+        fn abort(self: Box<Self>) -> io::Result<()> {
+            Box::new(self.file).abort()
+        }
+        fn describe(&self) -> String {
+            self.file.describe()
+        }
+    }
+
+    #[test]
+    fn a_write_failed_by_a_full_disk_or_an_io_error_is_put_back_and_written_once_by_its_retry() {
+        let schema = flowc_runtime::exec::batch::lines_schema();
+        let settings = Settings::new("lines", None, false, 10, schema, false).unwrap();
+        for (fail, what) in [(28, "ENOSPC"), (5, "EIO")] {
+            let dir = tempfile::tempdir().unwrap();
+            let (tmp, done) = (dir.path().join("f.log.tmp"), dir.path().join("f.log"));
+            let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let file = super::super::output::LocalFile::create(tmp, done.clone()).unwrap();
+            let out = Faulty { file, armed: armed.clone(), fail, prefix: 7 };
+            let mut encoder = Encoder::new(&settings, Box::new(out), None).unwrap();
+            let first = flowc_runtime::exec::batch::lines_batch(&["a1", "a2"]);
+            let second = flowc_runtime::exec::batch::lines_batch(&["b1", "b2", "b3"]);
+            encoder.write(&first, &[0, 1], 0).unwrap();
+            encoder.flush().unwrap();
+            // The disk fills while the second batch is written: part of it reaches the file.
+            armed.store(true, std::sync::atomic::Ordering::SeqCst);
+            let failed = encoder.write(&second, &[0, 1, 2], 0).and_then(|_| encoder.flush());
+            let err = failed.expect_err("the armed write fails");
+            let disk = io::Error::from_raw_os_error(fail);
+            assert_eq!(err.kind(), disk.kind(), "{what}: the error is the disk's: {err}");
+            assert!(err.to_string().contains(&disk.to_string()), "{what}: it says why: {err}");
+            assert!(encoder.rewind().unwrap(), "{what}: a plain text file is put back");
+            // Room again: the retry writes the batch once, after the first.
+            armed.store(false, std::sync::atomic::Ordering::SeqCst);
+            encoder.write(&second, &[0, 1, 2], 0).unwrap();
+            encoder.flush().unwrap();
+            encoder.finish().unwrap();
+            assert_eq!(std::fs::read_to_string(&done).unwrap(), "a1\na2\nb1\nb2\nb3\n", "{what}");
+        }
+    }
 }
