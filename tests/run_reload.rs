@@ -120,20 +120,37 @@ fn a_reload_with_a_type_error_keeps_the_old_pipeline_and_prints_the_diagnostics(
 }
 
 #[test]
-fn a_reload_that_changes_a_source_is_refused_and_says_what_changed() {
+fn a_reload_that_changes_a_channel_is_refused_and_says_what_changed() {
     let s = Scratch::new();
     s.write("p.flow", FLOW);
     append(&s, 0..100);
     let mut run = start(&s, &[]);
     wait_for_output(&s, 100, &run);
-    s.write("p.flow", &FLOW.replace("start_at = beginning", "start_at = end"));
+    s.write("p.flow", &FLOW.replace("channel c = memory {}", "channel c = memory { capacity = 500 }"));
     run.signal("HUP");
-    run.wait_for("refused", |e| e.contains("refused"));
-    assert!(run.stderr().contains("source `t` changed"), "{}", run.stderr());
+    run.wait_for("the refusal", |e| e.contains("refused"));
+    assert!(run.stderr().contains("channel `c` changed"), "{}", run.stderr());
     append(&s, 100..200);
     wait_for_output(&s, 200, &run);
     let stderr = run.terminate();
     exactly_once(&s, 200, &stderr);
+}
+
+#[test]
+fn a_reload_that_changes_the_tail_source_restarts_it_from_its_saved_position() {
+    let s = Scratch::new();
+    s.write("p.flow", FLOW);
+    append(&s, 0..2_000);
+    let mut run = start(&s, &[]);
+    wait_for_output(&s, 2_000, &run);
+    s.write("p.flow", &FLOW.replace("start_at = beginning", "start_at = beginning, batch_size = 7"));
+    run.signal("HUP");
+    run.wait_for("the source's restart", |e| e.contains("t: restarted with its new options"));
+    append(&s, 2_000..3_000);
+    wait_for_output(&s, 3_000, &run);
+    let stderr = run.terminate();
+    assert!(stderr.contains("reload on SIGHUP: swapping t"), "{stderr}");
+    exactly_once(&s, 3_000, &stderr);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Hot reload for `flowc run`: on SIGHUP (and, with `--watch`, when the file's contents change) the
 //! file is checked again; with errors they are printed and the running pipeline goes on untouched;
-//! otherwise the sinks whose options changed and the transforms whose text changed are swapped
-//! between two batches ([`flowc_runtime::exec::reload`]) and any other change is refused, saying what
+//! otherwise the sources and sinks whose options changed and the transforms whose text changed are
+//! swapped between two batches ([`flowc_runtime::exec::reload`]) and any other change is refused, saying what
 //! changed.
 
 use super::{load, use_color, Loaded};

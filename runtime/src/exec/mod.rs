@@ -249,9 +249,11 @@ impl Spawner {
         let trigger = self.shutdown_tx.clone();
         match node.task {
             Task::Source(source) => {
-                let ctx =
-                    SourceContext { name: name.clone(), output, shutdown, metrics, base_dir: self.base_dir.clone() };
-                tasks.spawn(async move { source.run(ctx).await.map_err(|e| e.in_node(&name)) });
+                let (base_dir, swaps) = (self.base_dir.clone(), node.source_swaps);
+                tasks.spawn(async move {
+                    let run = nodes::SourceRun { name: name.clone(), output, shutdown, metrics, base_dir };
+                    nodes::run_source(run, source, swaps).await.map_err(|e| e.in_node(&name))
+                });
             }
             Task::Memory(limits) => {
                 let input = input.expect("a channel has an input");

@@ -1,6 +1,6 @@
 //! The tasks of the nodes between sources and channels: transforms, routes and sinks.
 
-use super::reload::{SinkSwap, TransformSwap};
+use super::reload::{SinkSwap, SourceSwap, TransformSwap};
 use super::transform::Applied;
 use super::*;
 
@@ -164,6 +164,79 @@ fn apply(transform: &Arc<Transform>, batch: &arrow_array::RecordBatch, pooled: b
     }
     let (transform, batch) = (transform.clone(), batch.clone());
     Applying::Running(tokio::task::spawn_blocking(move || run(&transform, &batch)))
+}
+
+/// What a source's task keeps across the source's restarts on reload: its queue senders (so the
+/// queues stay open between two incarnations), its counters, the run's shutdown.
+pub(super) struct SourceRun {
+    pub(super) name: String,
+    pub(super) output: Output,
+    pub(super) shutdown: Shutdown,
+    pub(super) metrics: Arc<NodeMetrics>,
+    pub(super) base_dir: std::path::PathBuf,
+}
+
+/// Runs a source until it ends or the run stops. On reload the source is stopped as SIGTERM would
+/// stop it (what it sent drains, its positions are saved), then the new one is built and goes on
+/// from there; if it cannot be built, the old options are built again.
+pub(super) async fn run_source(
+    run: SourceRun,
+    mut source: Box<dyn Source>,
+    mut swaps: Option<mpsc::Receiver<SourceSwap>>,
+) -> Result<(), RunError> {
+    let SourceRun { name, output, mut shutdown, metrics, base_dir } = run;
+    loop {
+        let (stop_tx, stop_rx) = watch::channel(shutdown.is_set());
+        let ctx = SourceContext {
+            name: name.clone(),
+            output: output.clone(),
+            shutdown: Shutdown(stop_rx),
+            metrics: metrics.clone(),
+            base_dir: base_dir.clone(),
+        };
+        let running = source.run(ctx);
+        tokio::pin!(running);
+        let mut swap = None;
+        let result = loop {
+            let (stopping, swapping) = (*stop_tx.borrow(), swap.is_some());
+            tokio::select! {
+                result = &mut running => break result,
+                () = shutdown.wait(), if !stopping => {
+                    let _ = stop_tx.send(true);
+                }
+                next = next_source_swap(&mut swaps), if !stopping && !swapping => {
+                    swap = Some(next);
+                    let _ = stop_tx.send(true);
+                }
+            }
+        };
+        result?;
+        let Some(swap) = swap else { return Ok(()) };
+        if shutdown.is_set() {
+            return Ok(());
+        }
+        source = match blocking(swap.build) {
+            Ok(new) => {
+                tracing::info!("{name}: restarted with its new options");
+                new
+            }
+            Err(err) => {
+                tracing::error!("{name}: the reloaded source cannot start ({err}); going on with its old options");
+                blocking(swap.fallback)?
+            }
+        };
+    }
+}
+
+/// The next source a reload hands over; never, once nobody can reload any more.
+async fn next_source_swap(swaps: &mut Option<mpsc::Receiver<SourceSwap>>) -> SourceSwap {
+    if let Some(rx) = swaps {
+        if let Some(swap) = rx.recv().await {
+            return swap;
+        }
+        *swaps = None;
+    }
+    std::future::pending().await
 }
 
 /// A route: each record goes to the targets of the first arm whose condition holds (`else` takes

@@ -1,6 +1,6 @@
 //! A checked program turned into tasks: every connector built and every option read before anything moves.
 
-use super::reload::{Reloader, SinkSwap, SwapTx, TransformSwap};
+use super::reload::{Reloader, SinkSwap, SourceSwap, SwapTx, TransformSwap};
 use super::*;
 use flowc_compiler::builtins::StreamOut;
 use flowc_compiler::graph::OptionMap;
@@ -55,6 +55,8 @@ pub(super) struct Planned {
     pub(super) swaps: Option<mpsc::Receiver<SinkSwap>>,
     /// Where a transform's task receives its new transform on reload.
     pub(super) transform_swaps: Option<mpsc::Receiver<TransformSwap>>,
+    /// Where a source's task receives its new source on reload.
+    pub(super) source_swaps: Option<mpsc::Receiver<SourceSwap>>,
 }
 
 /// A program turned into runnable tasks; nothing has started yet.
@@ -91,6 +93,25 @@ pub(crate) fn build_sink(
     match plan_node(graph, index, connectors, Dirs { base_dir, data_dir }, &mut HashMap::new())? {
         (_, Task::Sink(sink)) => Ok(sink),
         _ => Err(RunError::internal(format!("`{name}` is not a plain sink"))),
+    }
+}
+
+/// Builds the source `name` of `program` on its own, as [`plan`] does (a reload's new source).
+pub(crate) fn build_source(
+    program: &Program,
+    name: &str,
+    connectors: &dyn Connectors,
+    base_dir: &Path,
+    data_dir: &Path,
+) -> Result<Box<dyn Source>, RunError> {
+    let graph = &program.graph;
+    let index = graph
+        .node_indices()
+        .find(|&i| graph[i].name == name)
+        .ok_or_else(|| RunError::internal(format!("no source `{name}` in the new program")))?;
+    match plan_node(graph, index, connectors, Dirs { base_dir, data_dir }, &mut HashMap::new())? {
+        (_, Task::Source(source)) => Ok(source),
+        _ => Err(RunError::internal(format!("`{name}` is not a source"))),
     }
 }
 
@@ -139,6 +160,11 @@ pub fn plan(
             let (tx, rx) = mpsc::channel(1);
             node.swaps = Some(rx);
             swaps.push((node.name.clone(), SwapTx::Sink(tx)));
+        }
+        if matches!(node.task, Task::Source(_)) {
+            let (tx, rx) = mpsc::channel(1);
+            node.source_swaps = Some(rx);
+            swaps.push((node.name.clone(), SwapTx::Source(tx)));
         }
         if matches!(node.task, Task::Transform(_)) {
             let (tx, rx) = mpsc::channel(1);
@@ -369,6 +395,7 @@ fn planned(graph: &Graph, index: NodeIndex, what: String, task: Task) -> Planned
         max_retries: None,
         swaps: None,
         transform_swaps: None,
+        source_swaps: None,
     }
 }
 

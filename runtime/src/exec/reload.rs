@@ -1,17 +1,18 @@
 //! Hot reload: what changed between the running program and a new one, and the nodes that changed
-//! (sinks' options, transforms' text) swapped between two batches while every other node keeps
+//! (sources' and sinks' options, transforms' text) swapped between two batches while every other node keeps
 //! running, its state and positions untouched.
 //!
-//! A node is swapped inside its own task. A sink finishes the batch it is writing and closes (its
-//! files get their final names); a transform hands on the batches it is working on; then the new one,
+//! A node is swapped inside its own task. A source stops as on SIGTERM (what it sent drains and its
+//! positions are saved); a sink finishes the batch it is writing and closes (its files get their
+//! final names); a transform hands on the batches it is working on; then the new one,
 //! built from the new program, takes the same input queue and outputs. Nothing upstream notices
 //! beyond a short wait, so nothing acknowledged is lost or written twice. Any other change (a node
-//! added or removed, an edge, a source's, channel's, topic's, group's or route's options or text, a
-//! type) is refused with what changed: those keep state a swap cannot carry over yet.
+//! added or removed, an edge, a channel's, topic's, group's or route's options or text, a type, a
+//! `stdin` source) is refused with what changed: those keep state a swap cannot carry over yet.
 
-use super::plan::{build_sink, build_transform};
+use super::plan::{build_sink, build_source, build_transform};
 use super::transform::Transform;
-use super::{Connectors, RunError, Sink};
+use super::{Connectors, RunError, Sink, Source};
 use flowc_compiler::graph::{NodeKind, Program};
 use petgraph::visit::EdgeRef;
 use std::collections::BTreeMap;
@@ -24,7 +25,8 @@ use tokio::sync::mpsc;
 pub enum Change {
     /// The new program runs as the old one does.
     Nothing,
-    /// Only these sinks (their options) and transforms (their text) changed: they can be swapped.
+    /// Only these sources and sinks (their options) and transforms (their text) changed: they can
+    /// be swapped.
     Nodes(Vec<String>),
     /// A change a live reload does not make (yet); the sentence says what changed.
     Refused(String),
@@ -76,10 +78,17 @@ pub fn compare(old: &Program, old_text: &str, new: &Program, new_text: &str) -> 
         };
         match (&a.kind, same) {
             (_, true) => {}
-            (NodeKind::Sink { .. } | NodeKind::Transform(_), false) => swapped.push(name.clone()),
+            (NodeKind::Source { connector, .. }, false) if connector.kind == "stdin" => {
+                return Change::Refused(format!(
+                    "source `{name}` changed, and it reads standard input: a restart would lose what it has read ahead"
+                ))
+            }
+            (NodeKind::Source { .. } | NodeKind::Sink { .. } | NodeKind::Transform(_), false) => {
+                swapped.push(name.clone())
+            }
             (kind, false) => {
                 return Change::Refused(format!(
-                    "{} `{name}` changed (sinks' options and transforms are reloaded live, not {}s)",
+                    "{} `{name}` changed (sources, sinks and transforms are reloaded live, not {}s)",
                     kind.role(),
                     kind.role()
                 ))
@@ -103,6 +112,13 @@ pub(crate) struct SinkSwap {
     pub(crate) fallback: Builder<Box<dyn Sink>>,
 }
 
+/// A new source for a running source task, built there once the old one has stopped (and saved
+/// its positions); `fallback` builds the old one again should the new one fail to build.
+pub(crate) struct SourceSwap {
+    pub(crate) build: Builder<Box<dyn Source>>,
+    pub(crate) fallback: Builder<Box<dyn Source>>,
+}
+
 /// A new transform for a running transform task, taken once the batches in flight are handed on.
 pub(crate) struct TransformSwap {
     pub(crate) transform: Transform,
@@ -111,6 +127,7 @@ pub(crate) struct TransformSwap {
 /// Where a swappable node's task takes its replacement.
 #[derive(Clone)]
 pub(crate) enum SwapTx {
+    Source(mpsc::Sender<SourceSwap>),
     Sink(mpsc::Sender<SinkSwap>),
     Transform(mpsc::Sender<TransformSwap>),
 }
@@ -145,7 +162,7 @@ impl Reloader {
             // A transform is built here, so a refusal comes before anything was swapped.
             let transform = match tx {
                 SwapTx::Transform(_) => Some(build_transform(&new, name).map_err(|e| e.to_string())?),
-                SwapTx::Sink(_) => None,
+                SwapTx::Sink(_) | SwapTx::Source(_) => None,
             };
             ready.push((name, tx, transform));
         }
@@ -158,6 +175,17 @@ impl Reloader {
                             as Builder<Box<dyn Sink>>
                     };
                     let swap = SinkSwap {
+                        build: builder(new.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
+                        fallback: builder(old.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
+                    };
+                    tx.send(swap).await.map_err(|_| gone())?;
+                }
+                (SwapTx::Source(tx), _) => {
+                    let builder = |program: Arc<Program>, name: String, base: PathBuf, data: PathBuf| {
+                        Box::new(move || build_source(&program, &name, connectors, &base, &data))
+                            as Builder<Box<dyn Source>>
+                    };
+                    let swap = SourceSwap {
                         build: builder(new.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
                         fallback: builder(old.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
                     };
