@@ -10,6 +10,7 @@ mod error;
 mod fsutil;
 mod group;
 mod index;
+mod io;
 mod murmur2;
 mod partition;
 mod producer;
