@@ -6,7 +6,7 @@
 //!   kernel drops it when the process exits or is killed, so the lock *is* the lease and its
 //!   heartbeat. Anyone who can lock a member file has proved that member dead and removes the file.
 //! - `offsets/<topic>/<partition>.offset`: the committed offset (a CRC'd slot file, fdatasync'd on
-//!   every commit). The member consuming the partition holds an exclusive `flock` on this file, so
+//!   every commit; the directories above it are made durable when created). The member consuming the partition holds an exclusive `flock` on this file, so
 //!   two members never read one partition at the same time; `<partition>.owner` names the holder.
 //!
 //! Assignment: the live members subscribed to a topic, sorted by join time, take partitions round-
@@ -129,7 +129,7 @@ impl Membership {
     pub(crate) fn try_own(&self, topic: &str, partition: u32) -> Result<Option<OwnedPartition>> {
         let fs = &*self.fs;
         let dir = self.group_dir.join("offsets").join(topic);
-        storage::create_dir_all(fs, &dir).ctx("create", &dir)?;
+        storage::create_dir_all_durable(fs, &dir).ctx("create", &dir)?;
         let path = dir.join(format!("{partition}.offset"));
         let slot = SlotFile::open(fs, &path).ctx("open", &path)?;
         if !slot.file().try_lock().ctx("lock", &path)? {
@@ -171,7 +171,7 @@ pub(crate) fn commit_unowned(
     offset: u64,
 ) -> Result<bool> {
     let dir = group_dir(data, group).join("offsets").join(topic);
-    storage::create_dir_all(fs, &dir).ctx("create", &dir)?;
+    storage::create_dir_all_durable(fs, &dir).ctx("create", &dir)?;
     let path = dir.join(format!("{partition}.offset"));
     let mut slot = SlotFile::open(fs, &path).ctx("open", &path)?;
     if !slot.file().try_lock().ctx("lock", &path)? {

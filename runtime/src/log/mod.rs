@@ -6,6 +6,10 @@
 
 mod compression;
 mod consumer;
+#[cfg(test)]
+mod crash_regressions;
+#[cfg(test)]
+mod crash_sim;
 mod error;
 mod fsutil;
 mod group;

@@ -86,7 +86,7 @@ impl Log {
                         dir.display()
                     )));
                 }
-                storage::create_dir_all(&*fs, &dir).ctx("create data directory", &dir)?;
+                storage::create_dir_all_durable(&*fs, &dir).ctx("create data directory", &dir)?;
             }
             Err(e) => return Err(Error::io(e, "open data directory", &dir)),
         }

@@ -157,3 +157,23 @@ pub(crate) fn create_dir_all(fs: &dyn Storage, dir: &Path) -> io::Result<()> {
         r => r,
     }
 }
+
+/// Creates `dir` and its missing parents, each new name made durable by a sync of its parent
+/// (`create_dir_all` alone can lose a fresh directory, and all that was synced inside it, to a power loss).
+pub(crate) fn create_dir_all_durable(fs: &dyn Storage, dir: &Path) -> io::Result<()> {
+    if is_dir(fs, dir) {
+        return Ok(());
+    }
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        create_dir_all_durable(fs, parent)?;
+    }
+    match fs.create_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        r => r?,
+    }
+    match parent {
+        Some(parent) => fs.sync_dir(parent),
+        None => Ok(()),
+    }
+}

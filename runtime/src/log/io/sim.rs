@@ -407,6 +407,17 @@ impl SimDisk {
     pub(crate) fn fail(&self, op: FaultOp, path_contains: &str, errno: i32, times: u32) {
         self.lock().faults.push(Fault { op, path_contains: path_contains.into(), errno, left: times });
     }
+
+    /// Moves the clock on.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.lock().clock += by;
+    }
+
+    /// The names in `dir` as the running process sees them, even after it died (for checks).
+    pub(crate) fn live_list(&self, dir: &Path) -> Vec<String> {
+        let d = self.lock();
+        d.resolve(dir).and_then(|ino| d.dir(ino).map(|n| n.live.keys().cloned().collect())).unwrap_or_default()
+    }
 }
 
 impl SimFs {

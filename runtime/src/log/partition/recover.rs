@@ -96,6 +96,7 @@ pub(super) fn recover(
         if i + 1 < bases.len() {
             index.seal(scan.next_offset.saturating_sub(base + 1) as u32);
             index.rewrite(fs, &path).ctx("write the index of", &path)?;
+            SegmentIndex::sync(fs, &path).ctx("sync the index of", &path)?;
             sealed.push(Sealed { base, size: scan.valid_len, max_timestamp: index.max_timestamp() });
         } else {
             index.rewrite(fs, &path).ctx("write the index of", &path)?;
