@@ -15,6 +15,8 @@ mod fsutil;
 mod group;
 mod index;
 mod io;
+#[cfg(test)]
+mod io_faults;
 mod murmur2;
 mod partition;
 mod producer;

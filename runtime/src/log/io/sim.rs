@@ -408,6 +408,11 @@ impl SimDisk {
         self.lock().faults.push(Fault { op, path_contains: path_contains.into(), errno, left: times });
     }
 
+    /// Clears every injected error.
+    pub(crate) fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
     /// Moves the clock on.
     pub(crate) fn advance(&self, by: Duration) {
         self.lock().clock += by;
