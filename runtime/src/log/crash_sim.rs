@@ -7,8 +7,12 @@
 //! offsets are contiguous and records in order, each once; every record known durable (acknowledged
 //! under `fsync = always`, or followed by a successful `sync`, or present after a recovery) is
 //! there with its value unless retention could have dropped it; the committed offset is the last
-//! one committed (or the one in flight) and never past the log end. `FLOWC_SIM_SEEDS=N` runs more
-//! seeds, `FLOWC_SIM_FIRST=F` starts elsewhere, `FLOWC_SIM_SEED=S` replays one.
+//! one committed (or the one in flight) and never past the log end. A third of the seeds also
+//! inject EIO/ENOSPC into segment, index, recovery-point and offset-file writes and syncs, segment
+//! creation and directory syncs: a failed call acknowledges nothing, and the harness reopens the
+//! writer in the same process (no restart) and goes on, checking appends continue at the log end.
+//! `FLOWC_SIM_SEEDS=N` runs more seeds, `FLOWC_SIM_FIRST=F` starts elsewhere, `FLOWC_SIM_SEED=S`
+//! replays one.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,7 +20,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::io::sim::{Rng, SimDisk};
+use super::io::sim::{FaultOp, Rng, SimDisk};
 use super::io::StorageRef;
 use super::{segment, FsyncPolicy, Log, LogOptions, PartitionWriter, Record, TopicConfig};
 
@@ -53,14 +57,23 @@ struct Model {
 
 struct Run {
     rng: Rng,
+    /// Injected I/O errors, from their own generator (`None`: this seed has none).
+    faults: Option<Rng>,
     disk: Arc<SimDisk>,
     variant: Variant,
     config: TopicConfig,
     model: Model,
 }
 
+/// What one seed ran: power losses survived and injected I/O errors returned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Ran {
+    pub(crate) crashes: usize,
+    pub(crate) faults: u64,
+}
+
 /// Runs one seed; `Err` describes the first violated check.
-pub(crate) fn run_seed(seed: u64, variant: Variant) -> Result<usize, String> {
+pub(crate) fn run_seed(seed: u64, variant: Variant) -> Result<Ran, String> {
     let mut rng = Rng::new(seed);
     let policy = match rng.below(4) {
         0 | 1 => FsyncPolicy::Always,
@@ -77,6 +90,7 @@ pub(crate) fn run_seed(seed: u64, variant: Variant) -> Result<usize, String> {
         retention_ms: None,
         fsync: policy,
     };
+    trace(|| format!("seed {seed}: {config:?}"));
     let disk = SimDisk::new();
     let model = Model {
         policy,
@@ -89,17 +103,31 @@ pub(crate) fn run_seed(seed: u64, variant: Variant) -> Result<usize, String> {
         commit_in_flight: None,
         durable_end: 0,
     };
-    let mut run = Run { rng, disk, variant, config, model };
+    let mut faults = Rng::new(seed ^ 0x5eed_fa17);
+    let faults = if faults.one_in(3) { Some(faults) } else { None };
+    let mut run = Run { rng, faults, disk, variant, config, model };
     let fs = run.disk.process();
     let log = Log::open_on(Arc::clone(&fs), Path::new(DATA), LogOptions { create: true }).map_err(|e| e.to_string())?;
     log.create_topic("t", &run.config).map_err(|e| format!("create topic: {e}"))?;
     for _ in 0..CRASHES_PER_SEED {
         let fs = run.disk.process();
         run.epoch(&fs)?;
+        run.disk.clear_faults();
+        trace(|| "power loss".to_string());
         run.disk.power_loss(&mut run.rng);
         run.check_after_crash()?;
     }
-    Ok(CRASHES_PER_SEED)
+    Ok(Ran { crashes: CRASHES_PER_SEED, faults: run.disk.faults_hit() })
+}
+
+/// With `FLOWC_SIM_TRACE` set, prints what a replayed seed does.
+fn trace(line: impl FnOnce() -> String) {
+    if std::env::var_os("FLOWC_SIM_TRACE").is_some() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("sim: {}", line());
+        }
+    }
 }
 
 fn value(seq: u64, pad: usize) -> String {
@@ -128,10 +156,7 @@ impl Run {
     fn epoch(&mut self, fs: &StorageRef) -> Result<(), String> {
         let log = Log::open_on(Arc::clone(fs), Path::new(DATA), LogOptions::default())
             .map_err(|e| format!("open data directory: {e}"))?;
-        let w = self.open_writer(&log)?;
-        if w.next_offset() < self.model.next_offset {
-            return Err(format!("writer opened at {} below the model's {}", w.next_offset(), self.model.next_offset));
-        }
+        let mut w = self.open_writer(&log)?;
         self.model.next_offset = w.next_offset();
         let budget = 1 + self.rng.below(120);
         self.disk.die_after(budget);
@@ -139,7 +164,26 @@ impl Run {
             if self.disk.is_dead() {
                 break;
             }
-            self.step(fs, &log, &w)?;
+            self.inject_fault();
+            if self.step(fs, &log, &w)? && !self.disk.is_dead() {
+                // an I/O error: the writer may have stopped; reopen it in the same process
+                trace(|| "reopen the writer".to_string());
+                self.disk.clear_faults();
+                drop(w);
+                w = match self.open_writer(&log) {
+                    Ok(w) => w,
+                    Err(_) if self.disk.is_dead() => break,
+                    Err(e) => return Err(format!("reopening after an I/O error: {e}")),
+                };
+                if w.next_offset() < self.model.next_offset {
+                    return Err(format!(
+                        "reopened at {} below the log end {}",
+                        w.next_offset(),
+                        self.model.next_offset
+                    ));
+                }
+                self.model.next_offset = w.next_offset();
+            }
         }
         // retention may have deleted a segment just before the process died
         let live = self.disk.live_list(Path::new(PDIR));
@@ -148,8 +192,36 @@ impl Run {
         Ok(())
     }
 
-    fn step(&mut self, fs: &StorageRef, log: &Log, w: &PartitionWriter) -> Result<(), String> {
+    /// Now and then, makes one of the log's next writes, syncs or creates fail with EIO or ENOSPC.
+    fn inject_fault(&mut self) {
+        let Some(rng) = self.faults.as_mut() else { return };
+        if !rng.one_in(12) {
+            return;
+        }
+        let targets = [
+            (FaultOp::Write, ".log"),
+            (FaultOp::Sync, ".log"),
+            (FaultOp::Create, ".log"),
+            (FaultOp::Write, ".index"),
+            (FaultOp::Sync, ".index"),
+            (FaultOp::Sync, PDIR),
+            (FaultOp::Remove, ".log"),
+            (FaultOp::Write, "recovery-point"),
+            (FaultOp::Sync, "recovery-point"),
+            (FaultOp::Write, ".offset"),
+            (FaultOp::Sync, ".offset"),
+        ];
+        let (op, path) = targets[rng.below(targets.len() as u64) as usize];
+        let errno = if rng.one_in(2) { libc::EIO } else { libc::ENOSPC };
+        let times = 1 + rng.below(2) as u32;
+        trace(|| format!("inject {op:?} on {path}: errno {errno} x{times}"));
+        self.disk.fail(op, path, errno, times);
+    }
+
+    /// One random operation; `Ok(true)` if the log reported an error while the process lived.
+    fn step(&mut self, fs: &StorageRef, log: &Log, w: &PartitionWriter) -> Result<bool, String> {
         let m = &mut self.model;
+        let mut failed = false;
         match self.rng.below(20) {
             0..=10 => {
                 let n = 1 + self.rng.below(12) as usize;
@@ -157,7 +229,20 @@ impl Run {
                 let seqs: Vec<u64> = (m.next_seq..m.next_seq + n as u64).collect();
                 m.next_seq += n as u64;
                 let recs: Vec<Record> = seqs.iter().map(|&s| Record::from_value(value(s, pad))).collect();
-                if let Ok(info) = w.append(&recs) {
+                let r = w.append(&recs);
+                trace(|| {
+                    format!(
+                        "append {n} at {}: {:?}",
+                        m.next_offset,
+                        r.as_ref().map(|i| i.next_offset).map_err(|e| e.to_string())
+                    )
+                });
+                if r.is_err() {
+                    // a failed call may have stored some of its records (unacknowledged)
+                    failed = true;
+                    m.next_offset = m.next_offset.max(w.next_offset());
+                }
+                if let Ok(info) = r {
                     if info.base_offset != m.next_offset {
                         return Err(format!(
                             "append landed at {} where the log ended at {}",
@@ -177,24 +262,48 @@ impl Run {
                 }
             }
             11 => {
-                let _ = w.roll();
+                let r = w.roll();
+                trace(|| format!("roll: {:?}", r.as_ref().map_err(|e| e.to_string())));
+                failed = r.is_err();
             }
             12 => {
-                let _ = w.enforce_retention(fs.wall_ms());
+                let r = w.enforce_retention(fs.wall_ms());
+                trace(|| {
+                    format!(
+                        "retention: {:?}",
+                        r.as_ref().map(|r| r.deleted_segments.clone()).map_err(|e| e.to_string())
+                    )
+                });
+                failed = r.is_err();
             }
             13 => {
                 if w.sync().is_ok() {
                     m.durable.extend(m.written.iter().map(|(&o, &s)| (o, s)));
                     m.durable_end = m.next_offset;
+                } else {
+                    failed = true;
                 }
             }
             14 | 15 => {
                 let low = m.committed.unwrap_or(0).min(m.durable_end);
                 let offset = low + self.rng.below(m.durable_end - low + 1);
                 m.commit_in_flight = Some(offset);
-                if let Ok(true) = log.commit_group_offset("g", "t", 0, offset) {
-                    m.committed = Some(offset);
-                    m.commit_in_flight = None;
+                let r = log.commit_group_offset("g", "t", 0, offset);
+                trace(|| {
+                    format!(
+                        "commit {offset}: {:?} (dead: {})",
+                        r.as_ref().map_err(|e| e.to_string()),
+                        self.disk.is_dead()
+                    )
+                });
+                match r {
+                    Ok(true) => {
+                        m.committed = Some(offset);
+                        m.commit_in_flight = None;
+                    }
+                    // failed outright: a commit whose write or sync failed is never durable
+                    _ if !self.disk.is_dead() => m.commit_in_flight = None,
+                    _ => {}
                 }
             }
             16 => {
@@ -203,9 +312,7 @@ impl Run {
                     w.flush_tick_for_test();
                 }
             }
-            17 => {
-                let _ = w.flush();
-            }
+            17 => failed = w.flush().is_err(),
             _ => {
                 // a reader beside the live writer sees a prefix of what was written, in order
                 if let Ok(bases) = segment::list(&**fs, Path::new(PDIR)) {
@@ -223,7 +330,7 @@ impl Run {
                 self.model.start = self.model.start.max(bases.first().copied().unwrap_or(0));
             }
         }
-        Ok(())
+        Ok(failed)
     }
 
     fn check_after_crash(&mut self) -> Result<(), String> {
@@ -330,15 +437,15 @@ fn read_from(log: &Log, from: u64, dead: bool) -> Result<BTreeMap<u64, u64>, Str
     }
 }
 
-/// Runs `seeds` on two threads; returns (crash cases, failures as "seed S: why").
-pub(crate) fn run_many(seeds: Vec<u64>, variant: Variant, stop_at_first: bool) -> (usize, Vec<String>) {
+/// Runs `seeds` on two threads; returns what ran and the failures as "seed S: why".
+pub(crate) fn run_many(seeds: Vec<u64>, variant: Variant, stop_at_first: bool) -> (Ran, Vec<String>) {
     let seeds = Arc::new(seeds);
     let found = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let threads: Vec<_> = (0..2)
         .map(|t| {
             let (seeds, found) = (Arc::clone(&seeds), Arc::clone(&found));
             std::thread::spawn(move || {
-                let mut cases = 0;
+                let mut ran = Ran::default();
                 let mut failures = Vec::new();
                 for &seed in seeds.iter().skip(t).step_by(2) {
                     if stop_at_first && found.load(Ordering::Relaxed) {
@@ -346,7 +453,10 @@ pub(crate) fn run_many(seeds: Vec<u64>, variant: Variant, stop_at_first: bool) -
                     }
                     let r = std::panic::catch_unwind(|| run_seed(seed, variant));
                     match r {
-                        Ok(Ok(n)) => cases += n,
+                        Ok(Ok(r)) => {
+                            ran.crashes += r.crashes;
+                            ran.faults += r.faults;
+                        }
                         Ok(Err(why)) => failures.push(format!("seed {seed}: {why}")),
                         Err(p) => {
                             let msg = p
@@ -360,18 +470,19 @@ pub(crate) fn run_many(seeds: Vec<u64>, variant: Variant, stop_at_first: bool) -
                         found.store(true, Ordering::Relaxed);
                     }
                 }
-                (cases, failures)
+                (ran, failures)
             })
         })
         .collect();
-    let mut cases = 0;
+    let mut ran = Ran::default();
     let mut failures = Vec::new();
     for t in threads {
-        let (c, f) = t.join().expect("a sim thread");
-        cases += c;
+        let (r, f) = t.join().expect("a sim thread");
+        ran.crashes += r.crashes;
+        ran.faults += r.faults;
         failures.extend(f);
     }
-    (cases, failures)
+    (ran, failures)
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -396,11 +507,13 @@ fn no_acknowledged_record_is_lost_across_simulated_power_losses() {
     let seeds = seeds(CI_SEEDS);
     let n = seeds.len();
     let t = Instant::now();
-    let (cases, failures) = run_many(seeds, Variant::Sound, false);
+    let (ran, failures) = run_many(seeds, Variant::Sound, false);
     let secs = t.elapsed().as_secs_f64();
     eprintln!(
-        "crash sim: {n} seeds, {cases} crash cases, {secs:.1} s, {:.0} cases/s, {} failing seeds",
-        cases as f64 / secs,
+        "crash sim: {n} seeds, {} crash cases, {} injected I/O errors, {secs:.1} s, {:.0} cases/s, {} failing seeds",
+        ran.crashes,
+        ran.faults,
+        ran.crashes as f64 / secs,
         failures.len()
     );
     assert!(

@@ -4,6 +4,7 @@
 //! `[magic "FLS1" | seq u64 | a u64 | b i64 | crc32c u32]`; a write goes to the slot the sequence
 //! number selects, then `fdatasync`. A torn write spoils one slot only, and reads take the valid slot
 //! with the highest sequence, so an overwrite in place is atomic without rename or directory fsync.
+//! A failed write or sync zeroes its slot again, so later writes never overwrite the durable one.
 
 use std::io;
 use std::path::Path;
@@ -49,8 +50,18 @@ impl SlotFile {
         slot[20..28].copy_from_slice(&b.to_be_bytes());
         let crc = crc32c::crc32c(&slot[..28]);
         slot[28..].copy_from_slice(&crc.to_be_bytes());
-        self.file.write_all_at(&slot, (self.seq % 2) * SLOT_LEN as u64)?;
-        self.file.sync_data()
+        let at = (self.seq % 2) * SLOT_LEN as u64;
+        let written = self.file.write_all_at(&slot, at).and_then(|()| self.file.sync_data());
+        if written.is_err() {
+            // The slot may now read back from memory as the new value while the disk holds
+            // something else. Make it read as invalid and reuse its sequence number, so the next
+            // write — here, or by the next process that opens the file — goes to this slot again and
+            // never over the other one, the last durable value (found by the crash simulation,
+            // seed 100616).
+            self.seq -= 1;
+            let _ = self.file.write_all_at(&[0u8; SLOT_LEN], at);
+        }
+        written
     }
 
     /// The stored value, if any slot is valid.

@@ -180,3 +180,69 @@ fn a_failed_rename_leaves_no_topic_and_creation_succeeds_once_it_clears() {
         assert_eq!(values(&log), expected(3));
     }
 }
+
+#[test]
+fn a_failing_retention_never_fails_an_append_and_catches_up_once_the_error_clears() {
+    let disk = SimDisk::new();
+    let log = Log::open_on(disk.process(), Path::new(DATA), LogOptions { create: true }).unwrap();
+    let c = TopicConfig { segment_bytes: 1024, retention_bytes: Some(2048), ..config() };
+    log.create_topic("t", &c).unwrap();
+    let w = log.partition_writer("t", 0, None).unwrap();
+    disk.fail(FaultOp::Remove, ".log", libc::EIO, u32::MAX);
+    let mut next = 0;
+    for _ in 0..40 {
+        next = w.append(&recs(next, 3)).unwrap().next_offset;
+    }
+    assert_eq!(log.describe_topic("t").unwrap().partitions[0].start_offset, 0, "nothing deleted yet");
+    disk.clear_faults();
+    w.roll().unwrap();
+    let info = &log.describe_topic("t").unwrap().partitions[0];
+    assert!(info.start_offset > 0 && info.size_bytes < 2048 + 2 * 1024, "{info:?}");
+    assert_eq!(info.end_offset, next);
+}
+
+/// Seed 100616: after a commit whose fdatasync failed, the page cache showed its slot as the
+/// newest, so the next commit went to the other slot — the last durable one — and a failed write
+/// there, then a power loss, took the group back to an older offset.
+#[test]
+fn failed_commits_never_overwrite_the_last_durable_offset() {
+    for seed in 0..32 {
+        let (disk, log, w) = setup();
+        w.append(&recs(0, 200)).unwrap();
+        assert!(log.commit_group_offset("g", "t", 0, 61).unwrap());
+        assert!(log.commit_group_offset("g", "t", 0, 70).unwrap());
+        disk.fail(FaultOp::Sync, ".offset", libc::ENOSPC, 1);
+        assert!(log.commit_group_offset("g", "t", 0, 84).is_err());
+        disk.fail(FaultOp::Write, ".offset", libc::EIO, 3);
+        assert!(log.commit_group_offset("g", "t", 0, 131).is_err());
+        assert!(log.commit_group_offset("g", "t", 0, 124).is_err());
+        drop(w);
+        let log = reboot(&disk, seed);
+        assert_eq!(log.group_offset("g", "t", 0).unwrap(), Some(70), "seed {seed}");
+    }
+}
+
+/// Seed 111203: after the flusher's fdatasync failed (the writer stopped), an explicit roll still
+/// synced the now clean segment and started the next one; a power loss then left a gap where the
+/// lost tail had been. A stopped writer now refuses to roll.
+#[test]
+fn a_stopped_writer_refuses_to_roll() {
+    for seed in 0..16 {
+        let (disk, log, w) = setup();
+        drop(w);
+        let w = log.partition_writer("t", 0, Some(FsyncPolicy::Never)).unwrap();
+        w.append(&recs(0, 10)).unwrap();
+        w.sync().unwrap();
+        w.append(&recs(10, 10)).unwrap();
+        disk.fail(FaultOp::Sync, ".log", libc::EIO, 1);
+        assert!(w.sync().is_err());
+        assert!(matches!(w.roll(), Err(Error::Poisoned(_))), "seed {seed}");
+        drop(w);
+        let log = reboot(&disk, seed);
+        let w = log.partition_writer("t", 0, None).unwrap();
+        let end = w.next_offset();
+        assert!(end == 10 || end == 20, "seed {seed}: {end}");
+        w.append(&recs(end, 5)).unwrap();
+        assert_eq!(values(&log), expected(end + 5), "seed {seed}");
+    }
+}

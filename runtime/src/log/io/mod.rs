@@ -177,3 +177,40 @@ pub(crate) fn create_dir_all_durable(fs: &dyn Storage, dir: &Path) -> io::Result
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The invariant ARCHITECTURE.md states: outside `log/io/`, the log's code (tests aside) names
+    /// no `std::fs`, so the crash simulation sees every file operation.
+    #[test]
+    fn the_log_touches_std_fs_only_inside_io() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/log");
+        let mut stack = vec![root.clone()];
+        let mut checked = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    if path != root.join("io") {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                let name = path.file_name().unwrap().to_str().unwrap();
+                let test_only = ["tests.rs", "crash_sim.rs", "crash_regressions.rs", "io_faults.rs"];
+                if !name.ends_with(".rs") || test_only.contains(&name) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+                for (i, line) in code.lines().enumerate() {
+                    let line = line.trim_start();
+                    let uses_fs = line.contains("std::fs") || line.contains(" fs::") || line.starts_with("fs::");
+                    assert!(line.starts_with("//") || !uses_fs, "{}:{}: {line}", path.display(), i + 1);
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "found the log's sources");
+    }
+}

@@ -58,6 +58,8 @@ pub(crate) enum FaultOp {
     Rename,
     /// Creating a file or a directory.
     Create,
+    /// Removing a file.
+    Remove,
 }
 
 #[derive(Clone, Debug)]
@@ -118,6 +120,8 @@ struct Disk {
     die_after: Option<u64>,
     dead: bool,
     clock: Duration,
+    /// Injected errors returned so far.
+    faults_hit: u64,
 }
 
 /// The simulated disk, shared by the "processes" that run on it one after another.
@@ -227,6 +231,7 @@ impl Disk {
             die_after: None,
             dead: false,
             clock: Duration::ZERO,
+            faults_hit: 0,
         }
     }
 
@@ -253,6 +258,7 @@ impl Disk {
                 if f.left != u32::MAX {
                     f.left -= 1;
                 }
+                self.faults_hit += 1;
                 return Err(errno(f.errno));
             }
         }
@@ -413,6 +419,11 @@ impl SimDisk {
         self.lock().faults.clear();
     }
 
+    /// Injected errors returned so far.
+    pub(crate) fn faults_hit(&self) -> u64 {
+        self.lock().faults_hit
+    }
+
     /// Moves the clock on.
     pub(crate) fn advance(&self, by: Duration) {
         self.lock().clock += by;
@@ -525,6 +536,7 @@ impl Storage for SimFs {
         if matches!(d.nodes.get(&ino), Some(Node::Dir(_))) {
             return Err(io::Error::from(io::ErrorKind::IsADirectory));
         }
+        d.fault(FaultOp::Remove, &path.display().to_string())?;
         d.unlink(dir, &name);
         Ok(())
     }

@@ -406,7 +406,7 @@ impl Inner {
         result?;
         st.next_offset = offset;
         if self.since(st.last_retention) >= RETENTION_CHECK {
-            self.retention_locked(st, now)?;
+            self.background_retention(st, now);
         }
         Ok(AppendInfo { base_offset, next_offset: offset })
     }
@@ -447,7 +447,7 @@ impl Inner {
         self.write_out(st, &bytes[run_start..], &pending)?;
         st.next_offset = offset;
         if self.since(st.last_retention) >= RETENTION_CHECK {
-            self.retention_locked(st, now)?;
+            self.background_retention(st, now);
         }
         Ok(AppendInfo { base_offset, next_offset: offset })
     }
@@ -473,6 +473,9 @@ impl Inner {
     }
 
     fn roll_locked(&self, st: &mut State) -> Result<()> {
+        // after a failed fdatasync the segment's tail may be gone from the disk: a new segment
+        // after it would leave a gap there (found by the crash simulation, seed 111203)
+        self.check_failed()?;
         let next = st.next_offset;
         let a = &mut st.active;
         a.file.sync_data().map_err(|e| self.fail(e, "sync", &a.path))?;
@@ -500,8 +503,17 @@ impl Inner {
         self.synced_cv.notify_all();
         write_rp(st, next, self.fs.clock()).ctx("write the recovery point of", &self.dir)?;
         let now = self.fs.wall_ms();
-        self.retention_locked(st, now)?;
+        self.background_retention(st, now);
         Ok(())
+    }
+
+    /// Retention run as a side effect of an append or a roll: those already succeeded, so a failure
+    /// here is logged, not returned (the producer would retry data that is in the log). The next
+    /// pass tries again.
+    fn background_retention(&self, st: &mut State, now: i64) {
+        if let Err(e) = self.retention_locked(st, now) {
+            tracing::warn!("partition {}: retention: {e}", self.name);
+        }
     }
 
     fn retention_locked(&self, st: &mut State, now: i64) -> Result<RetentionReport> {
@@ -520,17 +532,21 @@ impl Inner {
             }
             // One segment at a time, each removal durable before the next: a power loss may bring
             // back a deleted segment, never leave a gap behind an older one (found by the crash
-            // simulation). Index files left by a crash here are swept as strays on open.
+            // simulation). Index files left by a failure here are swept as strays on open.
             let path = log_path(&self.dir, first.base);
-            self.fs.remove_file(&path).ctx("delete segment", &path)?;
-            self.fs.sync_dir(&self.dir).ctx("sync directory", &self.dir)?;
-            for ext in ["index", "timeindex"] {
-                let _ = self.fs.remove_file(&path.with_extension(ext));
+            match self.fs.remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(e, "delete segment", &path)),
             }
             total -= first.size;
             report.bytes += first.size;
             report.deleted_segments.push(first.base);
             st.sealed.remove(0);
+            self.fs.sync_dir(&self.dir).ctx("sync directory", &self.dir)?;
+            for ext in ["index", "timeindex"] {
+                let _ = self.fs.remove_file(&path.with_extension(ext));
+            }
         }
         Ok(report)
     }
