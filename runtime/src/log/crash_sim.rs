@@ -156,7 +156,18 @@ impl Run {
     fn epoch(&mut self, fs: &StorageRef) -> Result<(), String> {
         let log = Log::open_on(Arc::clone(fs), Path::new(DATA), LogOptions::default())
             .map_err(|e| format!("open data directory: {e}"))?;
-        let mut w = self.open_writer(&log)?;
+        if self.rng.one_in(4) {
+            // die during recovery itself (cutting a tail, rewriting indexes, the recovery point)
+            self.disk.die_after(self.rng.below(12));
+        }
+        let mut w = match self.open_writer(&log) {
+            Ok(w) => w,
+            Err(_) if self.disk.is_dead() => {
+                trace(|| "died during recovery".to_string());
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         self.model.next_offset = w.next_offset();
         let budget = 1 + self.rng.below(120);
         self.disk.die_after(budget);
