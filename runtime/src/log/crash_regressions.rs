@@ -27,7 +27,7 @@ fn fresh(config: &TopicConfig) -> (Arc<SimDisk>, Log) {
 /// below are what pins each bug; these stay as cheap extra cases).
 #[test]
 fn the_seeds_that_found_bugs_pass() {
-    for seed in [0, 2, 2033, 10543, 13778, 18184, 28251] {
+    for seed in [0, 2, 2033, 10543, 13778, 18184, 28251, 100616, 111203] {
         assert_eq!(run_seed(seed, Variant::Sound).map(|r| r.crashes), Ok(3), "seed {seed}");
     }
 }
