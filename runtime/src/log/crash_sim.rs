@@ -31,6 +31,8 @@ pub(crate) enum Variant {
     Sound,
     /// `fsync = always` appends acknowledged before their `fdatasync`.
     AckBeforeSync,
+    /// Rolls create the next segment without a directory fsync.
+    NoDirSyncOnRoll,
 }
 
 const DATA: &str = "/data";
@@ -146,8 +148,10 @@ fn seq_of(value: &[u8]) -> Result<u64, String> {
 impl Run {
     fn open_writer(&self, log: &Log) -> Result<PartitionWriter, String> {
         let w = log.partition_writer("t", 0, None).map_err(|e| format!("recovery failed: {e}"))?;
-        if self.variant == Variant::AckBeforeSync {
-            w.ack_before_sync_for_test();
+        match self.variant {
+            Variant::Sound => {}
+            Variant::AckBeforeSync => w.ack_before_sync_for_test(),
+            Variant::NoDirSyncOnRoll => w.skip_roll_dir_sync_for_test(),
         }
         Ok(w)
     }
@@ -536,10 +540,20 @@ fn no_acknowledged_record_is_lost_across_simulated_power_losses() {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // which seed caught it, for the docs
 fn acknowledging_before_fsync_is_caught() {
     let (_, failures) = run_many(seeds(CI_SEEDS), Variant::AckBeforeSync, true);
+    eprintln!("ack before fsync caught: {failures:?}");
     assert!(
         failures.iter().any(|f| f.contains("lost") || f.contains("durable")),
         "the broken variant went unnoticed: {failures:?}"
     );
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // which seed caught it, for the docs
+fn skipping_the_directory_fsync_after_a_roll_is_caught() {
+    let (_, failures) = run_many(seeds(CI_SEEDS), Variant::NoDirSyncOnRoll, true);
+    eprintln!("no dir fsync on roll caught: {failures:?}");
+    assert!(!failures.is_empty(), "the broken variant went unnoticed");
 }

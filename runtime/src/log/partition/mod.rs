@@ -94,6 +94,9 @@ struct Inner {
     /// Test-only breakage: acknowledge `always` appends without waiting for their sync.
     #[cfg(test)]
     ack_before_sync: std::sync::atomic::AtomicBool,
+    /// Test-only breakage: no directory fsync after a roll creates the next segment.
+    #[cfg(test)]
+    skip_roll_dir_sync: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -173,6 +176,8 @@ impl PartitionWriter {
             _lock: lock,
             #[cfg(test)]
             ack_before_sync: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(test)]
+            skip_roll_dir_sync: std::sync::atomic::AtomicBool::new(false),
         });
         if let (FsyncPolicy::Interval(every), true) = (fsync, timers) {
             spawn_flusher(Arc::downgrade(&inner), every);
@@ -321,6 +326,12 @@ impl PartitionWriter {
         self.inner.ack_before_sync.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Breaks the writer for the crash simulation: rolls skip the directory fsync.
+    #[cfg(test)]
+    pub(crate) fn skip_roll_dir_sync_for_test(&self) {
+        self.inner.skip_roll_dir_sync.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// One tick of the `interval` flusher (the simulation runs no timer threads).
     #[cfg(test)]
     pub(crate) fn flush_tick_for_test(&self) {
@@ -349,6 +360,16 @@ impl Inner {
 
     #[cfg(not(test))]
     fn acks_early(&self) -> bool {
+        false
+    }
+
+    #[cfg(test)]
+    fn skips_roll_dir_sync(&self) -> bool {
+        self.skip_roll_dir_sync.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[cfg(not(test))]
+    fn skips_roll_dir_sync(&self) -> bool {
         false
     }
 
@@ -486,7 +507,9 @@ impl Inner {
         let sealed = Sealed { base: a.base, size: a.size, max_timestamp: a.index.max_timestamp() };
         let path = log_path(&self.dir, next);
         let file = self.fs.open(&path, Open::Create).ctx("create segment", &path)?;
-        self.fs.sync_dir(&self.dir).map_err(|e| self.fail(e, "sync directory", &self.dir))?;
+        if !self.skips_roll_dir_sync() {
+            self.fs.sync_dir(&self.dir).map_err(|e| self.fail(e, "sync directory", &self.dir))?;
+        }
         st.sealed.push(sealed);
         st.active = Active {
             base: next,
