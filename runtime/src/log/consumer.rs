@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::error::{Error, Result};
 use super::group::{Membership, OwnedPartition};
-use super::partition::partition_info;
+use super::io::StorageRef;
+use super::partition::partition_info_on;
 use super::reader::PartitionReader;
 use super::record::{ConsumedRecord, RecordView};
 
@@ -59,6 +60,7 @@ impl Default for ConsumerOptions {
 /// A consumer of one topic.
 #[derive(Debug)]
 pub struct Consumer {
+    fs: StorageRef,
     topic_dir: PathBuf,
     topic: String,
     partitions: u32,
@@ -81,6 +83,7 @@ struct Assigned {
 
 impl Consumer {
     pub(crate) fn new(
+        fs: StorageRef,
         data_dir: PathBuf,
         topic_dir: PathBuf,
         topic: &str,
@@ -88,10 +91,11 @@ impl Consumer {
         opts: ConsumerOptions,
     ) -> Result<Consumer> {
         let member = match &opts.group {
-            Some(g) => Some(Membership::join(&data_dir, g, topic, &opts.client_id)?),
+            Some(g) => Some(Membership::join(std::sync::Arc::clone(&fs), &data_dir, g, topic, &opts.client_id)?),
             None => None,
         };
         let mut c = Consumer {
+            fs,
             topic_dir,
             topic: topic.to_string(),
             partitions,
@@ -243,7 +247,7 @@ impl Consumer {
     pub fn lag(&self) -> Result<Vec<(u32, u64)>> {
         let mut out = Vec::new();
         for (&p, a) in &self.assigned {
-            let end = partition_info(&self.topic_dir.join(p.to_string()), p)?.end_offset;
+            let end = partition_info_on(&*self.fs, &self.topic_dir.join(p.to_string()), p)?.end_offset;
             out.push((p, end.saturating_sub(a.position)));
         }
         Ok(out)
@@ -311,7 +315,7 @@ impl Consumer {
     }
 
     fn reset_offset(&self, p: u32) -> Result<u64> {
-        let info = partition_info(&self.topic_dir.join(p.to_string()), p)?;
+        let info = partition_info_on(&*self.fs, &self.topic_dir.join(p.to_string()), p)?;
         Ok(match self.opts.reset {
             OffsetReset::Earliest => info.start_offset,
             OffsetReset::Latest => info.end_offset,
@@ -319,7 +323,9 @@ impl Consumer {
     }
 
     fn add(&mut self, p: u32, start: u64, committed: Option<u64>, owned: Option<OwnedPartition>) -> Result<()> {
-        let reader = PartitionReader::open(&self.topic_dir.join(p.to_string()), &format!("{}/{p}", self.topic), start)?;
+        let dir = self.topic_dir.join(p.to_string());
+        let reader =
+            PartitionReader::open_on(std::sync::Arc::clone(&self.fs), &dir, &format!("{}/{p}", self.topic), start)?;
         let position = reader.position();
         self.assigned.insert(p, Assigned { reader, ready: VecDeque::new(), position, committed, owned });
         Ok(())

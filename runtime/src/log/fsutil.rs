@@ -4,11 +4,12 @@
 //! `[magic "FLS1" | seq u64 | a u64 | b i64 | crc32c u32]`; a write goes to the slot the sequence
 //! number selects, then `fdatasync`. A torn write spoils one slot only, and reads take the valid slot
 //! with the highest sequence, so an overwrite in place is atomic without rename or directory fsync.
+//! A failed write or sync zeroes its slot again, so later writes never overwrite the durable one.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::io;
 use std::path::Path;
+
+use super::io::{self as storage, FileRef, Open, Storage};
 
 const SLOT_MAGIC: &[u8; 4] = b"FLS1";
 const SLOT_LEN: usize = 32;
@@ -16,26 +17,26 @@ const SLOT_LEN: usize = 32;
 /// A durable two-value register (see the module doc).
 #[derive(Debug)]
 pub(crate) struct SlotFile {
-    file: File,
+    file: FileRef,
     seq: u64,
 }
 
 impl SlotFile {
     /// Opens or creates the slot file at `path` (a new file's name is made durable).
-    pub(crate) fn open(path: &Path) -> io::Result<SlotFile> {
-        let existed = path.exists();
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    pub(crate) fn open(fs: &dyn Storage, path: &Path) -> io::Result<SlotFile> {
+        let existed = storage::exists(fs, path);
+        let file = fs.open(path, Open::Create)?;
         if !existed {
             if let Some(parent) = path.parent() {
-                sync_dir(parent)?;
+                fs.sync_dir(parent)?;
             }
         }
-        let seq = read_slots(&file)?.map_or(0, |(seq, _, _)| seq);
+        let seq = read_slots(&*file)?.map_or(0, |(seq, _, _)| seq);
         Ok(SlotFile { file, seq })
     }
 
     /// The file, for locking.
-    pub(crate) fn file(&self) -> &File {
+    pub(crate) fn file(&self) -> &FileRef {
         &self.file
     }
 
@@ -49,26 +50,36 @@ impl SlotFile {
         slot[20..28].copy_from_slice(&b.to_be_bytes());
         let crc = crc32c::crc32c(&slot[..28]);
         slot[28..].copy_from_slice(&crc.to_be_bytes());
-        self.file.write_all_at(&slot, (self.seq % 2) * SLOT_LEN as u64)?;
-        self.file.sync_data()
+        let at = (self.seq % 2) * SLOT_LEN as u64;
+        let written = self.file.write_all_at(&slot, at).and_then(|()| self.file.sync_data());
+        if written.is_err() {
+            // The slot may now read back from memory as the new value while the disk holds
+            // something else. Make it read as invalid and reuse its sequence number, so the next
+            // write — here, or by the next process that opens the file — goes to this slot again and
+            // never over the other one, the last durable value (found by the crash simulation,
+            // seed 100616).
+            self.seq -= 1;
+            let _ = self.file.write_all_at(&[0u8; SLOT_LEN], at);
+        }
+        written
     }
 
     /// The stored value, if any slot is valid.
     pub(crate) fn read(&self) -> io::Result<Option<(u64, i64)>> {
-        Ok(read_slots(&self.file)?.map(|(_, a, b)| (a, b)))
+        Ok(read_slots(&*self.file)?.map(|(_, a, b)| (a, b)))
     }
 }
 
 /// Reads the value stored in the slot file at `path`; `None` if missing or never written.
-pub(crate) fn read_slot_file(path: &Path) -> io::Result<Option<(u64, i64)>> {
-    match File::open(path) {
-        Ok(f) => Ok(read_slots(&f)?.map(|(_, a, b)| (a, b))),
+pub(crate) fn read_slot_file(fs: &dyn Storage, path: &Path) -> io::Result<Option<(u64, i64)>> {
+    match fs.open(path, Open::Read) {
+        Ok(f) => Ok(read_slots(&*f)?.map(|(_, a, b)| (a, b))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-fn read_slots(file: &File) -> io::Result<Option<(u64, u64, i64)>> {
+fn read_slots(file: &dyn storage::StorageFile) -> io::Result<Option<(u64, u64, i64)>> {
     let mut buf = [0u8; SLOT_LEN * 2];
     let mut n = 0;
     while n < buf.len() {
@@ -97,33 +108,19 @@ fn read_slots(file: &File) -> io::Result<Option<(u64, u64, i64)>> {
     Ok(best)
 }
 
-/// fsyncs a directory so that names created, renamed or removed in it survive power loss.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 /// Replaces `path` with `bytes` atomically and durably: tmp write, fsync, rename, dir fsync.
-pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn atomic_write(fs: &dyn Storage, path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        let f = fs.open(&tmp, Open::Truncate)?;
+        f.write_all_at(bytes, 0)?;
+        f.sync_data()?;
     }
-    fs::rename(&tmp, path)?;
+    fs.rename(&tmp, path)?;
     if let Some(parent) = path.parent() {
-        sync_dir(parent)?;
+        fs.sync_dir(parent)?;
     }
     Ok(())
-}
-
-/// Tries to take an exclusive advisory lock; `Ok(false)` if another open file holds it.
-pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
-    match file.try_lock() {
-        Ok(()) => Ok(true),
-        Err(TryLockError::WouldBlock) => Ok(false),
-        Err(TryLockError::Error(e)) => Err(e),
-    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -134,21 +131,24 @@ pub(crate) fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::{File, OpenOptions};
+    use std::os::unix::fs::FileExt;
 
     #[test]
     fn slot_file_keeps_the_last_good_value() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rp");
-        assert_eq!(read_slot_file(&path).unwrap(), None);
-        let mut s = SlotFile::open(&path).unwrap();
+        let fs = &*storage::real();
+        assert_eq!(read_slot_file(fs, &path).unwrap(), None);
+        let mut s = SlotFile::open(fs, &path).unwrap();
         s.write(10, -1).unwrap();
         s.write(20, 5).unwrap();
-        assert_eq!(read_slot_file(&path).unwrap(), Some((20, 5)));
+        assert_eq!(read_slot_file(fs, &path).unwrap(), Some((20, 5)));
         // tear the newest slot: the previous value survives
         let f = OpenOptions::new().write(true).open(&path).unwrap();
         f.write_all_at(&[0xff; 3], 20).unwrap();
-        assert_eq!(read_slot_file(&path).unwrap(), Some((10, -1)));
-        let mut s = SlotFile::open(&path).unwrap();
+        assert_eq!(read_slot_file(fs, &path).unwrap(), Some((10, -1)));
+        let mut s = SlotFile::open(fs, &path).unwrap();
         s.write(30, 0).unwrap();
         assert_eq!(s.read().unwrap(), Some((30, 0)));
     }
@@ -159,9 +159,9 @@ mod tests {
         let path = dir.path().join("lock");
         let a = File::create(&path).unwrap();
         let b = File::open(&path).unwrap();
-        assert!(try_lock(&a).unwrap());
-        assert!(!try_lock(&b).unwrap());
+        assert!(storage::StorageFile::try_lock(&a).unwrap());
+        assert!(!storage::StorageFile::try_lock(&b).unwrap());
         drop(a);
-        assert!(try_lock(&b).unwrap());
+        assert!(storage::StorageFile::try_lock(&b).unwrap());
     }
 }

@@ -6,9 +6,10 @@
 //! index point and once more when the segment is sealed. Both are hints: they are rebuilt from the
 //! `.log` by recovery and readers validate every batch they reach through them.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
+
+use super::io::{self as storage, Open, Storage};
 
 /// The in-memory index of one segment, with the entries not yet written to its files.
 #[derive(Clone, Debug, Default)]
@@ -67,14 +68,14 @@ impl SegmentIndex {
     }
 
     /// Appends the entries not yet written to `<stem>.index` / `<stem>.timeindex`.
-    pub(crate) fn write_pending(&mut self, log_path: &Path) -> io::Result<()> {
+    pub(crate) fn write_pending(&mut self, fs: &dyn Storage, log_path: &Path) -> io::Result<()> {
         if self.written_offsets < self.offsets.len() {
             let mut buf = Vec::with_capacity((self.offsets.len() - self.written_offsets) * 8);
             for &(o, p) in &self.offsets[self.written_offsets..] {
                 buf.extend_from_slice(&o.to_be_bytes());
                 buf.extend_from_slice(&p.to_be_bytes());
             }
-            append_file(&log_path.with_extension("index"), &buf)?;
+            append_file(fs, &log_path.with_extension("index"), &buf)?;
             self.written_offsets = self.offsets.len();
         }
         if self.written_times < self.times.len() {
@@ -83,31 +84,40 @@ impl SegmentIndex {
                 buf.extend_from_slice(&t.to_be_bytes());
                 buf.extend_from_slice(&o.to_be_bytes());
             }
-            append_file(&log_path.with_extension("timeindex"), &buf)?;
+            append_file(fs, &log_path.with_extension("timeindex"), &buf)?;
             self.written_times = self.times.len();
         }
         Ok(())
     }
 
     /// Rewrites both index files from scratch (after recovery or repair rebuilt the index).
-    pub(crate) fn rewrite(&mut self, log_path: &Path) -> io::Result<()> {
+    pub(crate) fn rewrite(&mut self, fs: &dyn Storage, log_path: &Path) -> io::Result<()> {
         for ext in ["index", "timeindex"] {
-            File::create(log_path.with_extension(ext))?;
+            fs.open(&log_path.with_extension(ext), Open::Truncate)?;
         }
         self.written_offsets = 0;
         self.written_times = 0;
-        self.write_pending(log_path)
+        self.write_pending(fs, log_path)
+    }
+
+    /// fdatasyncs both index files: a sealed segment's index must be durable before the recovery
+    /// point passes it, since recovery never rebuilds it after that (found by the crash simulation).
+    pub(crate) fn sync(fs: &dyn Storage, log_path: &Path) -> io::Result<()> {
+        for ext in ["index", "timeindex"] {
+            fs.open(&log_path.with_extension(ext), Open::Create)?.sync_data()?;
+        }
+        Ok(())
     }
 
     /// Loads the index files of a segment; a torn trailing entry is ignored, a missing file is empty.
-    pub(crate) fn load(log_path: &Path, interval: u32) -> io::Result<SegmentIndex> {
+    pub(crate) fn load(fs: &dyn Storage, log_path: &Path, interval: u32) -> io::Result<SegmentIndex> {
         let mut idx = SegmentIndex::new(interval);
-        let raw = read_or_empty(&log_path.with_extension("index"))?;
+        let raw = read_or_empty(fs, &log_path.with_extension("index"))?;
         idx.offsets = raw
             .chunks_exact(8)
             .map(|c| (u32::from_be_bytes([c[0], c[1], c[2], c[3]]), u32::from_be_bytes([c[4], c[5], c[6], c[7]])))
             .collect();
-        let raw = read_or_empty(&log_path.with_extension("timeindex"))?;
+        let raw = read_or_empty(fs, &log_path.with_extension("timeindex"))?;
         idx.times = raw
             .chunks_exact(12)
             .map(|c| {
@@ -132,12 +142,13 @@ impl SegmentIndex {
     }
 }
 
-fn append_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    OpenOptions::new().create(true).append(true).open(path)?.write_all(bytes)
+/// Appends whole entries; a failed write is cut back, so a later append stays entry-aligned.
+fn append_file(fs: &dyn Storage, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    storage::append(&*fs.open(path, Open::Create)?, bytes)
 }
 
-fn read_or_empty(path: &Path) -> io::Result<Vec<u8>> {
-    match std::fs::read(path) {
+fn read_or_empty(fs: &dyn Storage, path: &Path) -> io::Result<Vec<u8>> {
+    match storage::read(fs, path) {
         Ok(b) => Ok(b),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e),
@@ -147,6 +158,7 @@ fn read_or_empty(path: &Path) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::io::real;
 
     #[test]
     fn sparse_entries_every_interval_and_lookup() {
@@ -173,17 +185,17 @@ mod tests {
         let log = dir.path().join("00000000000000000000.log");
         let mut idx = SegmentIndex::new(1);
         idx.on_batch(0, 0, 10, 5);
-        idx.write_pending(&log).unwrap();
+        idx.write_pending(&*real(), &log).unwrap();
         idx.on_batch(1, 10, 10, 7);
         idx.on_batch(2, 20, 10, 6);
         idx.seal(2);
-        idx.write_pending(&log).unwrap();
-        let loaded = SegmentIndex::load(&log, 1).unwrap();
+        idx.write_pending(&*real(), &log).unwrap();
+        let loaded = SegmentIndex::load(&*real(), &log, 1).unwrap();
         assert_eq!(loaded.offsets, vec![(0, 0), (1, 10), (2, 20)]);
         assert_eq!(loaded.times, vec![(5, 0), (7, 1)]);
         assert_eq!(loaded.max_timestamp(), Some(7));
         // a torn trailing entry is ignored
-        append_file(&log.with_extension("index"), &[1, 2, 3]).unwrap();
-        assert_eq!(SegmentIndex::load(&log, 1).unwrap().offsets.len(), 3);
+        append_file(&*real(), &log.with_extension("index"), &[1, 2, 3]).unwrap();
+        assert_eq!(SegmentIndex::load(&*real(), &log, 1).unwrap().offsets.len(), 3);
     }
 }

@@ -6,10 +6,17 @@
 
 mod compression;
 mod consumer;
+#[cfg(test)]
+mod crash_regressions;
+#[cfg(test)]
+mod crash_sim;
 mod error;
 mod fsutil;
 mod group;
 mod index;
+mod io;
+#[cfg(test)]
+mod io_faults;
 mod murmur2;
 mod partition;
 mod producer;

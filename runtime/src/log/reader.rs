@@ -5,18 +5,19 @@
 //! segment it returns nothing and a later call sees what was appended since; when a newer segment
 //! appears it finishes the current one (its size is final by then) and moves on.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::error::{Error, IoContext, Result};
 use super::fsutil::read_slot_file;
 use super::index::SegmentIndex;
+use super::io::{self as storage, Open as How, StorageRef};
 use super::record_batch::Batch;
 use super::segment::{self, log_path, Cursor, Next};
 
 /// Reads one partition's batches from an offset on.
 #[derive(Debug)]
 pub struct PartitionReader {
+    fs: StorageRef,
     dir: PathBuf,
     name: String,
     next_offset: u64,
@@ -35,7 +36,13 @@ impl PartitionReader {
     /// A reader of partition directory `dir` positioned at `offset` (moved up to the log start if
     /// retention already deleted it). `name` is how errors refer to the partition.
     pub fn open(dir: &Path, name: &str, offset: u64) -> Result<PartitionReader> {
+        PartitionReader::open_on(storage::real(), dir, name, offset)
+    }
+
+    /// [`open`](Self::open) on `fs`.
+    pub(crate) fn open_on(fs: StorageRef, dir: &Path, name: &str, offset: u64) -> Result<PartitionReader> {
         let mut r = PartitionReader {
+            fs,
             dir: dir.to_path_buf(),
             name: name.to_string(),
             next_offset: offset,
@@ -55,7 +62,7 @@ impl PartitionReader {
     pub fn seek(&mut self, offset: u64) -> Result<()> {
         self.current = None;
         self.next_offset = offset;
-        let bases = segment::list(&self.dir).ctx("list", &self.dir)?;
+        let bases = segment::list(&*self.fs, &self.dir).ctx("list", &self.dir)?;
         let Some(&first) = bases.first() else { return Ok(()) };
         if offset < first {
             self.next_offset = first;
@@ -63,14 +70,14 @@ impl PartitionReader {
         let i = bases.iter().rposition(|&b| b <= self.next_offset).unwrap_or(0);
         let base = bases[i];
         let path = log_path(&self.dir, base);
-        let file = match File::open(&path) {
+        let file = match self.fs.open(&path, How::Read) {
             Ok(f) => f,
             // deleted by retention between the listing and here: start over from the new start
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.seek(offset.max(base + 1)),
             Err(e) => return Err(Error::io(e, "open", &path)),
         };
-        let idx = SegmentIndex::load(&path, 4096).ctx("read the index of", &path)?;
-        let len = file.metadata().ctx("stat", &path)?.len();
+        let idx = SegmentIndex::load(&*self.fs, &path, 4096).ctx("read the index of", &path)?;
+        let len = file.len().ctx("stat", &path)?;
         let rel = (self.next_offset - base).min(u64::from(u32::MAX)) as u32;
         let pos = idx.lookup(rel);
         let pos = if pos <= len { pos } else { 0 };
@@ -129,7 +136,7 @@ impl PartitionReader {
                 }
                 Next::Incomplete { partial } => {
                     // at the end of this segment: is there a newer one?
-                    let bases = segment::list(&self.dir).ctx("list", &self.dir)?;
+                    let bases = segment::list(&*self.fs, &self.dir).ctx("list", &self.dir)?;
                     let newer = bases.iter().copied().find(|&b| b > cur.base);
                     match newer {
                         Some(_) if !listed_after_end => {
@@ -186,7 +193,7 @@ impl PartitionReader {
 
     fn recovery_point(&self) -> Result<u64> {
         let rp_path = self.dir.join("recovery-point");
-        Ok(read_slot_file(&rp_path).ctx("read", &rp_path)?.map_or(0, |(o, _)| o))
+        Ok(read_slot_file(&*self.fs, &rp_path).ctx("read", &rp_path)?.map_or(0, |(o, _)| o))
     }
 
     /// At the end of the newest segment: data the writer reported synced (`rp`) must be there.
@@ -208,8 +215,8 @@ impl PartitionReader {
 }
 
 /// The first offset in partition directory `dir` whose record is stamped at or after `timestamp`.
-pub(crate) fn offset_for_timestamp(dir: &Path, name: &str, timestamp: i64) -> Result<Option<u64>> {
-    let bases = segment::list(dir).ctx("list", dir)?;
+pub(crate) fn offset_for_timestamp(fs: StorageRef, dir: &Path, name: &str, timestamp: i64) -> Result<Option<u64>> {
+    let bases = segment::list(&*fs, dir).ctx("list", dir)?;
     // skip the sealed segments whose newest record is older (the time index's last entry)
     let mut start = bases.first().copied().unwrap_or(0);
     for (i, &base) in bases.iter().enumerate() {
@@ -217,13 +224,13 @@ pub(crate) fn offset_for_timestamp(dir: &Path, name: &str, timestamp: i64) -> Re
             break;
         }
         let path = log_path(dir, base);
-        let idx = SegmentIndex::load(&path, 4096).ctx("read the index of", &path)?;
+        let idx = SegmentIndex::load(&*fs, &path, 4096).ctx("read the index of", &path)?;
         match idx.max_timestamp() {
             Some(max) if max < timestamp => start = bases[i + 1],
             _ => break,
         }
     }
-    let mut reader = PartitionReader::open(dir, name, start)?;
+    let mut reader = PartitionReader::open_on(fs, dir, name, start)?;
     loop {
         let batches = reader.read(1 << 20)?;
         if batches.is_empty() {

@@ -4,12 +4,11 @@
 //! `.timeindex` beside it. The cursor reads large chunks with `pread`, so the file may grow under it
 //! (a live writer in another process) and a reader simply retries at the end.
 
-use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::index::SegmentIndex;
+use super::io::{FileRef, Open, Storage};
 use super::record_batch::{self, BatchHeader, Check, HEADER_LEN};
 
 /// The path of the segment with `base` offset in partition directory `dir`.
@@ -18,11 +17,9 @@ pub(crate) fn log_path(dir: &Path, base: u64) -> PathBuf {
 }
 
 /// Base offsets of the partition's segments, ascending.
-pub(crate) fn list(dir: &Path) -> io::Result<Vec<u64>> {
+pub(crate) fn list(fs: &dyn Storage, dir: &Path) -> io::Result<Vec<u64>> {
     let mut bases = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let name = entry?.file_name();
-        let Some(name) = name.to_str() else { continue };
+    for name in fs.list(dir)? {
         if let Some(stem) = name.strip_suffix(".log") {
             if stem.len() == 20 {
                 if let Ok(base) = stem.parse::<u64>() {
@@ -49,7 +46,7 @@ pub(crate) enum Next<'a> {
 /// A forward cursor over the batches of one segment file.
 #[derive(Debug)]
 pub(crate) struct Cursor {
-    file: File,
+    file: FileRef,
     /// File position of `buf[start]`.
     pos: u64,
     buf: Vec<u8>,
@@ -59,7 +56,7 @@ pub(crate) struct Cursor {
 
 impl Cursor {
     /// A cursor at byte `pos` of `file`, reading `chunk` bytes at a time.
-    pub(crate) fn new(file: File, pos: u64, chunk: usize) -> Cursor {
+    pub(crate) fn new(file: FileRef, pos: u64, chunk: usize) -> Cursor {
         Cursor { file, pos, buf: Vec::new(), start: 0, chunk }
     }
 
@@ -139,9 +136,9 @@ pub(crate) struct Scan {
 }
 
 /// Walks the segment at `path` whose first offset is `base`, checking every batch.
-pub(crate) fn scan(path: &Path, base: u64, index_interval: u32) -> io::Result<Scan> {
-    let file = File::open(path)?;
-    let file_len = file.metadata()?.len();
+pub(crate) fn scan(fs: &dyn Storage, path: &Path, base: u64, index_interval: u32) -> io::Result<Scan> {
+    let file = fs.open(path, Open::Read)?;
+    let file_len = file.len()?;
     let mut cursor = Cursor::new(file, 0, 1 << 20);
     let mut index = SegmentIndex::new(index_interval);
     let mut expected = base;
@@ -172,8 +169,8 @@ pub(crate) fn scan(path: &Path, base: u64, index_interval: u32) -> io::Result<Sc
 }
 
 /// Reads just the header of the first batch of a segment (for the oldest timestamp).
-pub(crate) fn first_header(path: &Path) -> io::Result<Option<BatchHeader>> {
-    let file = File::open(path)?;
+pub(crate) fn first_header(fs: &dyn Storage, path: &Path) -> io::Result<Option<BatchHeader>> {
+    let file = fs.open(path, Open::Read)?;
     let mut buf = [0u8; HEADER_LEN];
     let mut n = 0;
     while n < HEADER_LEN {
@@ -188,14 +185,20 @@ pub(crate) fn first_header(path: &Path) -> io::Result<Option<BatchHeader>> {
 
 /// Walks headers only (no CRC) from `pos` to the end: returns the offset after the last whole batch
 /// and the largest timestamp seen. Used to find a partition's end from outside the writer.
-pub(crate) fn skim(path: &Path, pos: u64, mut next_offset: u64) -> io::Result<(u64, Option<i64>)> {
-    let file = File::open(path)?;
-    let len = file.metadata()?.len();
+pub(crate) fn skim(fs: &dyn Storage, path: &Path, pos: u64, mut next_offset: u64) -> io::Result<(u64, Option<i64>)> {
+    let file = fs.open(path, Open::Read)?;
+    let len = file.len()?;
     let mut pos = pos;
     let mut max_ts = None;
     let mut buf = [0u8; HEADER_LEN];
     while pos + HEADER_LEN as u64 <= len {
-        file.read_exact_at(&mut buf, pos)?;
+        let mut n = 0;
+        while n < HEADER_LEN {
+            match file.read_at(&mut buf[n..], pos + n as u64)? {
+                0 => return Ok((next_offset, max_ts)),
+                r => n += r,
+            }
+        }
         let Ok(h) = record_batch::parse_header(&buf) else { break };
         if pos + h.len as u64 > len || h.base_offset != next_offset {
             break;
@@ -210,7 +213,9 @@ pub(crate) fn skim(path: &Path, pos: u64, mut next_offset: u64) -> io::Result<(u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::io::real;
     use crate::log::record::Record;
+    use std::fs::File;
     use std::io::Write;
 
     fn write_segment(path: &Path, batches: usize) -> Vec<u8> {
@@ -229,11 +234,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = log_path(dir.path(), 0);
         let bytes = write_segment(&path, 10);
-        let s = scan(&path, 0, 1).unwrap();
+        let s = scan(&*real(), &path, 0, 1).unwrap();
         assert_eq!((s.valid_len, s.next_offset, s.records), (bytes.len() as u64, 50, 50));
         assert!(s.problem.is_none());
         assert_eq!(s.index.max_timestamp(), Some(1009));
-        assert_eq!(list(dir.path()).unwrap(), vec![0]);
+        assert_eq!(list(&*real(), dir.path()).unwrap(), vec![0]);
     }
 
     #[test]
@@ -245,7 +250,7 @@ mod tests {
         let Check::Valid(first) = one else { panic!("first batch invalid") };
         for cut in 0..bytes.len() {
             std::fs::write(&path, &bytes[..cut]).unwrap();
-            let s = scan(&path, 0, 1).unwrap();
+            let s = scan(&*real(), &path, 0, 1).unwrap();
             assert!(s.valid_len <= cut as u64);
             assert_eq!(s.valid_len % first.len as u64, 0, "cut {cut}: stops on a batch boundary");
             assert_eq!(s.problem.is_some(), s.valid_len != cut as u64, "cut {cut}");
@@ -259,11 +264,11 @@ mod tests {
         let mut bytes = write_segment(&path, 2);
         bytes.extend_from_slice(&[0u8; 100]);
         std::fs::write(&path, &bytes).unwrap();
-        let s = scan(&path, 0, 1).unwrap();
+        let s = scan(&*real(), &path, 0, 1).unwrap();
         assert_eq!(s.next_offset, 10);
         assert!(s.problem.is_some());
         // a segment whose first batch is not at its base offset
-        let s = scan(&path, 3, 1).unwrap();
+        let s = scan(&*real(), &path, 3, 1).unwrap();
         assert_eq!((s.valid_len, s.problem.map(|p| p.0)), (0, Some(0)));
     }
 
@@ -273,7 +278,7 @@ mod tests {
         let path = log_path(dir.path(), 0);
         let bytes = write_segment(&path, 4);
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        assert_eq!(skim(&path, 0, 0).unwrap(), (15, Some(1002)));
-        assert_eq!(first_header(&path).unwrap().map(|h| h.base_timestamp), Some(1000));
+        assert_eq!(skim(&*real(), &path, 0, 0).unwrap(), (15, Some(1002)));
+        assert_eq!(first_header(&*real(), &path).unwrap().map(|h| h.base_timestamp), Some(1000));
     }
 }

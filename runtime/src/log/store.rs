@@ -4,16 +4,17 @@
 //! `writer.lock`, `recovery-point`); consumer groups under `<data>/__groups/`. Topics are created
 //! in a hidden temporary directory and renamed into place, so a topic is either whole or absent.
 
-use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::consumer::{Consumer, ConsumerOptions};
 use super::error::{Error, IoContext, Result};
-use super::fsutil::{atomic_write, now_ms, sync_dir, try_lock};
+use super::fsutil::{atomic_write, now_ms};
 use super::group::{
     commit_unowned, committed_offsets, group_dir, live_members, read_committed, CommittedOffset, MemberInfo,
 };
-use super::partition::{partition_info, PartitionInfo, PartitionWriter};
+use super::io::{self as storage, Open, Storage, StorageRef};
+use super::partition::{partition_info_on, PartitionInfo, PartitionWriter};
 use super::producer::Producer;
 use super::reader::{offset_for_timestamp, PartitionReader};
 use super::topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig};
@@ -22,6 +23,7 @@ use super::verify::{repair_partition, verify_partition, PartitionCheck};
 /// An open data directory.
 #[derive(Clone, Debug)]
 pub struct Log {
+    fs: StorageRef,
     dir: PathBuf,
 }
 
@@ -68,22 +70,27 @@ pub struct GroupPartition {
 impl Log {
     /// Opens the data directory `dir`.
     pub fn open(dir: impl AsRef<Path>, opts: LogOptions) -> Result<Log> {
-        let dir = dir.as_ref().to_path_buf();
-        match fs::metadata(&dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(Error::Invalid(format!("data directory {} is not a directory", dir.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Log::open_on(storage::real(), dir.as_ref(), opts)
+    }
+
+    /// [`open`](Self::open) on `fs`.
+    pub(crate) fn open_on(fs: StorageRef, dir: &Path, opts: LogOptions) -> Result<Log> {
+        let dir = dir.to_path_buf();
+        match fs.stat(&dir) {
+            Ok(Some(m)) if m.is_dir => {}
+            Ok(Some(_)) => return Err(Error::Invalid(format!("data directory {} is not a directory", dir.display()))),
+            Ok(None) => {
                 if !opts.create {
                     return Err(Error::Invalid(format!(
                         "data directory {} does not exist (create a topic first, or pass --data-dir)",
                         dir.display()
                     )));
                 }
-                fs::create_dir_all(&dir).ctx("create data directory", &dir)?;
+                storage::create_dir_all_durable(&*fs, &dir).ctx("create data directory", &dir)?;
             }
             Err(e) => return Err(Error::io(e, "open data directory", &dir)),
         }
-        Ok(Log { dir })
+        Ok(Log { fs, dir })
     }
 
     /// The data directory.
@@ -95,33 +102,34 @@ impl Log {
     pub fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()> {
         validate_topic_name(name)?;
         config.validate()?;
+        let fs = &*self.fs;
         let final_dir = self.dir.join(name);
-        if final_dir.exists() {
+        if storage::exists(fs, &final_dir) {
             return Err(Error::TopicExists(name.to_string()));
         }
         let tmp = self.dir.join(format!(".creating-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir(&tmp).ctx("create", &tmp)?;
+        let _ = fs.remove_dir_all(&tmp);
+        fs.create_dir(&tmp).ctx("create", &tmp)?;
         let result = (|| {
             for p in 0..config.partitions {
                 let pdir = tmp.join(p.to_string());
-                fs::create_dir(&pdir).ctx("create", &pdir)?;
+                fs.create_dir(&pdir).ctx("create", &pdir)?;
             }
             let json = serde_json::to_vec_pretty(config).expect("config serializes");
             let cfg_path = tmp.join("topic.json");
-            atomic_write(&cfg_path, &json).ctx("write", &cfg_path)?;
-            sync_dir(&tmp).ctx("sync directory", &tmp)?;
-            match fs::rename(&tmp, &final_dir) {
+            atomic_write(fs, &cfg_path, &json).ctx("write", &cfg_path)?;
+            fs.sync_dir(&tmp).ctx("sync directory", &tmp)?;
+            match fs.rename(&tmp, &final_dir) {
                 Ok(()) => Ok(()),
-                Err(_) if final_dir.exists() => Err(Error::TopicExists(name.to_string())),
+                Err(_) if storage::exists(fs, &final_dir) => Err(Error::TopicExists(name.to_string())),
                 Err(e) => Err(Error::io(e, "create topic directory", &final_dir)),
             }
         })();
         if result.is_err() {
-            let _ = fs::remove_dir_all(&tmp);
+            let _ = fs.remove_dir_all(&tmp);
         }
         result?;
-        sync_dir(&self.dir).ctx("sync directory", &self.dir)
+        fs.sync_dir(&self.dir).ctx("sync directory", &self.dir)
     }
 
     /// Raises a topic's partition count to `partitions` (Kafka's CreatePartitions): the new
@@ -138,53 +146,53 @@ impl Log {
         let old = config.partitions;
         config.partitions = partitions;
         config.validate()?;
+        let fs = &*self.fs;
         let tdir = self.dir.join(name);
         for p in old..partitions {
             let pdir = tdir.join(p.to_string());
-            match fs::create_dir(&pdir) {
+            match fs.create_dir(&pdir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io(e, "create", &pdir)),
             }
         }
-        sync_dir(&tdir).ctx("sync directory", &tdir)?;
+        fs.sync_dir(&tdir).ctx("sync directory", &tdir)?;
         let json = serde_json::to_vec_pretty(&config).expect("config serializes");
         let cfg_path = tdir.join("topic.json");
-        atomic_write(&cfg_path, &json).ctx("write", &cfg_path)?;
+        atomic_write(fs, &cfg_path, &json).ctx("write", &cfg_path)?;
         Ok(config)
     }
 
     /// Deletes a topic; refused while a writer holds one of its partitions.
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         let config = self.topic_config(name)?;
+        let fs = &*self.fs;
         let tdir = self.dir.join(name);
         let mut locks = Vec::new();
         for p in 0..config.partitions {
             let lock_path = tdir.join(p.to_string()).join("writer.lock");
-            if let Ok(f) = fs::File::open(&lock_path) {
-                if !try_lock(&f).ctx("lock", &lock_path)? {
+            if let Ok(f) = fs.open(&lock_path, Open::Read) {
+                if !f.try_lock().ctx("lock", &lock_path)? {
                     return Err(Error::Locked { what: format!("partition {name}/{p}"), holder: "a producer".into() });
                 }
                 locks.push(f);
             }
         }
         let graveyard = self.dir.join(format!(".deleting-{name}-{}-{}", std::process::id(), now_ms()));
-        fs::rename(&tdir, &graveyard).ctx("delete topic directory", &tdir)?;
-        sync_dir(&self.dir).ctx("sync directory", &self.dir)?;
+        fs.rename(&tdir, &graveyard).ctx("delete topic directory", &tdir)?;
+        fs.sync_dir(&self.dir).ctx("sync directory", &self.dir)?;
         drop(locks);
-        fs::remove_dir_all(&graveyard).ctx("remove", &graveyard)
+        fs.remove_dir_all(&graveyard).ctx("remove", &graveyard)
     }
 
     /// The topics, sorted by name.
     pub fn topics(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir).ctx("list", &self.dir)? {
-            let entry = entry.ctx("list", &self.dir)?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+        for name in self.fs.list(&self.dir).ctx("list", &self.dir)? {
             if name.starts_with('.') || name.starts_with("__") {
                 continue;
             }
-            if entry.path().join("topic.json").is_file() {
+            if matches!(self.fs.stat(&self.dir.join(&name).join("topic.json")), Ok(Some(s)) if !s.is_dir) {
                 out.push(name);
             }
         }
@@ -196,7 +204,7 @@ impl Log {
     pub fn topic_config(&self, name: &str) -> Result<TopicConfig> {
         validate_topic_name(name)?;
         let path = self.dir.join(name).join("topic.json");
-        let bytes = match fs::read(&path) {
+        let bytes = match storage::read(&*self.fs, &path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::TopicNotFound(name.to_string())),
             Err(e) => return Err(Error::io(e, "read", &path)),
@@ -211,7 +219,7 @@ impl Log {
     pub fn describe_topic(&self, name: &str) -> Result<TopicInfo> {
         let config = self.topic_config(name)?;
         let partitions = (0..config.partitions)
-            .map(|p| partition_info(&self.partition_dir(name, p), p))
+            .map(|p| partition_info_on(&*self.fs, &self.partition_dir(name, p), p))
             .collect::<Result<Vec<_>>>()?;
         Ok(TopicInfo { name: name.to_string(), config, partitions })
     }
@@ -220,7 +228,10 @@ impl Log {
     pub fn producer(&self, topic: &str, fsync: Option<FsyncPolicy>) -> Result<Producer> {
         let config = self.topic_config(topic)?;
         let writers = (0..config.partitions)
-            .map(|p| PartitionWriter::open(&self.partition_dir(topic, p), &format!("{topic}/{p}"), &config, fsync))
+            .map(|p| {
+                let (fs, dir) = (Arc::clone(&self.fs), self.partition_dir(topic, p));
+                PartitionWriter::open_on(fs, &dir, &format!("{topic}/{p}"), &config, fsync)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Producer::new(topic, writers))
     }
@@ -229,14 +240,16 @@ impl Log {
     pub fn partition_writer(&self, topic: &str, partition: u32, fsync: Option<FsyncPolicy>) -> Result<PartitionWriter> {
         let config = self.topic_config(topic)?;
         self.check_partition(topic, partition, &config)?;
-        PartitionWriter::open(&self.partition_dir(topic, partition), &format!("{topic}/{partition}"), &config, fsync)
+        let (fs, dir) = (Arc::clone(&self.fs), self.partition_dir(topic, partition));
+        PartitionWriter::open_on(fs, &dir, &format!("{topic}/{partition}"), &config, fsync)
     }
 
     /// A reader of one partition from `offset`.
     pub fn reader(&self, topic: &str, partition: u32, offset: u64) -> Result<PartitionReader> {
         let config = self.topic_config(topic)?;
         self.check_partition(topic, partition, &config)?;
-        PartitionReader::open(&self.partition_dir(topic, partition), &format!("{topic}/{partition}"), offset)
+        let (fs, dir) = (Arc::clone(&self.fs), self.partition_dir(topic, partition));
+        PartitionReader::open_on(fs, &dir, &format!("{topic}/{partition}"), offset)
     }
 
     /// A consumer of `topic` (joining `opts.group` if set).
@@ -245,24 +258,15 @@ impl Log {
         if let Some(g) = &opts.group {
             validate_group_name(g)?;
         }
-        Consumer::new(self.dir.clone(), self.dir.join(topic), topic, config.partitions, opts)
+        Consumer::new(Arc::clone(&self.fs), self.dir.clone(), self.dir.join(topic), topic, config.partitions, opts)
     }
 
     /// The consumer groups that have members or committed offsets, sorted.
     pub fn groups(&self) -> Result<Vec<String>> {
         let root = self.dir.join("__groups");
         let mut out = Vec::new();
-        match fs::read_dir(&root) {
-            Ok(entries) => {
-                for e in entries {
-                    let e = e.ctx("list", &root)?;
-                    if let Some(n) = e.file_name().to_str() {
-                        if !n.starts_with('.') {
-                            out.push(n.to_string());
-                        }
-                    }
-                }
-            }
+        match self.fs.list(&root) {
+            Ok(entries) => out.extend(entries.into_iter().filter(|n| !n.starts_with('.'))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(e, "list", &root)),
         }
@@ -274,14 +278,16 @@ impl Log {
     pub fn describe_group(&self, group: &str) -> Result<GroupInfo> {
         validate_group_name(group)?;
         let gdir = group_dir(&self.dir, group);
-        if !gdir.is_dir() {
+        let fs = &*self.fs;
+        if !storage::is_dir(fs, &gdir) {
             return Err(Error::GroupNotFound(group.to_string()));
         }
-        let members = live_members(&gdir)?;
+        let members = live_members(fs, &gdir)?;
         let mut partitions = Vec::new();
-        for c in committed_offsets(&gdir)? {
+        for c in committed_offsets(fs, &gdir)? {
             let pdir = self.partition_dir(&c.topic, c.partition);
-            let log_end_offset = if pdir.is_dir() { partition_info(&pdir, c.partition)?.end_offset } else { 0 };
+            let log_end_offset =
+                if storage::is_dir(fs, &pdir) { partition_info_on(fs, &pdir, c.partition)?.end_offset } else { 0 };
             let lag = log_end_offset.saturating_sub(c.offset);
             partitions.push(GroupPartition { committed: c, log_end_offset, lag });
         }
@@ -293,14 +299,14 @@ impl Log {
     pub fn commit_group_offset(&self, group: &str, topic: &str, partition: u32, offset: u64) -> Result<bool> {
         validate_group_name(group)?;
         validate_topic_name(topic)?;
-        commit_unowned(&self.dir, group, topic, partition, offset)
+        commit_unowned(&*self.fs, &self.dir, group, topic, partition, offset)
     }
 
     /// `group`'s committed offset in `topic`/`partition`, if any.
     pub fn group_offset(&self, group: &str, topic: &str, partition: u32) -> Result<Option<u64>> {
         validate_group_name(group)?;
         validate_topic_name(topic)?;
-        read_committed(&self.dir, group, topic, partition)
+        read_committed(&*self.fs, &self.dir, group, topic, partition)
     }
 
     /// The offset of the first record of `topic`/`partition` stamped at or after `timestamp` (ms
@@ -309,7 +315,12 @@ impl Log {
     pub fn offset_for_timestamp(&self, topic: &str, partition: u32, timestamp: i64) -> Result<Option<u64>> {
         let config = self.topic_config(topic)?;
         self.check_partition(topic, partition, &config)?;
-        offset_for_timestamp(&self.partition_dir(topic, partition), &format!("{topic}/{partition}"), timestamp)
+        offset_for_timestamp(
+            Arc::clone(&self.fs),
+            &self.partition_dir(topic, partition),
+            &format!("{topic}/{partition}"),
+            timestamp,
+        )
     }
 
     /// Verifies every partition of `topic` (or of every topic).
@@ -325,7 +336,7 @@ impl Log {
     fn each_partition(
         &self,
         topic: Option<&str>,
-        f: fn(&Path, &str, u32) -> Result<PartitionCheck>,
+        f: fn(&dyn Storage, &Path, &str, u32) -> Result<PartitionCheck>,
     ) -> Result<Vec<PartitionCheck>> {
         let topics = match topic {
             Some(t) => vec![t.to_string()],
@@ -335,7 +346,7 @@ impl Log {
         for t in topics {
             let config = self.topic_config(&t)?;
             for p in 0..config.partitions {
-                out.push(f(&self.partition_dir(&t, p), &t, p)?);
+                out.push(f(&*self.fs, &self.partition_dir(&t, p), &t, p)?);
             }
         }
         Ok(out)

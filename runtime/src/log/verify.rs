@@ -1,10 +1,10 @@
 //! `flowc log verify` and `flowc log repair`: check every batch of a partition, cut at the first bad one.
 
-use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use super::error::{IoContext, Result};
-use super::fsutil::{read_slot_file, sync_dir, SlotFile};
+use super::fsutil::{read_slot_file, SlotFile};
+use super::io::{Open, Storage};
 use super::partition::lock_partition;
 use super::segment::{self, log_path};
 
@@ -47,8 +47,8 @@ pub struct Damage {
 }
 
 /// Checks every batch of partition directory `dir` (CRC, framing, offset continuity).
-pub(super) fn verify_partition(dir: &Path, topic: &str, partition: u32) -> Result<PartitionCheck> {
-    let bases = segment::list(dir).ctx("list", dir)?;
+pub(super) fn verify_partition(fs: &dyn Storage, dir: &Path, topic: &str, partition: u32) -> Result<PartitionCheck> {
+    let bases = segment::list(fs, dir).ctx("list", dir)?;
     let mut check = PartitionCheck {
         topic: topic.to_string(),
         partition,
@@ -59,7 +59,8 @@ pub(super) fn verify_partition(dir: &Path, topic: &str, partition: u32) -> Resul
         end_offset: bases.first().copied().unwrap_or(0),
         damage: None,
     };
-    let sizes: Vec<u64> = bases.iter().map(|&b| fs::metadata(log_path(dir, b)).map_or(0, |m| m.len())).collect();
+    let sizes: Vec<u64> =
+        bases.iter().map(|&b| fs.stat(&log_path(dir, b)).ok().flatten().map_or(0, |s| s.len)).collect();
     for (i, &base) in bases.iter().enumerate() {
         let path = log_path(dir, base);
         let later: u64 = sizes[i + 1..].iter().sum();
@@ -74,7 +75,7 @@ pub(super) fn verify_partition(dir: &Path, topic: &str, partition: u32) -> Resul
             });
             return Ok(check);
         }
-        let scan = segment::scan(&path, base, 4096).ctx("read", &path)?;
+        let scan = segment::scan(fs, &path, base, 4096).ctx("read", &path)?;
         check.records += scan.records;
         check.bytes += scan.valid_len;
         check.end_offset = scan.next_offset;
@@ -91,7 +92,7 @@ pub(super) fn verify_partition(dir: &Path, topic: &str, partition: u32) -> Resul
         }
     }
     let rp_path = dir.join("recovery-point");
-    if let Some((rp, _)) = read_slot_file(&rp_path).ctx("read", &rp_path)? {
+    if let Some((rp, _)) = read_slot_file(fs, &rp_path).ctx("read", &rp_path)? {
         if rp > check.end_offset {
             let last = bases.last().copied().unwrap_or(0);
             check.damage = Some(Damage {
@@ -108,38 +109,38 @@ pub(super) fn verify_partition(dir: &Path, topic: &str, partition: u32) -> Resul
 }
 
 /// Truncates partition `dir` at its first bad batch (taking the writer lock) and returns what was found.
-pub(super) fn repair_partition(dir: &Path, topic: &str, partition: u32) -> Result<PartitionCheck> {
-    let _lock = lock_partition(dir, &format!("{topic}/{partition}"))?;
-    let check = verify_partition(dir, topic, partition)?;
+pub(super) fn repair_partition(fs: &dyn Storage, dir: &Path, topic: &str, partition: u32) -> Result<PartitionCheck> {
+    let _lock = lock_partition(fs, dir, &format!("{topic}/{partition}"))?;
+    let check = verify_partition(fs, dir, topic, partition)?;
     let Some(d) = &check.damage else { return Ok(check) };
-    let bases = segment::list(dir).ctx("list", dir)?;
+    let bases = segment::list(fs, dir).ctx("list", dir)?;
     let damaged_base = bases.iter().copied().find(|&b| log_path(dir, b) == d.file);
     if let Some(base) = damaged_base {
         for &b in bases.iter().filter(|&&b| b > base) {
             let p = log_path(dir, b);
             for ext in ["index", "timeindex"] {
-                let _ = fs::remove_file(p.with_extension(ext));
+                let _ = fs.remove_file(&p.with_extension(ext));
             }
-            fs::remove_file(&p).ctx("remove", &p)?;
+            fs.remove_file(&p).ctx("remove", &p)?;
         }
         if d.position == 0 && base != d.offset {
             // a segment that does not continue the log at all
             for ext in ["index", "timeindex", "log"] {
-                let _ = fs::remove_file(d.file.with_extension(ext));
+                let _ = fs.remove_file(&d.file.with_extension(ext));
             }
         } else {
-            let f = OpenOptions::new().write(true).open(&d.file).ctx("open", &d.file)?;
+            let f = fs.open(&d.file, Open::Write).ctx("open", &d.file)?;
             f.set_len(d.position).ctx("truncate", &d.file)?;
-            f.sync_all().ctx("sync", &d.file)?;
+            f.sync_data().ctx("sync", &d.file)?;
             // the writer rebuilds the index when it scans from the recovery point
             for ext in ["index", "timeindex"] {
-                let _ = fs::remove_file(d.file.with_extension(ext));
+                let _ = fs.remove_file(&d.file.with_extension(ext));
             }
         }
     }
-    sync_dir(dir).ctx("sync directory", dir)?;
+    fs.sync_dir(dir).ctx("sync directory", dir)?;
     let rp_path = dir.join("recovery-point");
-    let mut rp = SlotFile::open(&rp_path).ctx("open", &rp_path)?;
+    let mut rp = SlotFile::open(fs, &rp_path).ctx("open", &rp_path)?;
     rp.write(d.offset, 0).ctx("write", &rp_path)?;
     Ok(check)
 }
@@ -147,9 +148,11 @@ pub(super) fn repair_partition(dir: &Path, topic: &str, partition: u32) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::io::real;
     use crate::log::partition::PartitionWriter;
     use crate::log::record::Record;
     use crate::log::topic::TopicConfig;
+    use std::fs;
 
     #[test]
     fn verify_finds_a_flipped_byte_and_repair_cuts_there() {
@@ -160,15 +163,15 @@ mod tests {
             w.append(&[Record::from_value(format!("value-{i:04}"))]).unwrap();
         }
         drop(w);
-        let ok = verify_partition(dir.path(), "t", 0).unwrap();
+        let ok = verify_partition(&*real(), dir.path(), "t", 0).unwrap();
         assert_eq!((ok.records, ok.end_offset, ok.damage.clone()), (100, 100, None));
-        let bases = segment::list(dir.path()).unwrap();
+        let bases = segment::list(&*real(), dir.path()).unwrap();
         assert!(bases.len() > 2);
         let victim = log_path(dir.path(), bases[1]);
         let mut bytes = fs::read(&victim).unwrap();
         bytes[100] ^= 0x08;
         fs::write(&victim, &bytes).unwrap();
-        let bad = verify_partition(dir.path(), "t", 0).unwrap();
+        let bad = verify_partition(&*real(), dir.path(), "t", 0).unwrap();
         let d = bad.damage.clone().unwrap();
         assert_eq!(d.file, victim);
         assert!(d.offset >= bases[1] && d.offset < bases[2]);
@@ -182,9 +185,9 @@ mod tests {
             }
         };
         assert!(err.to_string().contains(&victim.display().to_string()), "{err}");
-        let repaired = repair_partition(dir.path(), "t", 0).unwrap();
+        let repaired = repair_partition(&*real(), dir.path(), "t", 0).unwrap();
         assert_eq!(repaired.damage, bad.damage);
-        let after = verify_partition(dir.path(), "t", 0).unwrap();
+        let after = verify_partition(&*real(), dir.path(), "t", 0).unwrap();
         assert_eq!((after.damage, after.end_offset), (None, d.offset));
         let w = PartitionWriter::open(dir.path(), "t/0", &cfg, None).unwrap();
         assert_eq!(w.next_offset(), d.offset);
