@@ -340,9 +340,9 @@ impl Translator {
     }
 
     fn render(&mut self) -> String {
-        let mut out = format!("// Flume agent `{}`, translated by `flowc import`.\n", self.agent);
+        let mut out = format!("// Flume agent `{}`, translated by `flowc import`.\n", comment_text(&self.agent));
         for s in &self.skipped {
-            out.push_str(&format!("// not imported: {s}\n"));
+            out.push_str(&format!("// not imported: {}\n", comment_text(s)));
         }
         out.push('\n');
         for d in &mut self.decls {
@@ -358,7 +358,7 @@ impl Translator {
                     _ => out.push_str(&format!("{} {} = {} {{", d.role, d.name, d.kind)),
                 }
                 for n in &d.notes {
-                    out.push_str(&format!("\n// {n}"));
+                    out.push_str(&format!("\n// {}", comment_text(n)));
                 }
                 for (k, v) in &d.options {
                     out.push_str(&format!("\n{k} = {v}"));
@@ -377,6 +377,21 @@ impl Translator {
     }
 }
 
+/// Text for a `//` comment, on one line: a key or value holding a line break (a properties escape
+/// `\n`, a continuation) keeps it as `\n`, so the rest of the text cannot become code.
+fn comment_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,5 +408,6 @@ mod tests {
         assert_eq!(inline_note("tail -F x //watch"), Some("//watch"));
         assert_eq!(inline_note("hdfs://h:8020/x"), None);
         assert_eq!(inline_note("a # b"), Some("# b"));
+        assert_eq!(comment_text("rou\ndUnit = minute\r\u{0}"), "rou\\ndUnit = minute\\r\\u{0}");
     }
 }
