@@ -1,8 +1,9 @@
 //! Hot reload of a running `flowc run`, through the real binary: on SIGHUP (or with `--watch` when
 //! the file changes) a change of a sink's options swaps that sink between two batches while the tail
 //! source keeps its position: every line in the output exactly once, and the new roll size applies
-//! to the files written after it; a transform whose text changed is swapped the same way. A file with
-//! errors, or a change a live reload does not make, leaves the running pipeline as it was and says why.
+//! to the files written after it; a transform whose text changed is swapped the same way, and a route
+//! takes its new conditions between two batches. A file with errors, or a change a live reload does
+//! not make, leaves the running pipeline as it was and says why.
 
 mod run_common;
 
@@ -201,5 +202,42 @@ t | set tag = "before" -> c -> k
         let i: usize = row["line"].as_str().unwrap()[5..].parse().unwrap();
         let want = if i < 2_000 { "before" } else { "after" };
         assert_eq!(row["tag"], want, "line {i}");
+    }
+}
+
+#[test]
+fn a_reload_that_changes_a_routes_condition_routes_the_lines_after_it_by_the_new_one() {
+    let flow = r#"
+source t = tail { path = "in.log", start_at = beginning }
+channel c = memory {}
+sink odd = files { path = "out/odd/", prefix = "part-" }
+sink rest = files { path = "out/rest/", prefix = "part-" }
+t -> c -> route {
+  ends_with(line, "1") => odd
+  else => rest
+}
+"#;
+    let s = Scratch::new();
+    s.write("p.flow", flow);
+    append(&s, 0..2_000);
+    let mut run = start(&s, &[]);
+    wait_for_output(&s, 2_000, &run);
+    s.write("p.flow", &flow.replace("ends_with(line, \"1\")", "ends_with(line, \"2\")"));
+    run.signal("HUP");
+    run.wait_for("the route's reload", |e| e.contains(": reloaded"));
+    append(&s, 2_000..3_000);
+    wait_for_output(&s, 3_000, &run);
+    let stderr = run.terminate();
+    assert!(stderr.contains("reload on SIGHUP: swapping") && stderr.contains("route"), "{stderr}");
+    exactly_once(&s, 3_000, &stderr);
+    let odd = lines_under(&s.path().join("out/odd"));
+    for i in 0..3_000 {
+        let want = if i < 2_000 { i % 10 == 1 } else { i % 10 == 2 };
+        assert_eq!(
+            odd.contains_key(&line(i)),
+            want,
+            "line {i} by the {} condition",
+            if i < 2_000 { "old" } else { "new" }
+        );
     }
 }

@@ -288,8 +288,10 @@ impl Spawner {
                 let targets =
                     targets.into_iter().filter_map(|(t, arms)| Some((self.senders[t].clone()?, arms))).collect();
                 drop(output);
-                tasks
-                    .spawn(async move { run_route(arms, targets, input, metrics).await.map_err(|e| e.in_node(&name)) });
+                let swaps = node.route_swaps;
+                tasks.spawn(async move {
+                    run_route(&name, arms, targets, input, metrics, swaps).await.map_err(|e| e.in_node(&name))
+                });
             }
             Task::Topic { key, done } => {
                 // A topic's readers are consumer groups reading the log, not its queue.

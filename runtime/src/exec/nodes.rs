@@ -1,6 +1,6 @@
 //! The tasks of the nodes between sources and channels: transforms, routes and sinks.
 
-use super::reload::{SinkSwap, SourceSwap, TransformSwap};
+use super::reload::{RouteSwap, SinkSwap, SourceSwap, TransformSwap};
 use super::transform::Applied;
 use super::*;
 
@@ -241,15 +241,27 @@ async fn next_source_swap(swaps: &mut Option<mpsc::Receiver<SourceSwap>>) -> Sou
 
 /// A route: each record goes to the targets of the first arm whose condition holds (`else` takes
 /// the rest; without one, what matches nothing is dropped). Each target gets its records in input
-/// order, once per batch, even when several arms lead to it.
+/// order, once per batch, even when several arms lead to it. A reload's new conditions are taken
+/// between two batches.
 pub(super) async fn run_route(
-    arms: Vec<Option<expr::Compiled>>,
+    name: &str,
+    mut arms: Vec<Option<expr::Compiled>>,
     targets: Vec<(mpsc::Sender<Envelope>, Vec<usize>)>,
     mut input: mpsc::Receiver<Envelope>,
     metrics: Arc<NodeMetrics>,
+    mut swaps: Option<mpsc::Receiver<RouteSwap>>,
 ) -> Result<(), RunError> {
     let mut warned = false;
-    while let Some(env) = input.recv().await {
+    loop {
+        let env = tokio::select! {
+            env = input.recv() => env,
+            swap = next_route_swap(&mut swaps) => {
+                arms = swap.arms;
+                tracing::info!("{name}: reloaded");
+                continue;
+            }
+        };
+        let Some(env) = env else { break };
         let rows = env.batch.num_rows();
         metrics.add_in(rows as u64);
         let routed = expr::drop_malformed(arms.iter().flatten(), &env.batch)
@@ -433,6 +445,17 @@ async fn tick(ticker: &mut Option<tokio::time::Interval>) {
         }
         None => std::future::pending().await,
     }
+}
+
+/// A route's next conditions from a reload; never, once nobody can reload any more.
+async fn next_route_swap(swaps: &mut Option<mpsc::Receiver<RouteSwap>>) -> RouteSwap {
+    if let Some(rx) = swaps {
+        if let Some(swap) = rx.recv().await {
+            return swap;
+        }
+        *swaps = None;
+    }
+    std::future::pending().await
 }
 
 /// The next transform a reload hands over; never, once nobody can reload any more.

@@ -1,6 +1,6 @@
 //! A checked program turned into tasks: every connector built and every option read before anything moves.
 
-use super::reload::{Reloader, SinkSwap, SourceSwap, SwapTx, TransformSwap};
+use super::reload::{Reloader, RouteSwap, SinkSwap, SourceSwap, SwapTx, TransformSwap};
 use super::*;
 use flowc_compiler::builtins::StreamOut;
 use flowc_compiler::graph::OptionMap;
@@ -57,6 +57,8 @@ pub(super) struct Planned {
     pub(super) transform_swaps: Option<mpsc::Receiver<TransformSwap>>,
     /// Where a source's task receives its new source on reload.
     pub(super) source_swaps: Option<mpsc::Receiver<SourceSwap>>,
+    /// Where a route's task receives its new conditions on reload.
+    pub(super) route_swaps: Option<mpsc::Receiver<RouteSwap>>,
 }
 
 /// A program turned into runnable tasks; nothing has started yet.
@@ -128,6 +130,23 @@ pub(crate) fn build_transform(program: &Program, name: &str) -> Result<Transform
     }
 }
 
+/// The conditions of route `name`'s arms in `program` (the new one, on reload).
+pub(crate) fn build_route(program: &Program, name: &str) -> Result<Vec<Option<expr::Compiled>>, RunError> {
+    let graph = &program.graph;
+    let index = graph
+        .node_indices()
+        .find(|&i| graph[i].name == name)
+        .ok_or_else(|| RunError::internal(format!("no route `{name}` in the new program")))?;
+    match &graph[index].kind {
+        NodeKind::Route(arms) => route_arms(arms).map_err(|e| e.in_node(name)),
+        _ => Err(RunError::internal(format!("`{name}` is not a route"))),
+    }
+}
+
+fn route_arms(arms: &[flowc_compiler::ast::RouteArm]) -> Result<Vec<Option<expr::Compiled>>, RunError> {
+    arms.iter().map(|arm| arm.condition.as_ref().map(expr::compile).transpose()).collect()
+}
+
 /// Turns a checked program into tasks: every connector is built and every option read, so anything
 /// `flowc run` cannot do yet is reported before a single event moves.
 /// Topics live in the embedded log under `data_dir`; they are created from their declarations when
@@ -170,6 +189,11 @@ pub fn plan(
             let (tx, rx) = mpsc::channel(1);
             node.transform_swaps = Some(rx);
             swaps.push((node.name.clone(), SwapTx::Transform(tx)));
+        }
+        if matches!(node.task, Task::Route(_)) {
+            let (tx, rx) = mpsc::channel(1);
+            node.route_swaps = Some(rx);
+            swaps.push((node.name.clone(), SwapTx::Route(tx)));
         }
     }
     for node in &mut nodes {
@@ -215,11 +239,7 @@ fn plan_node(
             Ok((node.kind.role().to_string(), Task::Transform(task)))
         }
         NodeKind::Route(arms) => {
-            let arms = arms
-                .iter()
-                .map(|arm| arm.condition.as_ref().map(expr::compile).transpose())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.in_node(&node.name))?;
+            let arms = route_arms(arms).map_err(|e| e.in_node(&node.name))?;
             Ok(("route".to_string(), Task::Route(arms)))
         }
         NodeKind::Topic { options } => {
@@ -395,6 +415,7 @@ fn planned(graph: &Graph, index: NodeIndex, what: String, task: Task) -> Planned
         max_retries: None,
         swaps: None,
         transform_swaps: None,
+        route_swaps: None,
         source_swaps: None,
     }
 }

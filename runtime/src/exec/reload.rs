@@ -1,16 +1,18 @@
 //! Hot reload: what changed between the running program and a new one, and the nodes that changed
-//! (sources' and sinks' options, transforms' text) swapped between two batches while every other node keeps
+//! (sources' and sinks' options, transforms' and routes' text) swapped between two batches while every other node keeps
 //! running, its state and positions untouched.
 //!
 //! A node is swapped inside its own task. A source stops as on SIGTERM (what it sent drains and its
 //! positions are saved); a sink finishes the batch it is writing and closes (its files get their
-//! final names); a transform hands on the batches it is working on; then the new one,
+//! final names); a transform hands on the batches it is working on; a route takes its new conditions
+//! between two batches (its arms and where they lead stay as they were); then the new one,
 //! built from the new program, takes the same input queue and outputs. Nothing upstream notices
 //! beyond a short wait, so nothing acknowledged is lost or written twice. Any other change (a node
-//! added or removed, an edge, a channel's, topic's, group's or route's options or text, a type, a
+//! added or removed, an edge or a route's arm, a channel's, topic's or group's options, a type, a
 //! `stdin` source) is refused with what changed: those keep state a swap cannot carry over yet.
 
-use super::plan::{build_sink, build_source, build_transform};
+use super::expr;
+use super::plan::{build_route, build_sink, build_source, build_transform};
 use super::transform::Transform;
 use super::{Connectors, RunError, Sink, Source};
 use flowc_compiler::graph::{NodeKind, Program};
@@ -25,8 +27,8 @@ use tokio::sync::mpsc;
 pub enum Change {
     /// The new program runs as the old one does.
     Nothing,
-    /// Only these sources and sinks (their options) and transforms (their text) changed: they can
-    /// be swapped.
+    /// Only these sources and sinks (their options), transforms and routes (their text) changed:
+    /// they can be swapped.
     Nodes(Vec<String>),
     /// A change a live reload does not make (yet); the sentence says what changed.
     Refused(String),
@@ -83,12 +85,12 @@ pub fn compare(old: &Program, old_text: &str, new: &Program, new_text: &str) -> 
                     "source `{name}` changed, and it reads standard input: a restart would lose what it has read ahead"
                 ))
             }
-            (NodeKind::Source { .. } | NodeKind::Sink { .. } | NodeKind::Transform(_), false) => {
+            (NodeKind::Source { .. } | NodeKind::Sink { .. } | NodeKind::Transform(_) | NodeKind::Route(_), false) => {
                 swapped.push(name.clone())
             }
             (kind, false) => {
                 return Change::Refused(format!(
-                    "{} `{name}` changed (sources, sinks and transforms are reloaded live, not {}s)",
+                    "{} `{name}` changed (sources, sinks, transforms and routes are reloaded live, not {}s)",
                     kind.role(),
                     kind.role()
                 ))
@@ -124,12 +126,24 @@ pub(crate) struct TransformSwap {
     pub(crate) transform: Transform,
 }
 
+/// A route's new conditions, one per arm in order (`None`: `else`), taken between two batches.
+pub(crate) struct RouteSwap {
+    pub(crate) arms: Vec<Option<expr::Compiled>>,
+}
+
 /// Where a swappable node's task takes its replacement.
 #[derive(Clone)]
 pub(crate) enum SwapTx {
     Source(mpsc::Sender<SourceSwap>),
     Sink(mpsc::Sender<SinkSwap>),
     Transform(mpsc::Sender<TransformSwap>),
+    Route(mpsc::Sender<RouteSwap>),
+}
+
+/// A transform's or route's new part, built before anything is swapped.
+enum Built {
+    Transform(Transform),
+    Route(Vec<Option<expr::Compiled>>),
 }
 
 /// Swaps nodes of a running plan ([`super::Plan::reloader`]).
@@ -159,9 +173,10 @@ impl Reloader {
                     "`{name}` cannot be swapped while running (a sink group, a group's member or a `topic` sink)"
                 ));
             };
-            // A transform is built here, so a refusal comes before anything was swapped.
+            // A transform or a route is built here, so a refusal comes before anything was swapped.
             let transform = match tx {
-                SwapTx::Transform(_) => Some(build_transform(&new, name).map_err(|e| e.to_string())?),
+                SwapTx::Transform(_) => Some(Built::Transform(build_transform(&new, name).map_err(|e| e.to_string())?)),
+                SwapTx::Route(_) => Some(Built::Route(build_route(&new, name).map_err(|e| e.to_string())?)),
                 SwapTx::Sink(_) | SwapTx::Source(_) => None,
             };
             ready.push((name, tx, transform));
@@ -191,10 +206,13 @@ impl Reloader {
                     };
                     tx.send(swap).await.map_err(|_| gone())?;
                 }
-                (SwapTx::Transform(tx), Some(transform)) => {
+                (SwapTx::Transform(tx), Some(Built::Transform(transform))) => {
                     tx.send(TransformSwap { transform }).await.map_err(|_| gone())?;
                 }
-                (SwapTx::Transform(_), None) => unreachable!("built above"),
+                (SwapTx::Route(tx), Some(Built::Route(arms))) => {
+                    tx.send(RouteSwap { arms }).await.map_err(|_| gone())?;
+                }
+                (SwapTx::Transform(_) | SwapTx::Route(_), _) => unreachable!("built above, by the same kind"),
             }
         }
         Ok(())
