@@ -62,6 +62,21 @@ fn exactly_once(s: &Scratch, total: usize, stderr: &str) {
     }
 }
 
+/// Runs `flow` over 2,000 lines, writes `changed` and sends SIGHUP, waits until the log holds
+/// `sign`, then appends 1,000 more lines and returns the run's stderr once all 3,000 are out.
+fn reload_between_lines(s: &Scratch, flow: &str, changed: &str, sign: &str) -> String {
+    s.write("p.flow", flow);
+    append(s, 0..2_000);
+    let mut run = start(s, &[]);
+    wait_for_output(s, 2_000, &run);
+    s.write("p.flow", changed);
+    run.signal("HUP");
+    run.wait_for(sign, |e| e.contains(sign));
+    append(s, 2_000..3_000);
+    wait_for_output(s, 3_000, &run);
+    run.terminate()
+}
+
 #[test]
 fn a_reload_that_changes_only_the_sinks_roll_keeps_every_line_exactly_once() {
     let s = Scratch::new();
@@ -140,16 +155,8 @@ fn a_reload_that_changes_a_channel_is_refused_and_says_what_changed() {
 #[test]
 fn a_reload_that_changes_the_tail_source_restarts_it_from_its_saved_position() {
     let s = Scratch::new();
-    s.write("p.flow", FLOW);
-    append(&s, 0..2_000);
-    let mut run = start(&s, &[]);
-    wait_for_output(&s, 2_000, &run);
-    s.write("p.flow", &FLOW.replace("start_at = beginning", "start_at = beginning, batch_size = 7"));
-    run.signal("HUP");
-    run.wait_for("the source's restart", |e| e.contains("t: restarted with its new options"));
-    append(&s, 2_000..3_000);
-    wait_for_output(&s, 3_000, &run);
-    let stderr = run.terminate();
+    let changed = FLOW.replace("start_at = beginning", "start_at = beginning, batch_size = 7");
+    let stderr = reload_between_lines(&s, FLOW, &changed, "t: restarted with its new options");
     assert!(stderr.contains("reload on SIGHUP: swapping t"), "{stderr}");
     exactly_once(&s, 3_000, &stderr);
 }
@@ -182,16 +189,7 @@ sink k = files { path = "out/", prefix = "part-", format = json }
 t | set tag = "before" -> c -> k
 "#;
     let s = Scratch::new();
-    s.write("p.flow", flow);
-    append(&s, 0..2_000);
-    let mut run = start(&s, &[]);
-    wait_for_output(&s, 2_000, &run);
-    s.write("p.flow", &flow.replace("\"before\"", "\"after\""));
-    run.signal("HUP");
-    run.wait_for("the transform's reload", |e| e.contains("reloaded"));
-    append(&s, 2_000..3_000);
-    wait_for_output(&s, 3_000, &run);
-    let stderr = run.terminate();
+    let stderr = reload_between_lines(&s, flow, &flow.replace("\"before\"", "\"after\""), ": reloaded");
     assert!(stderr.contains("reload on SIGHUP: swapping t|set#1"), "{stderr}");
     let rows: Vec<serde_json::Value> = lines_under(&s.path().join("out"))
         .into_iter()
@@ -218,16 +216,8 @@ t -> c -> route {
 }
 "#;
     let s = Scratch::new();
-    s.write("p.flow", flow);
-    append(&s, 0..2_000);
-    let mut run = start(&s, &[]);
-    wait_for_output(&s, 2_000, &run);
-    s.write("p.flow", &flow.replace("ends_with(line, \"1\")", "ends_with(line, \"2\")"));
-    run.signal("HUP");
-    run.wait_for("the route's reload", |e| e.contains(": reloaded"));
-    append(&s, 2_000..3_000);
-    wait_for_output(&s, 3_000, &run);
-    let stderr = run.terminate();
+    let changed = flow.replace("ends_with(line, \"1\")", "ends_with(line, \"2\")");
+    let stderr = reload_between_lines(&s, flow, &changed, ": reloaded");
     assert!(stderr.contains("reload on SIGHUP: swapping") && stderr.contains("route"), "{stderr}");
     exactly_once(&s, 3_000, &stderr);
     let odd = lines_under(&s.path().join("out/odd"));

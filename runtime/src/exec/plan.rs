@@ -88,10 +88,7 @@ pub(crate) fn build_sink(
     data_dir: &Path,
 ) -> Result<Box<dyn Sink>, RunError> {
     let graph = &program.graph;
-    let index = graph
-        .node_indices()
-        .find(|&i| graph[i].name == name)
-        .ok_or_else(|| RunError::internal(format!("no sink `{name}` in the new program")))?;
+    let index = node_named(program, name, "sink")?;
     match plan_node(graph, index, connectors, Dirs { base_dir, data_dir }, &mut HashMap::new())? {
         (_, Task::Sink(sink)) => Ok(sink),
         _ => Err(RunError::internal(format!("`{name}` is not a plain sink"))),
@@ -107,10 +104,7 @@ pub(crate) fn build_source(
     data_dir: &Path,
 ) -> Result<Box<dyn Source>, RunError> {
     let graph = &program.graph;
-    let index = graph
-        .node_indices()
-        .find(|&i| graph[i].name == name)
-        .ok_or_else(|| RunError::internal(format!("no source `{name}` in the new program")))?;
+    let index = node_named(program, name, "source")?;
     match plan_node(graph, index, connectors, Dirs { base_dir, data_dir }, &mut HashMap::new())? {
         (_, Task::Source(source)) => Ok(source),
         _ => Err(RunError::internal(format!("`{name}` is not a source"))),
@@ -120,10 +114,7 @@ pub(crate) fn build_source(
 /// Builds the transform `name` of `program` on its own (a reload's new transform).
 pub(crate) fn build_transform(program: &Program, name: &str) -> Result<Transform, RunError> {
     let graph = &program.graph;
-    let index = graph
-        .node_indices()
-        .find(|&i| graph[i].name == name)
-        .ok_or_else(|| RunError::internal(format!("no transform `{name}` in the new program")))?;
+    let index = node_named(program, name, "transform")?;
     match &graph[index].kind {
         NodeKind::Transform(t) => Transform::build(&graph[index], t).map_err(|e| e.in_node(name)),
         _ => Err(RunError::internal(format!("`{name}` is not a transform"))),
@@ -133,14 +124,20 @@ pub(crate) fn build_transform(program: &Program, name: &str) -> Result<Transform
 /// The conditions of route `name`'s arms in `program` (the new one, on reload).
 pub(crate) fn build_route(program: &Program, name: &str) -> Result<Vec<Option<expr::Compiled>>, RunError> {
     let graph = &program.graph;
-    let index = graph
-        .node_indices()
-        .find(|&i| graph[i].name == name)
-        .ok_or_else(|| RunError::internal(format!("no route `{name}` in the new program")))?;
+    let index = node_named(program, name, "route")?;
     match &graph[index].kind {
         NodeKind::Route(arms) => route_arms(arms).map_err(|e| e.in_node(name)),
         _ => Err(RunError::internal(format!("`{name}` is not a route"))),
     }
+}
+
+/// The node called `name` in `program` (a reload's new program), which should be a `what`.
+fn node_named(program: &Program, name: &str, what: &str) -> Result<NodeIndex, RunError> {
+    let graph = &program.graph;
+    graph
+        .node_indices()
+        .find(|&i| graph[i].name == name)
+        .ok_or_else(|| RunError::internal(format!("no {what} `{name}` in the new program")))
 }
 
 fn route_arms(arms: &[flowc_compiler::ast::RouteArm]) -> Result<Vec<Option<expr::Compiled>>, RunError> {

@@ -18,7 +18,7 @@ use super::{Connectors, RunError, Sink, Source};
 use flowc_compiler::graph::{NodeKind, Program};
 use petgraph::visit::EdgeRef;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -185,26 +185,12 @@ impl Reloader {
             let gone = || format!("`{name}` is no longer running");
             match (tx, transform) {
                 (SwapTx::Sink(tx), _) => {
-                    let builder = |program: Arc<Program>, name: String, base: PathBuf, data: PathBuf| {
-                        Box::new(move || build_sink(&program, &name, connectors, &base, &data))
-                            as Builder<Box<dyn Sink>>
-                    };
-                    let swap = SinkSwap {
-                        build: builder(new.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
-                        fallback: builder(old.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
-                    };
-                    tx.send(swap).await.map_err(|_| gone())?;
+                    let (build, fallback) = self.builders(name, &old, &new, connectors, build_sink);
+                    tx.send(SinkSwap { build, fallback }).await.map_err(|_| gone())?;
                 }
                 (SwapTx::Source(tx), _) => {
-                    let builder = |program: Arc<Program>, name: String, base: PathBuf, data: PathBuf| {
-                        Box::new(move || build_source(&program, &name, connectors, &base, &data))
-                            as Builder<Box<dyn Source>>
-                    };
-                    let swap = SourceSwap {
-                        build: builder(new.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
-                        fallback: builder(old.clone(), name.clone(), self.base_dir.clone(), self.data_dir.clone()),
-                    };
-                    tx.send(swap).await.map_err(|_| gone())?;
+                    let (build, fallback) = self.builders(name, &old, &new, connectors, build_source);
+                    tx.send(SourceSwap { build, fallback }).await.map_err(|_| gone())?;
                 }
                 (SwapTx::Transform(tx), Some(Built::Transform(transform))) => {
                     tx.send(TransformSwap { transform }).await.map_err(|_| gone())?;
@@ -217,4 +203,23 @@ impl Reloader {
         }
         Ok(())
     }
+
+    /// Builders of node `name`'s new part (from `new`) and of its old one (from `old`, the fallback).
+    fn builders<T: 'static>(
+        &self,
+        name: &str,
+        old: &Arc<Program>,
+        new: &Arc<Program>,
+        connectors: &'static dyn Connectors,
+        build: BuildFn<T>,
+    ) -> (Builder<T>, Builder<T>) {
+        let from = |program: Arc<Program>| -> Builder<T> {
+            let (name, base, data) = (name.to_string(), self.base_dir.clone(), self.data_dir.clone());
+            Box::new(move || build(&program, &name, connectors, &base, &data))
+        };
+        (from(new.clone()), from(old.clone()))
+    }
 }
+
+/// How a source or a sink is built from a program ([`build_sink`], [`build_source`]).
+type BuildFn<T> = fn(&Program, &str, &dyn Connectors, &Path, &Path) -> Result<T, RunError>;
