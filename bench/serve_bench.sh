@@ -5,7 +5,8 @@
 #  2. baseline: kcat producing into librdkafka's in-memory mock broker (`-X test.mock.num.brokers=1`;
 #     the mock lives inside the producing kcat, so there is nothing for a second kcat to consume);
 #  3. kcat -P then kcat -C against `flowc serve` (release build) on 127.0.0.1, kcat's defaults;
-#     the server's peak RSS (VmHWM).
+#     the server's peak RSS (VmHWM). Each kcat row: the median of 3 runs, with the CPU seconds kcat
+#     and (against the server) the server spent in them, to tell which side bounds the rate.
 # Needs kcat (Debian: apt-get install -y kcat). Usage: bench/serve_bench.sh [--no-write]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,36 +31,70 @@ t0=$(now); "$flowc" produce w3 --data-dir "$d1" < "$input"; t1=$(now)
 row_inproc_p="| in-process \`flowc produce\` (no network) | $n | $(rate "$t0" "$t1") |"
 row_inproc_c="| in-process \`flowc consume\` (no network) | $n | $(rate "$t1" "$t2") |"
 
-# 2. kcat into librdkafka's mock broker
-t0=$(now); kcat -X test.mock.num.brokers=1 -b 127.0.0.1:1 -P -t w3 -l "$input" 2>/dev/null; t1=$(now)
-row_mock_p="| kcat -P into librdkafka's mock broker | $n | $(rate "$t0" "$t1") |"
+# kcat runs three times per row (medians). Each timed run also records the CPU seconds kcat spent
+# (user + system, from /usr/bin/time) and, against the server, the server's own (from /proc).
+runs=3
+tck=$(getconf CLK_TCK)
+server_cpu() { awk -v t="$tck" '{printf "%.3f", ($14 + $15) / t}' "/proc/$server/stat"; }
 
-# 3. kcat against flowc serve
+# 2. kcat into librdkafka's mock broker
+for i in $(seq $runs); do
+  t0=$(now)
+  /usr/bin/time -o "$scratch/time" -f "%U %S" kcat -X test.mock.num.brokers=1 -b 127.0.0.1:1 -P -t w3 -l "$input" 2>/dev/null
+  t1=$(now)
+  echo "$t0 $t1 $(awk '{print $1 + $2}' "$scratch/time") nan" >> "$scratch/mock_p"
+done
+
+# 3. kcat against flowc serve, a topic per run
 d3="$scratch/serve"
 "$flowc" serve --listen 127.0.0.1:0 --data-dir "$d3" --default-partitions 4 2> "$scratch/serve.log" &
 server=$!
 for _ in $(seq 100); do grep -q "over the Kafka protocol on" "$scratch/serve.log" && break; sleep 0.05; done
 addr=$(sed -n 's/.*over the Kafka protocol on \(127.0.0.1:[0-9]*\).*/\1/p' "$scratch/serve.log")
-kcat -b "$addr" -L -t w3 >/dev/null 2>&1   # auto-creates the topic before the clock starts
-t0=$(now); kcat -b "$addr" -P -t w3 -l "$input"; t1=$(now)
-got=$(kcat -b "$addr" -C -t w3 -o beginning -e -q 2>/dev/null | wc -l); t2=$(now)
-[ "$got" -eq "$n" ] || { echo "kcat consumed $got of $n records" >&2; exit 1; }
+for i in $(seq $runs); do
+  kcat -b "$addr" -L -t "w3-$i" >/dev/null 2>&1   # auto-creates the topic before the clock starts
+  c0=$(server_cpu); t0=$(now)
+  /usr/bin/time -o "$scratch/time" -f "%U %S" kcat -b "$addr" -P -t "w3-$i" -l "$input"
+  t1=$(now); c1=$(server_cpu)
+  echo "$t0 $t1 $(awk '{print $1 + $2}' "$scratch/time") $(python3 -c "print($c1 - $c0)")" >> "$scratch/serve_p"
+  c0=$(server_cpu); t0=$(now)
+  got=$( (/usr/bin/time -o "$scratch/time" -f "%U %S" kcat -b "$addr" -C -t "w3-$i" -o beginning -e -q 2>/dev/null) | wc -l)
+  t1=$(now); c1=$(server_cpu)
+  [ "$got" -eq "$n" ] || { echo "kcat consumed $got of $n records" >&2; exit 1; }
+  echo "$t0 $t1 $(awk '{print $1 + $2}' "$scratch/time") $(python3 -c "print($c1 - $c0)")" >> "$scratch/serve_c"
+done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 kill -TERM "$server"; wait "$server" || true; server=""
-row_serve_p="| kcat -P → \`flowc serve\` (127.0.0.1, acks=all, fsync interval(1s)) | $n | $(rate "$t0" "$t1") |"
-row_serve_c="| kcat -C ← \`flowc serve\` (from the beginning to the end) | $n | $(rate "$t1" "$t2") |"
+median_row() { # median_row FILE LABEL: a table row from the runs' "t0 t1 kcat_cpu server_cpu" lines
+  python3 - "$1" "$2" "$n" <<'PY'
+import math, statistics, sys
+path, label, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs = [list(map(float, l.split())) for l in open(path)]
+wall = statistics.median(t1 - t0 for t0, t1, _, _ in runs)
+kcat = statistics.median(k for _, _, k, _ in runs)
+server = statistics.median(s for _, _, _, s in runs)
+server = "" if math.isnan(server) else f"{server:.2f}"
+print(f"| {label} | {n} | {wall:.2f} | {n / wall:.0f} | {kcat:.2f} | {server} |")
+PY
+}
+row_mock_p=$(median_row "$scratch/mock_p" "kcat -P into librdkafka's mock broker")
+row_serve_p=$(median_row "$scratch/serve_p" "kcat -P → \`flowc serve\` (127.0.0.1, acks=all, fsync interval(1s))")
+row_serve_c=$(median_row "$scratch/serve_c" "kcat -C ← \`flowc serve\` (from the beginning to the end)")
+row_inproc_p="${row_inproc_p% |} | | |"
+row_inproc_c="${row_inproc_c% |} | | |"
 
 section="$scratch/section.md"
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$row_inproc_p" "$row_inproc_c" "$row_mock_p" "$row_serve_p" "$row_serve_c" "$rss" "$(nproc)" "$load" > "$section" <<'PY'
 import sys, datetime
 ip, ic, mp, sp, sc, rss, cores, load = sys.argv[1:]
-r = lambda row: float(row.strip("|").split("|")[-1])
+cell = lambda row, i: row.strip().strip("|").split("|")[i].strip()
+r = lambda row: float(cell(row, 3))
 print("## flowc serve\n")
 print(f"Measured by `bench/serve_bench.sh` on {cores} cores, {datetime.date.today()}, release build, kcat 1.7.1")
 print("(librdkafka 2.0.2) with its defaults, W3 workload (1,000,000 lines of 100 bytes), 4 partitions, all")
 print(f"in one run; load average at the end {load} (other builds shared the machine).\n")
-print("| run | records | seconds | records/s |\n|---|---:|---:|---:|")
+print("| run | records | seconds | records/s | kcat CPU (s) | server CPU (s) |\n|---|---:|---:|---:|---:|---:|")
 for row in (ip, ic, mp, sp, sc):
     print(row)
 print()
@@ -67,12 +102,14 @@ print(f"- produce through `flowc serve`: {r(sp) / r(mp):.2f}× kcat into librdka
 print(f"- consume through `flowc serve`: {r(sc) / r(ic):.2f}× in-process `flowc consume`; goal 2.2 M rec/s: {'met' if r(sc) >= 2.2e6 else '**not met**'} ({r(sc) / 2.2e6:.2f}× of it);")
 print(f"- the server's peak RSS: {int(rss) / 1024:.1f} MiB; goal < 64 MiB: {'met' if int(rss) < 64 * 1024 else '**not met**'}.")
 print()
-print("kcat counts the consumed lines through a pipe (`wc -l`), which is part of its time. The mock")
-print("broker keeps records in memory in kcat's own process; the server appends them to segment files.")
-print("kcat reads and sends one line per record; with the mock broker in its own process it shows what")
-print("kcat alone reaches here. kcat -C writes each record to stdout; the server sends at most 1 MiB per")
-print("partition per Fetch (librdkafka's default). Neither path of the server has been profiled yet, and")
-print("runs on this shared machine vary by 2× from one to the next (see the load average).")
+print("kcat rows: medians of 3 runs, each into (or from) a topic of its own. CPU seconds are user +")
+print("system: kcat's from `/usr/bin/time`, the server's from `/proc/PID/stat` over the same run. The")
+print("mock broker lives in kcat's own process (no network, no disk): it is what kcat alone reaches on")
+print(f"this machine. Produce through the server ran at {r(sp) / r(mp):.2f}× of that while the server spent {float(cell(sp, 5)):.2f} CPU s")
+print(f"per million records against kcat's {float(cell(sp, 4)):.2f}: the client, not the server, bounds the rate.")
+print(f"Consume: kcat {float(cell(sc, 4)):.2f} CPU s in {float(cell(sc, 2)):.2f} s wall, the server {float(cell(sc, 5)):.2f}; kcat writes each record to stdout")
+print("and `wc -l` counts them through a pipe, all part of the time. The server sends stored batches as")
+print("they are, at most 1 MiB per partition per Fetch (librdkafka's default).")
 print("`tests/serve_robust.rs` measures idle connections: 5,000 of them added about 14 MiB of RSS.\n")
 PY
 cat "$section"
