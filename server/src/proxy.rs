@@ -220,3 +220,106 @@ fn share(log: &Log, group: &str, topic: &str, member: &Membership) -> BTreeSet<u
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::BytesMut;
+    use flowc_runtime::log::{LogOptions, TopicConfig};
+    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
+    use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicName};
+    use kafka_protocol::protocol::{Encodable, StrBytes};
+
+    use super::*;
+    use crate::groups::Join;
+
+    fn versioned(version: i16, m: &impl Encodable) -> Bytes {
+        let mut out = BytesMut::new();
+        out.extend_from_slice(&version.to_be_bytes());
+        m.encode(&mut out, version).unwrap();
+        out.freeze()
+    }
+
+    fn join(id: &str) -> Join {
+        let mut s = ConsumerProtocolSubscription::default();
+        s.topics = vec![StrBytes::from_static_str("t")];
+        Join {
+            member_id: id.to_string(),
+            client_id: "k".into(),
+            host: "/127.0.0.1".into(),
+            session_timeout: Duration::from_secs(30),
+            rebalance_timeout: Duration::from_secs(30),
+            protocol_type: "consumer".into(),
+            protocols: vec![("range".into(), versioned(0, &s))],
+        }
+    }
+
+    fn all_of_t() -> Bytes {
+        let mut tp = TopicPartition::default();
+        tp.topic = TopicName(StrBytes::from_static_str("t"));
+        tp.partitions = vec![0, 1, 2, 3];
+        let mut a = ConsumerProtocolAssignment::default();
+        a.assigned_partitions = vec![tp];
+        versioned(0, &a)
+    }
+
+    fn assigned(groups: &Coordinator, member: &str, generation: i32) -> Vec<i32> {
+        let a = groups.sync_result("g", member, generation).unwrap().unwrap();
+        consumer_protocol::assigned(&a).unwrap().into_iter().map(|(_, p)| p).collect()
+    }
+
+    #[test]
+    fn kafka_members_get_the_stand_ins_share_and_it_lets_go_only_after_they_rejoined() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions { create: true }).unwrap();
+        log.create_topic("t", &TopicConfig { partitions: 4, ..TopicConfig::default() }).unwrap();
+        let (groups, proxies) = (Coordinator::default(), Proxies::default());
+        // a Kafka member alone: the stand-in owns every partition, the leader's assignment passes
+        let k = groups.join("g", join("")).unwrap();
+        proxies.joined(&log, &groups, "g");
+        let gen = groups.join_result("g", &k).unwrap().unwrap().generation;
+        assert!(proxies.sync(&log, &groups, "g", &k, gen, vec![(k.clone(), all_of_t())]).unwrap());
+        assert_eq!(assigned(&groups, &k, gen), vec![0, 1, 2, 3]);
+        assert!(matches!(proxies.commit("g", "t", 1, 7), Some(Ok(()))), "commits go through the stand-in");
+        assert_eq!(log.group_offset("g", "t", 1).unwrap(), Some(7));
+
+        // a flowc member joins: the stand-in's share shrinks, but it keeps what the Kafka member reads
+        let f = log.join_group("g", "t", "flowc-consume").unwrap();
+        let theirs = f.assignment(4).unwrap();
+        assert_eq!(theirs, vec![1, 3], "the stand-in joined first");
+        proxies.tick(&log, &groups);
+        assert!(f.try_own("t", 1).unwrap().is_none(), "still read by the Kafka member");
+        assert_eq!(groups.heartbeat("g", &k, gen), Err(GroupError::RebalanceInProgress));
+        // it rejoins: nobody reads partition 1 any more, the stand-in lets go of it
+        groups.join("g", join(&k)).unwrap();
+        let gen = groups.join_result("g", &k).unwrap().unwrap().generation;
+        proxies.tick(&log, &groups);
+        let mut one = f.try_own("t", 1).unwrap().expect("let go after the rejoin");
+        assert_eq!(one.committed().unwrap(), Some(7), "the handover keeps the commit");
+        assert!(proxies.sync(&log, &groups, "g", &k, gen, vec![(k.clone(), all_of_t())]).unwrap());
+        assert_eq!(assigned(&groups, &k, gen), vec![0, 2], "the leader's assignment keeps the stand-in's share");
+        assert!(proxies.commit("g", "t", 1, 9).is_none());
+        one.commit(8).unwrap();
+        proxies.tick(&log, &groups);
+        assert_eq!(groups.heartbeat("g", &k, gen), Ok(()), "nothing changed: no rebalance");
+
+        // the flowc member leaves: the stand-in takes everything and the Kafka member rebalances
+        drop(one);
+        drop(f);
+        proxies.tick(&log, &groups);
+        assert_eq!(groups.heartbeat("g", &k, gen), Err(GroupError::RebalanceInProgress));
+        groups.join("g", join(&k)).unwrap();
+        let gen = groups.join_result("g", &k).unwrap().unwrap().generation;
+        assert!(proxies.sync(&log, &groups, "g", &k, gen, vec![(k.clone(), all_of_t())]).unwrap());
+        assert_eq!(assigned(&groups, &k, gen), vec![0, 1, 2, 3]);
+
+        // the Kafka member leaves: the stand-in goes too, its partitions free for flowc's members
+        groups.leave("g", &k).unwrap();
+        proxies.tick(&log, &groups);
+        let f = log.join_group("g", "t", "flowc-consume").unwrap();
+        assert_eq!(f.assignment(4).unwrap(), vec![0, 1, 2, 3]);
+        assert_eq!(f.try_own("t", 1).unwrap().expect("free").committed().unwrap(), Some(8));
+        assert_eq!(log.describe_group("g").unwrap().members.len(), 1);
+    }
+}
