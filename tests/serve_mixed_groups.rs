@@ -103,9 +103,14 @@ fn flowc_records(lines: &[String]) -> Vec<Read> {
         .collect()
 }
 
+/// `lib` is `confluent` or `kafka-python`, with an assignor after a `/` (`confluent/cooperative-sticky`).
 fn kafka_member(lib: &str, serve: &Serve) -> Lines {
     let mut cmd = py_common::python_env("requirements");
-    cmd.arg(script("mixed_member.py")).args([lib, &serve.addr(), TOPIC, GROUP]);
+    let (client, assignor) = lib.split_once('/').unwrap_or((lib, ""));
+    cmd.arg(script("mixed_member.py")).args([client, &serve.addr(), TOPIC, GROUP]);
+    if !assignor.is_empty() {
+        cmd.arg(assignor);
+    }
     Lines::spawn(cmd, &format!("the {lib} member"))
 }
 
@@ -300,4 +305,10 @@ fn kafka_python_member_beside_flowc_consume_then_alone() {
 #[test]
 fn kafka_python_member_then_flowc_consume_takes_over() {
     kafka_first_then_flowc_takes_over("kafka-python");
+}
+
+#[test]
+fn librdkafka_cooperative_sticky_member_hands_over_both_ways() {
+    kafka_first_then_flowc_takes_over("confluent/cooperative-sticky");
+    flowc_first_then_kafka_takes_over("confluent/cooperative-sticky");
 }

@@ -2,7 +2,8 @@
 beside it. It commits each record (synchronously) before it reports it, so what it reports is what
 the group has read.
 
-usage: mixed_member.py LIB BOOTSTRAP TOPIC GROUP
+usage: mixed_member.py LIB BOOTSTRAP TOPIC GROUP [ASSIGNOR]
+(ASSIGNOR: librdkafka's partition.assignment.strategy, e.g. cooperative-sticky; default its own.)
 Prints, one per line and flushed: `assigned=[P, ...]` whenever its assignment changes and
 `record=PARTITION,OFFSET,VALUE` per record. A `close` line on standard input closes the consumer
 (leaving the group) and prints `closed`.
@@ -11,12 +12,16 @@ import sys
 import threading
 
 lib, bootstrap, topic, group = sys.argv[1:5]
+assignor = sys.argv[5] if len(sys.argv) > 5 else None
 
 if lib == "confluent":
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-                  "session.timeout.ms": 6000, "heartbeat.interval.ms": 300, "enable.auto.commit": False})
+    conf = {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000, "heartbeat.interval.ms": 300, "enable.auto.commit": False}
+    if assignor:
+        conf["partition.assignment.strategy"] = assignor
+    c = Consumer(conf)
     c.subscribe([topic])
 
     def poll():
