@@ -1,7 +1,8 @@
 //! One consumer group, two kinds of members at once: a Kafka consumer through `flowc serve` and a
 //! `flowc consume --group` on the same data directory split the partitions (no partition read by
 //! both, the split shown by `flowc groups describe`), and when one of them leaves the other takes
-//! its partitions from the committed offsets — nothing skipped, nothing committed read again.
+//! its partitions from the committed offsets — nothing skipped, nothing committed read again. A
+//! pipeline's `group "G"` does the same beside a Kafka consumer.
 
 mod serve_common;
 
@@ -81,9 +82,14 @@ fn kafka_records(lines: &[String]) -> Vec<Read> {
             let mut f = r.splitn(3, ',');
             let p = f.next().unwrap().parse().unwrap();
             let o = f.next().unwrap().parse().unwrap();
-            (p, o, f.next().unwrap().to_string())
+            (p, o, inner(f.next().unwrap()))
         })
         .collect()
+}
+
+/// The text of a record's value `{"v":"TEXT"}`.
+fn inner(value: &str) -> String {
+    value.trim().strip_prefix("{\"v\":\"").and_then(|v| v.strip_suffix("\"}")).unwrap_or(value).to_string()
 }
 
 fn kafka_assigned(lines: &[String]) -> Option<String> {
@@ -98,7 +104,7 @@ fn flowc_records(lines: &[String]) -> Vec<Read> {
             let mut f = l.splitn(3, '\t');
             let p = f.next().unwrap().strip_prefix("Partition:").unwrap().parse().unwrap();
             let o = f.next().unwrap().strip_prefix("Offset:").unwrap().parse().unwrap();
-            (p, o, f.next().unwrap().to_string())
+            (p, o, inner(f.next().unwrap()))
         })
         .collect()
 }
@@ -122,7 +128,7 @@ fn flowc_member(data: &Path, max: usize) -> Lines {
     Lines::spawn(cmd, "flowc consume")
 }
 
-/// Appends `n` records to every partition with `flowc produce`, valued `<phase>-p<P>-<i>`.
+/// Appends `n` records to every partition with `flowc produce`, valued `{"v":"<phase>-p<P>-<i>"}`.
 fn produce(data: &Path, phase: &str, n: usize) {
     let mut lines = String::new();
     for p in 0..PARTS {
@@ -132,7 +138,7 @@ fn produce(data: &Path, phase: &str, n: usize) {
             let key = format!("k{p}-{i}");
             i += 1;
             if partition_for_key(key.as_bytes(), PARTS) == p {
-                lines.push_str(&format!("{key} {phase}-p{p}-{made}\n"));
+                lines.push_str(&format!("{key} {{\"v\":\"{phase}-p{p}-{made}\"}}\n"));
                 made += 1;
             }
         }
@@ -203,12 +209,17 @@ fn setup() -> (tempfile::TempDir, Serve) {
 /// Waits until `flowc groups describe` shows `n` partitions owned by `flowc consume` and the
 /// rest by the server's stand-in for the Kafka members.
 fn wait_split(data: &Path, flowc_owns: usize) {
+    wait_split_with(data, "flowc-consume", flowc_owns)
+}
+
+/// [`wait_split`] with flowc's member of client id `client`.
+fn wait_split_with(data: &Path, client: &str, flowc_owns: usize) {
     wait(
-        &format!("groups describe to show {flowc_owns} partitions with flowc consume"),
+        &format!("groups describe to show {flowc_owns} partitions with {client}"),
         || {
             let o = owners(data);
             o.len() == PARTS as usize
-                && o.values().filter(|c| *c == "flowc-consume").count() == flowc_owns
+                && o.values().filter(|c| *c == client).count() == flowc_owns
                 && o.values().filter(|c| *c == "flowc-serve").count() == PARTS as usize - flowc_owns
         },
         || describe(data),
@@ -311,4 +322,67 @@ fn kafka_python_member_then_flowc_consume_takes_over() {
 fn librdkafka_cooperative_sticky_member_hands_over_both_ways() {
     kafka_first_then_flowc_takes_over("confluent/cooperative-sticky");
     flowc_first_then_kafka_takes_over("confluent/cooperative-sticky");
+}
+
+/// The values a pipeline's files sink wrote under `out/`.
+fn pipeline_values(out: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(out) else { return Vec::new() };
+    entries
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .flat_map(|t| t.lines().filter(|l| l.contains("\"v\"")).map(inner).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn librdkafka_member_then_a_pipeline_group_takes_over() {
+    let (dir, serve) = setup();
+    let data = dir.path().join("data");
+    produce(&data, "a", 5);
+    let k = kafka_member("confluent", &serve);
+    k.wait("every partition and phase a", |l| {
+        kafka_assigned(l).as_deref() == Some("[0, 1, 2, 3]") && kafka_records(l).len() == 4 * 5
+    });
+    std::fs::write(
+        dir.path().join("read.flow"),
+        format!(
+            "type Rec = {{ v: string }}\ntopic {TOPIC}: Rec {{ partitions = {PARTS} }}\n\
+             source reader = topic {{ topic = {TOPIC}, group = \"{GROUP}\" }}\n\
+             sink out = files {{ path = \"out/\", format = json }}\nreader -> out\n"
+        ),
+    )
+    .unwrap();
+    let mut pipeline = flowc()
+        .current_dir(dir.path())
+        .args(["run", "read.flow", "--stats", "off", "--data-dir", "data"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_split_with(&data, "flowc-run", 2);
+    k.wait("two partitions", |l| kafka_assigned(l).is_some_and(|a| a.matches(',').count() == 1));
+    produce(&data, "b", 6);
+    let out = dir.path().join("out");
+    k.wait("its share of phase b", |l| kafka_records(l).len() == 4 * 5 + 2 * 6);
+    wait("the pipeline's share of phase b", || pipeline_values(&out).len() == 2 * 6, || describe(&data));
+    let of = |v: &[String], ph: &str| -> BTreeSet<String> {
+        v.iter().filter(|x| x.starts_with(ph)).map(|x| x.split('-').nth(1).unwrap().to_string()).collect()
+    };
+    let kr = kafka_records(&k.snapshot());
+    let kv: Vec<String> = kr.iter().map(|r| r.2.clone()).collect();
+    let (pb, kb) = (of(&pipeline_values(&out), "b-"), of(&kv, "b-"));
+    assert_eq!((pb.len(), kb.len()), (2, 2), "each read 2 partitions: pipeline {pb:?}, librdkafka {kb:?}");
+    assert!(pb.is_disjoint(&kb), "no partition read by both: pipeline {pb:?}, librdkafka {kb:?}");
+    close(k);
+    wait_split_with(&data, "flowc-run", 4);
+    produce(&data, "c", 7);
+    wait("the pipeline's phase c", || pipeline_values(&out).len() == 2 * 6 + 4 * 7, || describe(&data));
+    serve_common::signal(&pipeline, "TERM");
+    assert!(pipeline.wait().unwrap().success());
+    let mut all = pipeline_values(&out);
+    assert!(all.iter().all(|v| !v.starts_with("a-")), "the pipeline read nothing the Kafka member committed");
+    all.extend(kv);
+    all.sort();
+    assert_eq!(all, expected(&[("a", 5), ("b", 6), ("c", 7)]), "every record once, by one of them");
+    assert!(serve.stop().success());
 }
