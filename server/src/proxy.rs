@@ -11,7 +11,7 @@
 //! so they get the new one. Their commits to a partition it owns are written through it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use flowc_runtime::log::{Error as LogError, Log, Membership, OwnedPartition};
@@ -40,7 +40,8 @@ struct Proxy {
     member: Membership,
     /// Its share, as flowc's assignment gives it.
     share: BTreeSet<u32>,
-    owned: BTreeMap<u32, OwnedPartition>,
+    /// Shared with a commit under way, which keeps the partition's lock until it is written.
+    owned: BTreeMap<u32, Arc<Mutex<OwnedPartition>>>,
     /// What the last SyncGroup let the Kafka members have (`None` before the first).
     handed: Option<BTreeSet<u32>>,
 }
@@ -118,10 +119,11 @@ impl Proxies {
     }
 
     /// Commits `offset` through the stand-in that owns `topic`/`partition` for `group`; `None` when
-    /// none does.
+    /// none does. The write (an fdatasync) runs outside the stand-ins' lock; a partition let go of
+    /// meanwhile keeps its lock until the write is done.
     pub(crate) fn commit(&self, group: &str, topic: &str, partition: u32, offset: u64) -> Option<Result<(), LogError>> {
-        let mut state = self.lock();
-        let owned = state.groups.get_mut(group)?.get_mut(topic)?.owned.get_mut(&partition)?;
+        let owned = Arc::clone(self.lock().groups.get(group)?.get(topic)?.owned.get(&partition)?);
+        let mut owned = owned.lock().unwrap_or_else(|e| e.into_inner());
         Some(owned.commit(offset))
     }
 
@@ -190,7 +192,7 @@ impl State {
                 match proxy.member.try_own(topic, p) {
                     Ok(Some(owned)) => {
                         tracing::debug!("group `{group}`: took {topic}/{p} for its Kafka members");
-                        proxy.owned.insert(p, owned);
+                        proxy.owned.insert(p, Arc::new(Mutex::new(owned)));
                     }
                     Ok(None) => {} // its previous owner has not let go yet
                     Err(e) => tracing::warn!("group `{group}`: taking {topic}/{p}: {e}"),
