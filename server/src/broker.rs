@@ -1,5 +1,6 @@
 //! The state every connection shares: the data directory, the partition writers this server holds,
-//! the producers' sequence state, the consumer-group coordinator, and counters.
+//! the producers' sequence state, the consumer-group coordinator and the groups' stand-in members
+//! in the data directory, and counters.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -10,6 +11,7 @@ use flowc_runtime::log::{partition_info, Error as LogError, Log, PartitionWriter
 
 use crate::groups::Coordinator;
 use crate::producers::Producers;
+use crate::proxy::Proxies;
 use crate::ServerConfig;
 
 /// Shared by all connections.
@@ -22,6 +24,8 @@ pub(crate) struct Broker {
     writers: Mutex<HashMap<(String, u32), (PartitionWriter, Instant)>>,
     pub(crate) producers: Producers,
     pub(crate) groups: Coordinator,
+    /// The consumer groups' members in the data directory, standing in for their Kafka members.
+    pub(crate) proxies: Proxies,
     /// Woken after every append, so long-polling fetches look again at once.
     pub(crate) appended: tokio::sync::Notify,
     next_producer_id: AtomicI64,
@@ -50,6 +54,7 @@ impl Broker {
             writers: Mutex::new(HashMap::new()),
             producers: Producers::default(),
             groups: Coordinator::default(),
+            proxies: Proxies::default(),
             appended: tokio::sync::Notify::new(),
             next_producer_id: AtomicI64::new(now.saturating_mul(1000)),
             bad_frames: AtomicU64::new(0),
@@ -121,8 +126,9 @@ impl Broker {
         }
     }
 
-    /// Syncs and closes every writer (graceful shutdown).
+    /// Syncs and closes every writer and lets go of the groups' partitions (graceful shutdown).
     pub(crate) fn close(&self) {
+        self.proxies.close();
         let writers: Vec<_> = self.lock_writers().drain().collect();
         for ((t, p), (w, _)) in writers {
             if let Err(e) = w.close() {

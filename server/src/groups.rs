@@ -7,13 +7,19 @@
 //! longest rebalance timeout) → CompletingRebalance (waiting for the leader's SyncGroup) → Stable.
 //! Handlers that wait poll the state; [`Coordinator::tick`] expires sessions and finishes
 //! rebalances nobody is waiting on. Committed offsets are not kept here but in the data directory.
+//!
+//! For groups of the "consumer" protocol type it also tells which topics the members subscribe to
+//! and which partitions they may be reading at this moment ([`Coordinator::usage`]), so the
+//! group's stand-in member in the data directory (`proxy.rs`) knows what it may let go.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+use crate::consumer_protocol::{self, Subscription};
 
 /// A group's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +49,8 @@ pub(crate) struct Member {
     pub(crate) host: String,
     pub(crate) protocols: Vec<(String, Bytes)>,
     pub(crate) assignment: Bytes,
+    /// Its subscription (the "consumer" protocol type only), from its last JoinGroup.
+    subscription: Subscription,
     session_timeout: Duration,
     rebalance_timeout: Duration,
     last_seen: Instant,
@@ -86,6 +94,20 @@ pub(crate) struct Joined {
     /// The members and their metadata for the chosen protocol: only for the leader.
     pub(crate) members: Vec<(String, Bytes)>,
 }
+
+/// What a consumer group's members read: the topics they subscribe to and the partitions any of
+/// them may be reading now (the assignments they hold, or the partitions a cooperative member
+/// keeps while it rejoins).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// Stable: every member has its assignment of the current generation.
+    pub(crate) stable: bool,
+    pub(crate) topics: BTreeSet<String>,
+    pub(crate) held: BTreeSet<(String, i32)>,
+}
+
+/// The protocol type whose metadata and assignments this server reads.
+pub(crate) const CONSUMER: &str = "consumer";
 
 /// Protocol errors the coordinator answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,6 +211,23 @@ impl Group {
             .cloned()
     }
 
+    fn usage(&self) -> Option<Usage> {
+        if self.protocol_type != CONSUMER || self.members.is_empty() {
+            return None;
+        }
+        let mut u = Usage { stable: self.state == State::Stable, ..Usage::default() };
+        for m in self.members.values() {
+            u.topics.extend(m.subscription.topics.iter().cloned());
+            u.held.extend(m.subscription.owned.iter().cloned());
+            // a member that rejoined let go of its assignment (eager) or kept what `owned` says;
+            // stored assignments decode (SyncGroup hands out only checked ones)
+            if !m.awaiting_join {
+                u.held.extend(consumer_protocol::assigned(&m.assignment).unwrap_or_default());
+            }
+        }
+        Some(u)
+    }
+
     fn remove(&mut self, member: &str, now: Instant) {
         if self.members.remove(member).is_some() {
             if self.members.is_empty() && self.state != State::PreparingRebalance {
@@ -225,6 +264,13 @@ impl Coordinator {
         } else {
             return Err(GroupError::UnknownMember);
         };
+        let mut subscription = Subscription::default();
+        if join.protocol_type == CONSUMER {
+            for sub in join.protocols.iter().filter_map(|(_, meta)| consumer_protocol::subscription(meta)) {
+                subscription.topics.extend(sub.topics);
+                subscription.owned.extend(sub.owned);
+            }
+        }
         g.protocol_type = join.protocol_type.clone();
         g.prepare(now);
         g.rebalance_deadline = g.rebalance_deadline.max(now + join.rebalance_timeout);
@@ -236,6 +282,7 @@ impl Coordinator {
                 host: join.host,
                 protocols: join.protocols,
                 assignment: Bytes::new(),
+                subscription,
                 session_timeout: join.session_timeout,
                 rebalance_timeout: join.rebalance_timeout,
                 last_seen: now,
@@ -281,14 +328,15 @@ impl Coordinator {
         Ok(g)
     }
 
-    /// A SyncGroup: the leader's assignments are stored (the group becomes Stable).
+    /// A SyncGroup: the leader's assignments are stored (the group becomes Stable); `Ok(true)` when
+    /// this call stored them.
     pub(crate) fn sync(
         &self,
         group: &str,
         member: &str,
         generation: i32,
         assignments: Vec<(String, Bytes)>,
-    ) -> Result<(), GroupError> {
+    ) -> Result<bool, GroupError> {
         let now = Instant::now();
         let mut groups = self.lock();
         let g = Self::member_of(&mut groups, group, member, generation)?;
@@ -305,8 +353,9 @@ impl Coordinator {
                 }
             }
             g.state = State::Stable;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Polled by a waiting SyncGroup: `Some` with the member's assignment once the group is Stable.
@@ -382,6 +431,31 @@ impl Coordinator {
                 g.remove(&id, now);
             }
             g.maybe_complete(now);
+        }
+    }
+
+    /// What the members of each group of the "consumer" protocol type read (groups without members
+    /// are left out).
+    pub(crate) fn usage(&self) -> HashMap<String, Usage> {
+        let groups = self.lock();
+        groups.iter().filter_map(|(name, g)| Some((name.clone(), g.usage()?))).collect()
+    }
+
+    /// [`usage`](Self::usage) of one group.
+    pub(crate) fn usage_of(&self, group: &str) -> Option<Usage> {
+        self.lock().get(group)?.usage()
+    }
+
+    /// Starts a rebalance of a Stable group (its members are told to rejoin by their next
+    /// Heartbeat); `false` when it is not Stable.
+    pub(crate) fn rebalance(&self, group: &str) -> bool {
+        let mut groups = self.lock();
+        match groups.get_mut(group) {
+            Some(g) if g.state == State::Stable => {
+                g.prepare(Instant::now());
+                true
+            }
+            _ => false,
         }
     }
 

@@ -7,9 +7,11 @@
 mod api;
 mod broker;
 mod conn;
+mod consumer_protocol;
 mod frame;
 mod groups;
 mod producers;
+mod proxy;
 mod versions;
 
 use std::future::Future;
@@ -89,6 +91,8 @@ impl Server {
             for tick in 0u64.. {
                 every.tick().await;
                 ticker.groups.tick();
+                let broker = ticker.clone();
+                let _ = tokio::task::spawn_blocking(move || broker.proxies.tick(&broker.log, &broker.groups)).await;
                 if tick % 5 == 0 {
                     let broker = ticker.clone();
                     let _ = tokio::task::spawn_blocking(move || broker.release_idle(WRITER_IDLE)).await;

@@ -42,9 +42,10 @@ pub struct MemberInfo {
     pub joined_ms: i64,
 }
 
-/// This process's membership in a group; leaving happens on drop.
+/// This process's membership in a group (see [`Log::join_group`](super::Log::join_group)); leaving
+/// happens on drop, and the kernel drops its lock if the process dies first.
 #[derive(Debug)]
-pub(crate) struct Membership {
+pub struct Membership {
     fs: StorageRef,
     group_dir: PathBuf,
     info: MemberInfo,
@@ -52,9 +53,10 @@ pub(crate) struct Membership {
     _file: FileRef,
 }
 
-/// A partition this member consumes: the lock on its offset file, and the committed offset.
+/// A partition this member consumes: the lock on its offset file, and the committed offset. No
+/// other member can take the partition (nor commit to it) until this is dropped.
 #[derive(Debug)]
-pub(crate) struct OwnedPartition {
+pub struct OwnedPartition {
     slot: SlotFile,
     path: PathBuf,
 }
@@ -108,12 +110,12 @@ impl Membership {
     }
 
     /// This member's description.
-    pub(crate) fn info(&self) -> &MemberInfo {
+    pub fn info(&self) -> &MemberInfo {
         &self.info
     }
 
     /// The partitions of `topic` (of `partitions`) this member should consume now.
-    pub(crate) fn assignment(&self, partitions: u32) -> Result<Vec<u32>> {
+    pub fn assignment(&self, partitions: u32) -> Result<Vec<u32>> {
         let mut members: Vec<MemberInfo> =
             live_members(&*self.fs, &self.group_dir)?.into_iter().filter(|m| m.topic == self.info.topic).collect();
         if !members.iter().any(|m| m.member_id == self.info.member_id) {
@@ -126,7 +128,7 @@ impl Membership {
     }
 
     /// Tries to take `partition`; `None` while another member still holds it.
-    pub(crate) fn try_own(&self, topic: &str, partition: u32) -> Result<Option<OwnedPartition>> {
+    pub fn try_own(&self, topic: &str, partition: u32) -> Result<Option<OwnedPartition>> {
         let fs = &*self.fs;
         let dir = self.group_dir.join("offsets").join(topic);
         storage::create_dir_all_durable(fs, &dir).ctx("create", &dir)?;
@@ -149,12 +151,12 @@ impl Drop for Membership {
 
 impl OwnedPartition {
     /// The committed offset, if the group ever committed one.
-    pub(crate) fn committed(&self) -> Result<Option<u64>> {
+    pub fn committed(&self) -> Result<Option<u64>> {
         Ok(self.slot.read().ctx("read", &self.path)?.map(|(o, _)| o))
     }
 
     /// Durably commits `offset` (the next offset to read).
-    pub(crate) fn commit(&mut self, offset: u64) -> Result<()> {
+    pub fn commit(&mut self, offset: u64) -> Result<()> {
         self.slot.write(offset, now_ms()).ctx("commit offset to", &self.path)
     }
 }

@@ -32,7 +32,7 @@ mod verify;
 
 pub use consumer::{Consumer, ConsumerOptions, OffsetReset};
 pub use error::{Error, Result};
-pub use group::{CommittedOffset, MemberInfo};
+pub use group::{CommittedOffset, MemberInfo, Membership, OwnedPartition};
 pub use murmur2::{murmur2, partition_for_key};
 pub use partition::{partition_info, AppendInfo, PartitionInfo, PartitionWriter, RecoveryReport, RetentionReport};
 pub use producer::{Producer, RecordPosition};

@@ -11,7 +11,7 @@ use super::consumer::{Consumer, ConsumerOptions};
 use super::error::{Error, IoContext, Result};
 use super::fsutil::{atomic_write, now_ms};
 use super::group::{
-    commit_unowned, committed_offsets, group_dir, live_members, read_committed, CommittedOffset, MemberInfo,
+    commit_unowned, committed_offsets, group_dir, live_members, read_committed, CommittedOffset, MemberInfo, Membership,
 };
 use super::io::{self as storage, Open, Storage, StorageRef};
 use super::partition::{partition_info_on, PartitionInfo, PartitionWriter};
@@ -292,6 +292,16 @@ impl Log {
             partitions.push(GroupPartition { committed: c, log_end_offset, lag });
         }
         Ok(GroupInfo { group: group.to_string(), members, partitions })
+    }
+
+    /// Joins `group` as one member consuming `topic`, beside the group's other members in this data
+    /// directory (`flowc consume --group`, a pipeline's `group "G"`): it takes its share of the
+    /// partitions ([`Membership::assignment`]) by owning each ([`Membership::try_own`]). `flowc
+    /// serve` joins so for a group's Kafka members.
+    pub fn join_group(&self, group: &str, topic: &str, client_id: &str) -> Result<Membership> {
+        validate_group_name(group)?;
+        validate_topic_name(topic)?;
+        Membership::join(Arc::clone(&self.fs), &self.dir, group, topic, client_id)
     }
 
     /// Commits `offset` for `group` in `topic`/`partition` without joining the group (a Kafka

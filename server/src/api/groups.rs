@@ -1,6 +1,8 @@
 //! FindCoordinator (this node), JoinGroup, SyncGroup, Heartbeat, LeaveGroup, ListGroups and
 //! DescribeGroups over the coordinator in `groups.rs`; groups with only committed offsets in the
 //! data directory (`flowc consume --group`, a pipeline's `group "G"`) are listed and described too.
+//! A consumer group's joins and syncs go by its stand-ins in the data directory (`proxy.rs`), so
+//! its Kafka members read only the partitions flowc's own members of the group leave to them.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
 use super::metadata::NODE_ID;
-use super::{s, Session};
+use super::{blocking, s, Session};
 use crate::broker::Shared;
 use crate::groups::{GroupError, Join, POLL};
 
@@ -69,6 +71,10 @@ pub(crate) async fn join(broker: &Shared, session: &Session, req: JoinGroupReque
         Ok(m) => m,
         Err(e) => return fail(r, error(e)),
     };
+    let (b, g) = (broker.clone(), group.clone());
+    if let Err(e) = blocking(move || b.proxies.joined(&b.log, &b.groups, &g)).await {
+        tracing::error!("group `{group}`: {e}");
+    }
     let deadline = Instant::now() + rebalance_timeout + Duration::from_secs(1);
     let joined = loop {
         match broker.groups.join_result(&group, &member) {
@@ -103,9 +109,19 @@ pub(crate) async fn sync(broker: &Shared, req: SyncGroupRequest, version: i16) -
     let group = req.group_id.0.to_string();
     let member = req.member_id.to_string();
     let assignments = req.assignments.into_iter().map(|a| (a.member_id.to_string(), a.assignment)).collect();
-    if let Err(e) = broker.groups.sync(&group, &member, req.generation_id, assignments) {
-        r.error_code = error(e).code();
-        return r;
+    let (b, g, m, generation) = (broker.clone(), group.clone(), member.clone(), req.generation_id);
+    let stored = blocking(move || b.proxies.sync(&b.log, &b.groups, &g, &m, generation, assignments)).await;
+    match stored {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            r.error_code = error(e).code();
+            return r;
+        }
+        Err(e) => {
+            tracing::error!("group `{group}`: {e}");
+            r.error_code = ResponseError::UnknownServerError.code();
+            return r;
+        }
     }
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {

@@ -1,6 +1,7 @@
 //! OffsetCommit and OffsetFetch on the data directory's committed offsets — the same files
 //! `flowc groups describe`, `flowc consume --group` and a pipeline's `group "G"` use, so a group is
-//! one group whichever side commits. Commit metadata strings are not kept.
+//! one group whichever side commits. A commit to a partition the group's stand-in member owns for
+//! its Kafka members (`proxy.rs`) is written through it. Commit metadata strings are not kept.
 
 use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::offset_fetch_response::{OffsetFetchResponsePartition, OffsetFetchResponseTopic};
@@ -55,11 +56,16 @@ fn commit_one(broker: &Shared, group: &str, topic: &str, partition: i32, offset:
     if partition < 0 || offset < 0 {
         return ResponseError::InvalidCommitOffsetSize;
     }
-    match broker.log.commit_group_offset(group, topic, partition as u32, offset as u64) {
+    let through_proxy = broker.proxies.commit(group, topic, partition as u32, offset as u64);
+    let result = match through_proxy {
+        Some(r) => r.map(|()| true),
+        None => broker.log.commit_group_offset(group, topic, partition as u32, offset as u64),
+    };
+    match result {
         Ok(true) => ResponseError::Unknown(0),
         Ok(false) => {
             tracing::warn!(
-                "offset commit of group `{group}` for {topic}/{partition} refused: a flowc consumer of the group holds it"
+                "offset commit of group `{group}` for {topic}/{partition} refused: a flowc member of the group consumes it"
             );
             ResponseError::RebalanceInProgress
         }
