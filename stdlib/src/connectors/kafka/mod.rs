@@ -392,8 +392,11 @@ impl ClientContext for NodeContext {
         let mut lags: BTreeMap<u32, u64> = BTreeMap::new();
         for topic in statistics.topics.values() {
             for p in topic.partitions.values() {
-                if p.partition >= 0 && p.desired && p.consumer_lag >= 0 {
-                    *lags.entry(p.partition as u32).or_default() += p.consumer_lag as u64;
+                if p.partition < 0 || !p.desired {
+                    continue;
+                }
+                if let Some(lag) = partition_lag(p) {
+                    *lags.entry(p.partition as u32).or_default() += lag;
                 }
             }
         }
@@ -409,3 +412,38 @@ impl ClientContext for NodeContext {
 }
 
 impl ConsumerContext for NodeContext {}
+
+/// What an assigned partition has left to read: librdkafka's lag behind the committed offset, or,
+/// before anything was committed there, behind what has been read; an empty partition has nothing
+/// left. `None` while not known yet (no watermarks yet).
+fn partition_lag(p: &rdkafka::statistics::Partition) -> Option<u64> {
+    if p.consumer_lag >= 0 {
+        return Some(p.consumer_lag as u64);
+    }
+    if p.hi_offset < 0 {
+        return None;
+    }
+    if p.app_offset >= 0 {
+        return Some(p.hi_offset.saturating_sub(p.app_offset).max(0) as u64);
+    }
+    (p.lo_offset >= 0 && p.lo_offset == p.hi_offset).then_some(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition_lag;
+    use rdkafka::statistics::Partition;
+
+    fn partition(lo: i64, hi: i64, app: i64, lag: i64) -> Partition {
+        Partition { lo_offset: lo, hi_offset: hi, app_offset: app, consumer_lag: lag, ..Partition::default() }
+    }
+
+    #[test]
+    fn a_partition_lags_behind_its_commit_or_what_was_read_and_an_empty_one_not_at_all() {
+        assert_eq!(partition_lag(&partition(0, 500, 400, 120)), Some(120), "librdkafka's lag when known");
+        assert_eq!(partition_lag(&partition(0, 500, 400, -1)), Some(100), "before a commit: behind what was read");
+        assert_eq!(partition_lag(&partition(0, 0, -1001, -1)), Some(0), "an empty partition, nothing committed");
+        assert_eq!(partition_lag(&partition(0, 500, -1001, -1)), None, "not read, not committed: not known");
+        assert_eq!(partition_lag(&partition(-1, -1, -1001, -1)), None, "no watermarks yet");
+    }
+}
