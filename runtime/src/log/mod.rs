@@ -30,7 +30,7 @@ mod units;
 mod varint;
 mod verify;
 
-pub use consumer::{Consumer, ConsumerOptions, OffsetReset};
+pub use consumer::{Consumer, ConsumerOptions, OffsetReset, PartitionCommits};
 pub use error::{Error, Result};
 pub use group::{CommittedOffset, MemberInfo};
 pub use murmur2::{murmur2, partition_for_key};
