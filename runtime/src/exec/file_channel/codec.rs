@@ -3,7 +3,7 @@
 use super::super::batch::{is_lines, lines_schema, JsonRows};
 use super::super::transform::parse_json_values;
 use super::super::RunError;
-use crate::log::{Header, Record, RecordView};
+use crate::log::{Header, RecordRef, RecordView};
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -13,33 +13,42 @@ use std::sync::Arc;
 /// The record header (null value) that marks a record's value as a line's bytes, not JSON.
 const LINE_HEADER: &str = "line";
 
-/// Fills `records` with the records of a batch: each line's bytes (marked by [`LINE_HEADER`]) for
-/// untyped lines, else each row as a JSON object. The records `records` already holds are reused
-/// (their value and header buffers), so a channel's writer allocates nothing per record once its
-/// first batches are through.
-pub(super) fn encode_rows(batch: &RecordBatch, records: &mut Vec<Record>) {
+/// The header list of a line record: [`LINE_HEADER`], null.
+pub(super) fn line_header() -> Vec<Header> {
+    vec![Header { key: LINE_HEADER.into(), value: None }]
+}
+
+/// The records of a batch, one per row, borrowing what they hold: for untyped lines each line's
+/// bytes straight from the batch, marked by `line` (see [`line_header`]); else each row as a JSON
+/// object, written into `json`, whose buffers are reused from batch to batch.
+pub(super) fn encode_rows<'a>(
+    batch: &'a RecordBatch,
+    json: &'a mut Vec<Vec<u8>>,
+    line: &'a [Header],
+) -> Vec<RecordRef<'a>> {
     let rows = batch.num_rows();
-    records.truncate(rows);
-    records.resize_with(rows, Record::default);
     let lines = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>());
-    let json = JsonRows::new(&batch.schema());
-    for (row, record) in records.iter_mut().enumerate() {
-        let value = record.value.get_or_insert_with(Vec::new);
-        value.clear();
-        match lines {
-            // A null `line` (a `string?` field) keeps its JSON form.
-            Some(lines) if !lines.is_null(row) => {
-                value.extend_from_slice(lines.value(row).as_bytes());
-                if !matches!(&record.headers[..], [h] if h.key == LINE_HEADER && h.value.is_none()) {
-                    record.headers = vec![Header { key: LINE_HEADER.into(), value: None }];
-                }
-            }
-            _ => {
-                json.write(batch, row, value);
-                record.headers.clear();
-            }
+    // A null `line` (a `string?` field) keeps its JSON form.
+    let is_json = |row: &usize| lines.is_none_or(|l| l.is_null(*row));
+    let n_json = lines.map_or(rows, |l| l.null_count());
+    json.truncate(n_json);
+    json.resize_with(n_json, Vec::new);
+    if n_json > 0 {
+        let rows_json = JsonRows::new(&batch.schema());
+        for (row, value) in (0..rows).filter(is_json).zip(json.iter_mut()) {
+            value.clear();
+            rows_json.write(batch, row, value);
         }
     }
+    let mut values = json.iter();
+    (0..rows)
+        .map(|row| match lines {
+            Some(l) if !l.is_null(row) => {
+                RecordRef { value: Some(l.value(row).as_bytes()), headers: line, ..RecordRef::default() }
+            }
+            _ => RecordRef { value: values.next().map(Vec::as_slice), ..RecordRef::default() },
+        })
+        .collect()
 }
 
 /// Whether a record's value is a line's bytes (else it is a JSON object).
@@ -111,19 +120,19 @@ pub(super) mod tests {
     use super::*;
     use crate::exec::batch::{lines_batch, row_json};
     use crate::exec::file_channel::{GROUP, TOPIC};
-    use crate::log::{ConsumerOptions, Log, LogOptions, OffsetReset, TopicConfig};
+    use crate::log::{AsRecord, ConsumerOptions, Log, LogOptions, OffsetReset, Record, TopicConfig};
     use arrow_array::{Int64Array, StringArray};
     use arrow_schema::{DataType, Field, Schema};
     use std::time::Duration;
 
     /// Appends `records` to a fresh channel-style log and reads them back into `schema` as the
     /// channel's reader does (polls of at most 3 records, so several batches come out).
-    fn through_a_log(records: &[Record], schema: &SchemaRef) -> (RecordBatch, u64) {
+    fn through_a_log<R: AsRecord>(records: &[R], schema: &SchemaRef) -> (RecordBatch, u64) {
         let dir = tempfile::tempdir().unwrap();
         let log = Log::open(dir.path(), LogOptions { create: true }).unwrap();
         log.create_topic(TOPIC, &TopicConfig { partitions: 1, ..TopicConfig::default() }).unwrap();
         let writer = log.partition_writer(TOPIC, 0, None).unwrap();
-        writer.append(records).unwrap();
+        writer.append_borrowed(&records.iter().map(AsRecord::as_record).collect::<Vec<_>>()).unwrap();
         let group =
             ConsumerOptions { group: Some(GROUP.into()), reset: OffsetReset::Earliest, ..ConsumerOptions::default() };
         let mut consumer = log.consumer(TOPIC, group).unwrap();
@@ -139,6 +148,20 @@ pub(super) mod tests {
         (arrow_select::concat::concat_batches(schema, &batches).unwrap(), rejected)
     }
 
+    /// The records of `batch`, owned.
+    fn encoded(batch: &RecordBatch, json: &mut Vec<Vec<u8>>) -> Vec<Record> {
+        let line = line_header();
+        let refs = encode_rows(batch, json, &line);
+        refs.iter()
+            .map(|r| Record {
+                key: r.key.map(<[u8]>::to_vec),
+                value: r.value.map(<[u8]>::to_vec),
+                headers: r.headers.to_vec(),
+                timestamp: r.timestamp,
+            })
+            .collect()
+    }
+
     pub(crate) fn lines_of(batch: &RecordBatch) -> Vec<String> {
         batch.column(0).as_string::<i32>().iter().map(|l| l.unwrap().to_string()).collect()
     }
@@ -146,15 +169,15 @@ pub(super) mod tests {
     #[test]
     fn lines_are_stored_as_their_bytes_and_read_back() {
         let lines = ["a b", "", "{\"line\":\"not json\"}", "é \" \\ \t"];
-        // Into records a typed batch filled before: reused, now marked as lines.
-        let mut records = Vec::new();
+        // After a typed batch: its JSON buffers stay unused.
+        let mut json = Vec::new();
         let typed = RecordBatch::try_new(
             Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)])),
             vec![Arc::new(Int64Array::from(vec![1, 2]))],
         )
         .unwrap();
-        encode_rows(&typed, &mut records);
-        encode_rows(&lines_batch(&lines), &mut records);
+        assert_eq!(encoded(&typed, &mut json).len(), 2);
+        let records = encoded(&lines_batch(&lines), &mut json);
         assert_eq!(records[0].value.as_deref(), Some(&b"a b"[..]));
         assert!(records.iter().all(|r| r.headers == vec![Header { key: LINE_HEADER.into(), value: None }]));
         let (batch, rejected) = through_a_log(&records, &lines_schema());
@@ -172,9 +195,7 @@ pub(super) mod tests {
         assert_eq!((lines_of(&batch), rejected), (old_lines.clone(), 0));
         // The same log continued by this version (a poll of 3 then holds old and new records, in
         // both orders): order kept across the two encodings.
-        let mut new = Vec::new();
-        encode_rows(&lines_batch(&["new 5", "new 6", "new 7"]), &mut new);
-        records.extend(new);
+        records.extend(encoded(&lines_batch(&["new 5", "new 6", "new 7"]), &mut Vec::new()));
         records.extend((0..2).map(|row| Record::from_value(row_json(&old, row).to_string().into_bytes())));
         let (batch, rejected) = through_a_log(&records, &lines_schema());
         let mut want = old_lines.clone();
@@ -193,10 +214,9 @@ pub(super) mod tests {
             vec![Arc::new(StringArray::from(vec![Some("a\"b"), None])), Arc::new(Int64Array::from(vec![200, 404]))],
         )
         .unwrap();
-        // Into records a batch of lines filled before: reused, with their line headers gone.
-        let mut records = Vec::new();
-        encode_rows(&lines_batch(&["x", "y", "z"]), &mut records);
-        encode_rows(&batch, &mut records);
+        // JSON buffers of a batch before reused (and cut to this batch's rows).
+        let mut json = vec![b"{\"old\":1}".to_vec(); 3];
+        let records = encoded(&batch, &mut json);
         assert_eq!(records.len(), 2);
         for (row, r) in records.iter().enumerate() {
             assert!(r.headers.is_empty());
@@ -211,9 +231,9 @@ pub(super) mod tests {
         let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("line", DataType::Utf8, true)]));
         let batch =
             RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec![Some("x"), None]))]).unwrap();
-        let mut records = Vec::new();
-        encode_rows(&batch, &mut records);
+        let records = encoded(&batch, &mut Vec::new());
         assert!(records[1].headers.is_empty());
+        assert_eq!(records[0].headers, line_header());
         let (back, rejected) = through_a_log(&records, &schema);
         assert_eq!((back, rejected), (batch, 0));
     }

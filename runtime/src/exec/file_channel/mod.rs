@@ -36,7 +36,7 @@ use crate::log::{
 };
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use codec::{encode_rows, Decoder};
+use codec::{encode_rows, line_header, Decoder};
 use handoff::{Handoff, HANDOFF_BYTES};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -203,7 +203,8 @@ async fn write_log(
     let mut result = Ok(());
     metrics.set_fill(0, capacity);
     // Reused from batch to batch (see `encode_rows`).
-    let mut records = Vec::new();
+    let mut json = Vec::new();
+    let line = line_header();
     while let Some(env) = input.recv().await {
         let rows = env.batch.num_rows() as u64;
         metrics.add_in(rows);
@@ -218,11 +219,11 @@ async fn write_log(
             metrics.add_errors(rows);
             continue;
         }
-        encode_rows(&env.batch, &mut records);
+        let records = encode_rows(&env.batch, &mut json, &line);
         let mut pause = RETRY_FIRST_PAUSE;
         let mut attempt = 1u32;
         let appended_now = loop {
-            match blocking(|| writer.append(&records)) {
+            match blocking(|| writer.append_borrowed(&records)) {
                 Err(err) if passes(&err) => {
                     tracing::warn!(
                         "channel log {label}: cannot append (attempt {attempt}, again in {pause:?}; \
@@ -236,6 +237,7 @@ async fn write_log(
                 done => break done,
             }
         };
+        drop(records);
         match appended_now {
             Ok(info) => {
                 if attempt > 1 {
