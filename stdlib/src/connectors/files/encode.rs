@@ -397,16 +397,17 @@ fn write_text(
     let lines: Option<&StringArray> = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>());
     // JSON rows are written straight into bytes, in the key order `row_json` gives.
     let json = (lines.is_none() && matches!(settings.format, Format::Json)).then(|| JsonRows::new(&batch.schema()));
+    let mut json = json.as_ref().map(|rows| rows.bind(batch));
     let mut bytes = Vec::new();
     for (i, &row) in rows.iter().enumerate() {
         let row = row as usize;
         line.clear();
-        match (lines, settings.format, &json) {
+        match (lines, settings.format, &mut json) {
             (_, Format::Csv, _) => csv_row(&settings.schema, batch, row, line),
             (Some(column), _, _) => line.push_str(column.value(row)),
             (None, _, Some(json)) => {
                 bytes.clear();
-                json.write(batch, row, &mut bytes);
+                json.write(row, &mut bytes);
                 bytes.push(b'\n');
                 text.stream().write_all(&bytes)?;
                 if limit > 0 && text.get_ref().0.bytes_written() >= limit {
