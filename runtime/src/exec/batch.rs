@@ -13,6 +13,8 @@ use std::sync::Arc;
 /// The time zone every timestamp column carries.
 pub const UTC: &str = "UTC";
 
+pub use super::json_rows::{BoundRows, JsonRows};
+
 /// The bytes of record data a batch carries: string and binary values plus fixed-width values, not
 /// Arrow's buffer capacity (the `bytes` a node shows while the run goes).
 pub fn data_bytes(batch: &RecordBatch) -> u64 {
@@ -95,7 +97,7 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// `rfc3339` of a time in the years 0000 to 9999, without chrono's formatting machinery (the
 /// files sink writes one per row); `None` outside them.
-fn rfc3339_bytes(ms: i64) -> Option<[u8; 24]> {
+pub(crate) fn rfc3339_bytes(ms: i64) -> Option<[u8; 24]> {
     // 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z.
     if !(-62_167_219_200_000..253_402_300_800_000).contains(&ms) {
         return None;
@@ -202,79 +204,6 @@ pub fn row_json(batch: &RecordBatch, row: usize) -> serde_json::Value {
         map.insert(field.name().clone(), value);
     }
     serde_json::Value::Object(map)
-}
-
-/// Rows of one schema as `row_json(batch, row).to_string()` renders them, written straight into
-/// bytes: the keys in `serde_json::Map`'s order (sorted unless serde_json keeps insertion order),
-/// each rendered once, values escaped by serde_json's serializer.
-pub struct JsonRows {
-    /// Positions of the schema's fields in key order, each with its `"key":` (and the comma before
-    /// all but the first).
-    fields: Vec<(usize, Vec<u8>)>,
-}
-
-impl JsonRows {
-    pub fn new(schema: &Schema) -> JsonRows {
-        let map: serde_json::Map<String, serde_json::Value> =
-            schema.fields().iter().enumerate().map(|(i, f)| (f.name().clone(), serde_json::Value::from(i))).collect();
-        let fields = map
-            .iter()
-            .enumerate()
-            .map(|(n, (name, i))| {
-                let mut key = if n == 0 { b"{".to_vec() } else { b",".to_vec() };
-                key.extend_from_slice(serde_json::Value::from(name.as_str()).to_string().as_bytes());
-                key.push(b':');
-                (i.as_u64().unwrap_or_default() as usize, key)
-            })
-            .collect();
-        JsonRows { fields }
-    }
-
-    /// Appends one row's object to `out`.
-    pub fn write(&self, batch: &RecordBatch, row: usize, out: &mut Vec<u8>) {
-        use serde::Serialize;
-        if self.fields.is_empty() {
-            out.extend_from_slice(b"{}");
-            return;
-        }
-        // Serializing into a Vec cannot fail, so the results are not looked at.
-        for (i, key) in &self.fields {
-            let i = *i;
-            out.extend_from_slice(key);
-            let column = batch.column(i);
-            let mut ser = serde_json::Serializer::new(&mut *out);
-            let _ = if column.is_null(row) {
-                ().serialize(&mut ser)
-            } else {
-                match column.data_type() {
-                    DataType::Utf8 => column.as_string::<i32>().value(row).serialize(&mut ser),
-                    DataType::Int64 => column.as_primitive::<Int64Type>().value(row).serialize(&mut ser),
-                    DataType::Float64 => {
-                        let v = column.as_primitive::<Float64Type>().value(row);
-                        serde_json::Number::from_f64(v).serialize(&mut ser)
-                    }
-                    DataType::Boolean => column.as_boolean().value(row).serialize(&mut ser),
-                    DataType::Duration(TimeUnit::Millisecond) => {
-                        column.as_primitive::<DurationMillisecondType>().value(row).serialize(&mut ser)
-                    }
-                    DataType::Timestamp(TimeUnit::Millisecond, _) => {
-                        let ms = column.as_primitive::<TimestampMillisecondType>().value(row);
-                        match rfc3339_bytes(ms) {
-                            Some(text) => {
-                                out.push(b'"');
-                                out.extend_from_slice(&text);
-                                out.push(b'"');
-                                Ok(())
-                            }
-                            None => rfc3339(ms).serialize(&mut ser),
-                        }
-                    }
-                    _ => value_text(column.as_ref(), row).serialize(&mut ser),
-                }
-            };
-        }
-        out.push(b'}');
-    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod connector;
 mod error;
 pub mod expr;
 mod file_channel;
+mod json_rows;
 mod memory_channel;
 pub mod metrics;
 mod nodes;

@@ -71,6 +71,30 @@ pub struct Consumer {
     rr: usize,
 }
 
+/// The commits of one partition, taken out of its consumer by [`Consumer::take_commits`]; the lock
+/// on the partition's offset file goes with them.
+#[derive(Debug)]
+pub struct PartitionCommits {
+    owned: OwnedPartition,
+    committed: Option<u64>,
+}
+
+impl PartitionCommits {
+    /// Durably records `offset` as the group's next offset to read in this partition.
+    pub fn commit(&mut self, offset: u64) -> Result<()> {
+        if self.committed != Some(offset) {
+            self.owned.commit(offset)?;
+            self.committed = Some(offset);
+        }
+        Ok(())
+    }
+
+    /// The offset last committed, if any.
+    pub fn committed(&self) -> Option<u64> {
+        self.committed
+    }
+}
+
 #[derive(Debug)]
 struct Assigned {
     reader: PartitionReader,
@@ -241,6 +265,16 @@ impl Consumer {
             }
         }
         Ok(())
+    }
+
+    /// Takes the commits of an assigned `partition` out of this consumer (which commits nothing for
+    /// it from then on), so they can be made apart from polling — on another thread, at positions
+    /// this consumer has not reached itself (the caller read those records some other way). `None`
+    /// without a group, for a partition not assigned, or once taken.
+    pub fn take_commits(&mut self, partition: u32) -> Option<PartitionCommits> {
+        let a = self.assigned.get_mut(&partition)?;
+        let owned = a.owned.take()?;
+        Some(PartitionCommits { owned, committed: a.committed })
     }
 
     /// Records not yet read, per assigned partition: log-end offset minus position.

@@ -30,14 +30,14 @@ mod units;
 mod varint;
 mod verify;
 
-pub use consumer::{Consumer, ConsumerOptions, OffsetReset};
+pub use consumer::{Consumer, ConsumerOptions, OffsetReset, PartitionCommits};
 pub use error::{Error, Result};
 pub use group::{CommittedOffset, MemberInfo, Membership, OwnedPartition};
 pub use murmur2::{murmur2, partition_for_key};
 pub use partition::{partition_info, AppendInfo, PartitionInfo, PartitionWriter, RecoveryReport, RetentionReport};
 pub use producer::{Producer, RecordPosition};
 pub use reader::PartitionReader;
-pub use record::{ConsumedRecord, Header, Record, RecordView};
+pub use record::{AsRecord, ConsumedRecord, Header, Record, RecordRef, RecordView};
 pub use record_batch::{
     check as check_batch, codec_name, encode_batch, set_base_offset, Batch, BatchHeader, Check, RecordIter,
 };

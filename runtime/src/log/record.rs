@@ -22,6 +22,49 @@ pub struct Header {
     pub value: Option<Vec<u8>>,
 }
 
+/// A record to append, borrowing its bytes (a line straight from the column that holds it); what
+/// [`Record`] is without owning anything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// The key.
+    pub key: Option<&'a [u8]>,
+    /// The value (payload).
+    pub value: Option<&'a [u8]>,
+    /// Ordered headers.
+    pub headers: &'a [Header],
+    /// Milliseconds since the Unix epoch; `None` takes the append time.
+    pub timestamp: Option<i64>,
+}
+
+/// Anything the log can append as a record: a [`Record`], a reference to one, a [`RecordRef`].
+pub trait AsRecord {
+    /// The record's fields, borrowed.
+    fn as_record(&self) -> RecordRef<'_>;
+}
+
+impl AsRecord for Record {
+    fn as_record(&self) -> RecordRef<'_> {
+        RecordRef {
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers: &self.headers,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+impl AsRecord for RecordRef<'_> {
+    fn as_record(&self) -> RecordRef<'_> {
+        *self
+    }
+}
+
+impl<R: AsRecord + ?Sized> AsRecord for &R {
+    fn as_record(&self) -> RecordRef<'_> {
+        (**self).as_record()
+    }
+}
+
 /// A record read back from the log, borrowing its bytes from the batch that holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordView<'a> {

@@ -5,10 +5,9 @@
 //! baseTimestamp i64, maxTimestamp i64, producerId i64, producerEpoch i16, baseSequence i32,
 //! recordCount i32, then the records (zig-zag varint framed).
 
-use std::borrow::Borrow;
 use std::sync::OnceLock;
 
-use super::record::{Record, RecordView};
+use super::record::{AsRecord, RecordRef, RecordView};
 use super::varint::{get_varint, get_varlong, put_varint, put_varlong, varint_len, varlong_len};
 
 /// Size of the fixed RecordBatch v2 header.
@@ -237,7 +236,7 @@ pub fn check(buf: &[u8]) -> Check {
 }
 
 /// The encoded size of one record, length prefix included.
-pub(super) fn record_encoded_len(record: &Record, timestamp_delta: i64, offset_delta: i32) -> usize {
+pub(super) fn record_encoded_len(record: &RecordRef<'_>, timestamp_delta: i64, offset_delta: i32) -> usize {
     let body = record_body_len(record, timestamp_delta, offset_delta);
     varint_len(body as i32) + body
 }
@@ -245,10 +244,10 @@ pub(super) fn record_encoded_len(record: &Record, timestamp_delta: i64, offset_d
 /// Appends one batch holding `records` (offsets `base_offset..`) to `buf`, returning its header.
 ///
 /// Records without a timestamp get `now_ms`. `buf` is not cleared, so several batches can share it.
-pub fn encode_batch<R: Borrow<Record>>(buf: &mut Vec<u8>, base_offset: u64, records: &[R], now_ms: i64) -> BatchHeader {
+pub fn encode_batch<R: AsRecord>(buf: &mut Vec<u8>, base_offset: u64, records: &[R], now_ms: i64) -> BatchHeader {
     assert!(!records.is_empty(), "a batch holds at least one record");
     let start = buf.len();
-    let base_timestamp = records[0].borrow().timestamp.unwrap_or(now_ms);
+    let base_timestamp = records[0].as_record().timestamp.unwrap_or(now_ms);
     let mut max_timestamp = base_timestamp;
     buf.extend_from_slice(&(base_offset as i64).to_be_bytes());
     buf.extend_from_slice(&[0; 4]); // batchLength, patched below
@@ -264,10 +263,10 @@ pub fn encode_batch<R: Borrow<Record>>(buf: &mut Vec<u8>, base_offset: u64, reco
     buf.extend_from_slice(&(-1i32).to_be_bytes()); // baseSequence
     buf.extend_from_slice(&(records.len() as i32).to_be_bytes());
     for (i, record) in records.iter().enumerate() {
-        let record = record.borrow();
+        let record = record.as_record();
         let ts = record.timestamp.unwrap_or(now_ms);
         max_timestamp = max_timestamp.max(ts);
-        encode_record(buf, record, ts - base_timestamp, i as i32);
+        encode_record(buf, &record, ts - base_timestamp, i as i32);
     }
     let len = buf.len() - start;
     buf[start + LENGTH_OFFSET..start + LENGTH_OFFSET + 4].copy_from_slice(&((len - LOG_OVERHEAD) as i32).to_be_bytes());
@@ -285,12 +284,12 @@ pub fn encode_batch<R: Borrow<Record>>(buf: &mut Vec<u8>, base_offset: u64, reco
     }
 }
 
-fn record_body_len(record: &Record, timestamp_delta: i64, offset_delta: i32) -> usize {
+fn record_body_len(record: &RecordRef<'_>, timestamp_delta: i64, offset_delta: i32) -> usize {
     let mut n = 1 + varlong_len(timestamp_delta) + varint_len(offset_delta);
-    n += bytes_len(record.key.as_deref());
-    n += bytes_len(record.value.as_deref());
+    n += bytes_len(record.key);
+    n += bytes_len(record.value);
     n += varint_len(record.headers.len() as i32);
-    for h in &record.headers {
+    for h in record.headers {
         n += bytes_len(Some(h.key.as_bytes())) + bytes_len(h.value.as_deref());
     }
     n
@@ -303,17 +302,17 @@ fn bytes_len(b: Option<&[u8]>) -> usize {
     }
 }
 
-fn encode_record(buf: &mut Vec<u8>, record: &Record, timestamp_delta: i64, offset_delta: i32) {
+fn encode_record(buf: &mut Vec<u8>, record: &RecordRef<'_>, timestamp_delta: i64, offset_delta: i32) {
     let body = record_body_len(record, timestamp_delta, offset_delta);
     buf.reserve(body + 5);
     put_varint(buf, body as i32);
     buf.push(0); // attributes
     put_varlong(buf, timestamp_delta);
     put_varint(buf, offset_delta);
-    put_bytes(buf, record.key.as_deref());
-    put_bytes(buf, record.value.as_deref());
+    put_bytes(buf, record.key);
+    put_bytes(buf, record.value);
     put_varint(buf, record.headers.len() as i32);
-    for h in &record.headers {
+    for h in record.headers {
         put_bytes(buf, Some(h.key.as_bytes()));
         put_bytes(buf, h.value.as_deref());
     }
@@ -404,7 +403,7 @@ fn be_i64(b: &[u8], at: usize) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::record::Header;
+    use crate::log::record::{Header, Record};
 
     fn sample() -> Vec<Record> {
         vec![
@@ -492,8 +491,8 @@ mod tests {
     fn encoded_len_matches_encoding() {
         for r in sample() {
             let mut buf = Vec::new();
-            encode_record(&mut buf, &r, 3, 2);
-            assert_eq!(buf.len(), record_encoded_len(&r, 3, 2));
+            encode_record(&mut buf, &r.as_record(), 3, 2);
+            assert_eq!(buf.len(), record_encoded_len(&r.as_record(), 3, 2));
         }
     }
 

@@ -53,8 +53,13 @@ fn read_batches(batch_size: usize, tx: mpsc::Sender<Result<RecordBatch, String>>
         if *count == 0 {
             return true;
         }
-        *count = 0;
-        let batch = RecordBatch::try_new(lines_schema(), vec![Arc::new(lines.finish())]).map_err(|e| e.to_string());
+        let rows = std::mem::take(count);
+        let column = lines.finish();
+        // The next batch's builder sized like this one, so it fills without growing (each growth
+        // copies what it holds into fresh pages).
+        let bytes = column.value_data().len();
+        *lines = StringBuilder::with_capacity(rows, bytes + bytes / 8);
+        let batch = RecordBatch::try_new(lines_schema(), vec![Arc::new(column)]).map_err(|e| e.to_string());
         tx.blocking_send(batch).is_ok()
     };
     loop {

@@ -18,7 +18,7 @@ use super::error::{Error, IoContext, Result};
 use super::fsutil::SlotFile;
 use super::index::SegmentIndex;
 use super::io::{self as storage, FileRef, Open, StorageRef};
-use super::record::Record;
+use super::record::{AsRecord, Record, RecordRef};
 use super::record_batch::{check, encode_batch, record_encoded_len, set_base_offset, BatchHeader, Check, HEADER_LEN};
 use super::segment::log_path;
 use super::topic::{FsyncPolicy, TopicConfig};
@@ -213,6 +213,15 @@ impl PartitionWriter {
 
     /// [`append`](Self::append) for records gathered by reference.
     pub fn append_refs(&self, records: &[&Record]) -> Result<AppendInfo> {
+        self.append_any(records)
+    }
+
+    /// [`append`](Self::append) for records borrowing their bytes (copied once, into the batch).
+    pub fn append_borrowed(&self, records: &[RecordRef<'_>]) -> Result<AppendInfo> {
+        self.append_any(records)
+    }
+
+    fn append_any<R: AsRecord>(&self, records: &[R]) -> Result<AppendInfo> {
         if records.is_empty() {
             let next = self.next_offset();
             return Ok(AppendInfo { base_offset: next, next_offset: next });
@@ -385,7 +394,7 @@ impl Inner {
         }
     }
 
-    fn append_locked(&self, st: &mut State, records: &[&Record]) -> Result<AppendInfo> {
+    fn append_locked<R: AsRecord>(&self, st: &mut State, records: &[R]) -> Result<AppendInfo> {
         let now = self.fs.wall_ms();
         if st.active.size > 0 && self.since(st.active.opened) >= Duration::from_millis(self.config.segment_ms) {
             self.roll_locked(st)?;
@@ -673,11 +682,11 @@ fn spawn_flusher(inner: Weak<Inner>, every: Duration) {
 }
 
 /// How many leading records fit one batch of at most `max` bytes (at least one, or an error).
-fn batch_prefix(records: &[&Record], max: usize) -> Result<usize> {
+fn batch_prefix<R: AsRecord>(records: &[R], max: usize) -> Result<usize> {
     let mut size = HEADER_LEN;
     for (i, r) in records.iter().enumerate() {
         // a generous bound on the timestamp delta's varint keeps this exact enough and cheap
-        let len = record_encoded_len(r, i64::from(u32::MAX), i as i32);
+        let len = record_encoded_len(&r.as_record(), i64::from(u32::MAX), i as i32);
         if size + len > max {
             if i == 0 {
                 return Err(Error::RecordTooLarge { size: len, max });

@@ -397,31 +397,47 @@ fn write_text(
     let lines: Option<&StringArray> = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>());
     // JSON rows are written straight into bytes, in the key order `row_json` gives.
     let json = (lines.is_none() && matches!(settings.format, Format::Json)).then(|| JsonRows::new(&batch.schema()));
-    let mut bytes = Vec::new();
+    let mut json = json.as_ref().map(|rows| rows.bind(batch));
+    // Uncompressed, rows are gathered and written PENDING bytes at a time: the file's size is what
+    // it holds plus what is gathered, as if each row were written alone. A compressor's output
+    // size only moves as it writes, so compressed rows are handed to it one at a time.
+    const PENDING: usize = 64 << 10;
+    let gather = matches!(text, Text::Plain(_));
+    let mut bytes = Vec::with_capacity(if gather { PENDING + (8 << 10) } else { 0 });
     for (i, &row) in rows.iter().enumerate() {
         let row = row as usize;
-        line.clear();
-        match (lines, settings.format, &json) {
-            (_, Format::Csv, _) => csv_row(&settings.schema, batch, row, line),
-            (Some(column), _, _) => line.push_str(column.value(row)),
-            (None, _, Some(json)) => {
-                bytes.clear();
-                json.write(batch, row, &mut bytes);
-                bytes.push(b'\n');
-                text.stream().write_all(&bytes)?;
-                if limit > 0 && text.get_ref().0.bytes_written() >= limit {
-                    return Ok(i + 1);
-                }
-                continue;
+        match (lines, settings.format, &mut json) {
+            (_, Format::Csv, _) => {
+                line.clear();
+                csv_row(&settings.schema, batch, row, line);
+                bytes.extend_from_slice(line.as_bytes());
             }
-            (None, _, None) => row_text(batch, row, line),
+            (Some(column), _, _) => bytes.extend_from_slice(column.value(row).as_bytes()),
+            (None, _, Some(json)) => json.write(row, &mut bytes),
+            (None, _, None) => {
+                line.clear();
+                row_text(batch, row, line);
+                bytes.extend_from_slice(line.as_bytes());
+            }
         }
-        line.push('\n');
-        text.stream().write_all(line.as_bytes())?;
-        if limit > 0 && text.get_ref().0.bytes_written() >= limit {
+        bytes.push(b'\n');
+        let full = if gather {
+            let full = limit > 0 && text.get_ref().0.bytes_written() + bytes.len() as u64 >= limit;
+            if full || bytes.len() >= PENDING {
+                text.stream().write_all(&bytes)?;
+                bytes.clear();
+            }
+            full
+        } else {
+            text.stream().write_all(&bytes)?;
+            bytes.clear();
+            limit > 0 && text.get_ref().0.bytes_written() >= limit
+        };
+        if full {
             return Ok(i + 1);
         }
     }
+    text.stream().write_all(&bytes)?;
     Ok(rows.len())
 }
 
