@@ -140,10 +140,12 @@ pub(crate) enum SwapTx {
     Route(mpsc::Sender<RouteSwap>),
 }
 
-/// A transform's or route's new part, built before anything is swapped.
-enum Built {
-    Transform(Transform),
-    Route(Vec<Option<expr::Compiled>>),
+/// A node's replacement, ready to hand to its task.
+enum Ready<'a> {
+    Sink(&'a mpsc::Sender<SinkSwap>, SinkSwap),
+    Source(&'a mpsc::Sender<SourceSwap>, SourceSwap),
+    Transform(&'a mpsc::Sender<TransformSwap>, TransformSwap),
+    Route(&'a mpsc::Sender<RouteSwap>, RouteSwap),
 }
 
 /// Swaps nodes of a running plan ([`super::Plan::reloader`]).
@@ -166,6 +168,8 @@ impl Reloader {
         new: Arc<Program>,
         connectors: &'static dyn Connectors,
     ) -> Result<(), String> {
+        // Sources and sinks are built in their own tasks; transforms and routes here, so a refusal
+        // comes before anything was swapped.
         let mut ready = Vec::new();
         for name in names {
             let Some((_, tx)) = self.swaps.iter().find(|(n, _)| n == name) else {
@@ -173,32 +177,35 @@ impl Reloader {
                     "`{name}` cannot be swapped while running (a sink group, a group's member or a `topic` sink)"
                 ));
             };
-            // A transform or a route is built here, so a refusal comes before anything was swapped.
-            let transform = match tx {
-                SwapTx::Transform(_) => Some(Built::Transform(build_transform(&new, name).map_err(|e| e.to_string())?)),
-                SwapTx::Route(_) => Some(Built::Route(build_route(&new, name).map_err(|e| e.to_string())?)),
-                SwapTx::Sink(_) | SwapTx::Source(_) => None,
-            };
-            ready.push((name, tx, transform));
-        }
-        for (name, tx, transform) in ready {
-            let gone = || format!("`{name}` is no longer running");
-            match (tx, transform) {
-                (SwapTx::Sink(tx), _) => {
+            let swap = match tx {
+                SwapTx::Sink(tx) => {
                     let (build, fallback) = self.builders(name, &old, &new, connectors, build_sink);
-                    tx.send(SinkSwap { build, fallback }).await.map_err(|_| gone())?;
+                    Ready::Sink(tx, SinkSwap { build, fallback })
                 }
-                (SwapTx::Source(tx), _) => {
+                SwapTx::Source(tx) => {
                     let (build, fallback) = self.builders(name, &old, &new, connectors, build_source);
-                    tx.send(SourceSwap { build, fallback }).await.map_err(|_| gone())?;
+                    Ready::Source(tx, SourceSwap { build, fallback })
                 }
-                (SwapTx::Transform(tx), Some(Built::Transform(transform))) => {
-                    tx.send(TransformSwap { transform }).await.map_err(|_| gone())?;
+                SwapTx::Transform(tx) => {
+                    let transform = build_transform(&new, name).map_err(|e| e.to_string())?;
+                    Ready::Transform(tx, TransformSwap { transform })
                 }
-                (SwapTx::Route(tx), Some(Built::Route(arms))) => {
-                    tx.send(RouteSwap { arms }).await.map_err(|_| gone())?;
+                SwapTx::Route(tx) => {
+                    let arms = build_route(&new, name).map_err(|e| e.to_string())?;
+                    Ready::Route(tx, RouteSwap { arms })
                 }
-                (SwapTx::Transform(_) | SwapTx::Route(_), _) => unreachable!("built above, by the same kind"),
+            };
+            ready.push((name, swap));
+        }
+        for (name, swap) in ready {
+            let sent = match swap {
+                Ready::Sink(tx, swap) => tx.send(swap).await.is_ok(),
+                Ready::Source(tx, swap) => tx.send(swap).await.is_ok(),
+                Ready::Transform(tx, swap) => tx.send(swap).await.is_ok(),
+                Ready::Route(tx, swap) => tx.send(swap).await.is_ok(),
+            };
+            if !sent {
+                return Err(format!("`{name}` is no longer running"));
             }
         }
         Ok(())
