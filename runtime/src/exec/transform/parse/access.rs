@@ -10,7 +10,7 @@
 use super::{text_value, Step, Val, Why};
 use crate::exec::RunError;
 use arrow_schema::SchemaRef;
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memrchr};
 use std::borrow::Cow;
 
 /// How `parse combined` / `parse common` reads lines into a type.
@@ -199,7 +199,15 @@ fn word(text: &str, at: usize) -> Option<(&str, usize)> {
 
 /// Whether a text holds white space (Unicode's, as `\s` means).
 fn has_space(s: &str) -> bool {
-    s.bytes().any(|c| matches!(c, b'\t'..=b'\r' | b' ')) || (!s.is_ascii() && s.chars().any(char::is_whitespace))
+    !printable(s.as_bytes(), false)
+        && (s.bytes().any(|c| matches!(c, b'\t'..=b'\r' | b' ')) || (!s.is_ascii() && s.chars().any(char::is_whitespace)))
+}
+
+/// Whether every byte is printable ASCII other than the space (or the space too, with `spaces`):
+/// what almost every part of a real line is, told in one pass before the exact look at white space.
+fn printable(b: &[u8], spaces: bool) -> bool {
+    let low = if spaces { b' ' } else { b'!' };
+    b.iter().fold(true, |ok, &c| ok & (c >= low) & (c < 0x7f))
 }
 
 /// Where the request that starts at `start` ends (its closing quote: the first not escaped by a
@@ -269,12 +277,13 @@ fn unescape(raw: &str) -> String {
 /// `METHOD PATH[ PROTOCOL]`: the method is the first word, the protocol the last, the path all
 /// between (spaces included); `None` when the request is not of that shape.
 fn split_request(request: &str) -> Option<Parts> {
-    let method_end = request.find(' ')?;
-    let rest = &request[method_end + 1..];
-    let path_end = method_end + 1 + rest.rfind(' ').unwrap_or(rest.len());
+    let b = request.as_bytes();
+    let method_end = memchr(b' ', b)?;
+    let path_end = method_end + 1 + memrchr(b' ', &b[method_end + 1..]).unwrap_or(b.len() - method_end - 1);
     let method = &request[..method_end];
     let path = &request[method_end + 1..path_end];
-    let path_ok = !path.is_empty() && !path.split(' ').any(has_space);
+    let path_ok =
+        !path.is_empty() && (printable(path.as_bytes(), true) || !path.split(' ').any(has_space));
     (!method.is_empty() && !has_space(method) && path_ok).then_some(Parts { method_end, path_end })
 }
 

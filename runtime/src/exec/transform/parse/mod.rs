@@ -132,7 +132,7 @@ pub(crate) fn text_value<'a>(v: Option<Cow<'a, str>>, field: &Field, log: bool) 
     let dt = field.data_type();
     let v = match v {
         // The Apache formats write `-` for "none": null when optional, 0 bytes.
-        Some(v) if log && v == "-" && dt != &DataType::Utf8 => {
+        Some(v) if log && !matches!(dt, DataType::Utf8) && v.as_bytes() == b"-" => {
             return match (field.is_nullable(), dt) {
                 (true, _) => Ok(Val::Null),
                 (false, DataType::Int64) => Ok(Val::Int(0)),
