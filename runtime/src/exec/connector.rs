@@ -71,6 +71,12 @@ pub trait Sink: Send + 'static {
     fn hold(&mut self, _ack: &Ack) {}
     /// Called after each write and tick: a sink sets the gauges only it knows (files open).
     fn report(&self, _metrics: &NodeMetrics) {}
+    /// Whether every write keeps its thread busy (encoding and writing files): the sink then runs on
+    /// a thread of its own, where [`blocking`] calls straight through, rather than handing a worker
+    /// of the shared runtime on to another thread at each write.
+    fn own_thread(&self) -> bool {
+        false
+    }
 }
 
 /// What a source is given to run.

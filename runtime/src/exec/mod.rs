@@ -356,14 +356,31 @@ impl Spawner {
             }
             Task::Sink(sink) => {
                 let input = input.expect("a sink has an input");
+                let own_thread = sink.own_thread();
+                let run = run_sink(name.clone(), sink, input, metrics, trigger, node.max_retries, node.swaps);
                 tasks.spawn(async move {
-                    run_sink(name.clone(), sink, input, metrics, trigger, node.max_retries, node.swaps)
-                        .await
-                        .map_err(|e| e.in_node(&name))
+                    let done = if own_thread { on_own_thread(run).await } else { run.await };
+                    done.map_err(|e| e.in_node(&name))
                 });
             }
         }
     }
+}
+
+/// Runs a node's task on a thread of its own, in a runtime of one thread, and hands back its result.
+async fn on_own_thread(run: impl Future<Output = Result<(), RunError>> + Send + 'static) -> Result<(), RunError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("flowc-sink".into())
+        .spawn(move || {
+            let done = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(run),
+                Err(e) => Err(RunError::io(format!("cannot start a sink's thread: {e}"))),
+            };
+            let _ = tx.send(done);
+        })
+        .map_err(|e| RunError::io(format!("cannot start a sink's thread: {e}")))?;
+    rx.await.unwrap_or_else(|_| Err(RunError::internal("a sink's thread stopped without finishing (a panic)")))
 }
 
 /// Waits for every task; the first failure (or `stop`) stops the sources. Returns the errors and

@@ -681,6 +681,10 @@ impl Sink for Files {
     fn report(&self, metrics: &NodeMetrics) {
         metrics.set_files_open(self.open.len() as u64);
     }
+
+    fn own_thread(&self) -> bool {
+        true
+    }
 }
 
 /// Truncates `path` after its last newline, if anything follows it.
