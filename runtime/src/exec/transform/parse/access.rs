@@ -7,7 +7,7 @@
 //! inside the path stays in the path); a request that is not `METHOD PATH [PROTOCOL]` — Apache's `-`
 //! for a 408, a TLS handshake sent to the HTTP port — leaves method, path and protocol null.
 
-use super::{text_value, Step, Val, Why};
+use super::{parse_time, Col, Val, Why};
 use crate::exec::RunError;
 use arrow_schema::SchemaRef;
 use memchr::{memchr, memchr2, memrchr};
@@ -17,9 +17,12 @@ use std::borrow::Cow;
 #[derive(Debug)]
 pub(crate) struct Access {
     combined: bool,
-    /// For each field of the type, the part of the line it takes.
-    slots: Vec<Slot>,
+    /// For each field of the type, the part of the line it takes and whether the field may be null.
+    slots: Vec<(Slot, bool)>,
 }
+
+/// The parts of an access-log line: the most fields a type read from one can have.
+const SLOTS: usize = 12;
 
 /// A part of an access-log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,27 +85,25 @@ struct Parts {
     path_end: usize,
 }
 
-impl<'a> Line<'a> {
-    pub(crate) fn method(&self) -> Option<Cow<'a, str>> {
-        self.parts.map(|p| part(&self.request, 0, p.method_end))
-    }
-
-    pub(crate) fn path(&self) -> Option<Cow<'a, str>> {
-        self.parts.map(|p| part(&self.request, p.method_end + 1, p.path_end))
-    }
-
-    pub(crate) fn protocol(&self) -> Option<Cow<'a, str>> {
-        self.parts
-            .filter(|p| p.path_end < self.request.len())
-            .map(|p| part(&self.request, p.path_end + 1, self.request.len()))
-    }
-}
-
-/// `text[from..to]` of a borrowed or unescaped text, borrowed when the text is.
-fn part<'a>(text: &Cow<'a, str>, from: usize, to: usize) -> Cow<'a, str> {
-    match text {
-        Cow::Borrowed(s) => Cow::Borrowed(&s[from..to]),
-        Cow::Owned(s) => Cow::Owned(s[from..to].to_string()),
+impl Line<'_> {
+    /// The text of one part of the line; `None` when the line has no such part.
+    fn text(&self, slot: Slot) -> Option<&str> {
+        match slot {
+            Slot::Host => Some(self.host),
+            Slot::Ident => Some(self.ident),
+            Slot::User => Some(self.user),
+            Slot::Ts => Some(self.ts),
+            Slot::Request => Some(&self.request),
+            Slot::Method => self.parts.map(|p| &self.request[..p.method_end]),
+            Slot::Path => self.parts.map(|p| &self.request[p.method_end + 1..p.path_end]),
+            Slot::Protocol => {
+                self.parts.filter(|p| p.path_end < self.request.len()).map(|p| &self.request[p.path_end + 1..])
+            }
+            Slot::Status => Some(self.status),
+            Slot::Bytes => Some(self.bytes),
+            Slot::Referer => self.referer.as_deref(),
+            Slot::Agent => self.agent.as_deref(),
+        }
     }
 }
 
@@ -112,35 +113,73 @@ impl Access {
             .fields()
             .iter()
             .map(|f| {
-                Slot::named(f.name(), combined).ok_or_else(|| {
+                let slot = Slot::named(f.name(), combined).ok_or_else(|| {
                     let format = if combined { "combined" } else { "common" };
                     RunError::internal(format!("`parse {format}` has no field `{}`", f.name()))
-                })
+                })?;
+                Ok((slot, f.is_nullable()))
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        if slots.len() > SLOTS {
+            return Err(RunError::internal(format!("`parse` into {} fields of an access-log line", slots.len())));
+        }
         Ok(Access { combined, slots })
     }
 
-    pub(super) fn fill<'a>(&self, text: &'a str, schema: &SchemaRef, row: &mut Vec<Val<'a>>) -> Result<Step, Why> {
+    /// Reads one line into the builders of the type's fields (`cols`, in order), or says why it
+    /// does not fit; nothing is appended then (every value is converted before the first goes in).
+    pub(super) fn append(&self, text: &str, cols: &mut [Col]) -> Result<(), Why> {
         let line = scan(text, self.combined).ok_or(Why::NoMatch)?;
-        for (i, (slot, field)) in self.slots.iter().zip(schema.fields()).enumerate() {
-            let value = match slot {
-                Slot::Host => Some(Cow::Borrowed(line.host)),
-                Slot::Ident => Some(Cow::Borrowed(line.ident)),
-                Slot::User => Some(Cow::Borrowed(line.user)),
-                Slot::Ts => Some(Cow::Borrowed(line.ts)),
-                Slot::Request => Some(line.request.clone()),
-                Slot::Method => line.method(),
-                Slot::Path => line.path(),
-                Slot::Protocol => line.protocol(),
-                Slot::Status => Some(Cow::Borrowed(line.status)),
-                Slot::Bytes => Some(Cow::Borrowed(line.bytes)),
-                Slot::Referer => line.referer.clone(),
-                Slot::Agent => line.agent.clone(),
-            };
-            row.push(text_value(value, field, true).map_err(|()| Why::Field(i))?);
+        let mut scalars = [Scalar::Null; SLOTS];
+        for (i, ((slot, nullable), col)) in self.slots.iter().zip(cols.iter()).enumerate() {
+            let text = line.text(*slot);
+            match col {
+                Col::Str(_) if text.is_none() && !nullable => return Err(Why::Field(i)),
+                Col::Str(_) => {}
+                _ => scalars[i] = scalar(text, col, *nullable).ok_or(Why::Field(i))?,
+            }
         }
-        Ok(Step::Row)
+        for (i, ((slot, _), col)) in self.slots.iter().zip(cols.iter_mut()).enumerate() {
+            match (col, scalars[i]) {
+                (Col::Str(b), _) => match line.text(*slot) {
+                    Some(text) => b.append_value(text),
+                    None => b.append_null(),
+                },
+                (Col::Int(b), Scalar::Int(v)) => b.append_value(v),
+                (Col::Ts(b), Scalar::Int(v)) => b.append_value(v),
+                (Col::Float(b), Scalar::Float(v)) => b.append_value(v),
+                (Col::Bool(b), Scalar::Bool(v)) => b.append_value(v),
+                (col, _) => col.append(Val::Null),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A value of a field that is not a string, converted from its part of the line.
+#[derive(Debug, Clone, Copy)]
+enum Scalar {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+/// A part of the line converted to a field's type (`None`: it does not fit). The Apache formats
+/// write `-` for "none": null when the field is optional, 0 for a required int.
+fn scalar(text: Option<&str>, col: &Col, nullable: bool) -> Option<Scalar> {
+    let text = match text {
+        Some("-") | None if nullable => return Some(Scalar::Null),
+        Some("-") => return matches!(col, Col::Int(_)).then_some(Scalar::Int(0)),
+        None => return None,
+        Some(text) => text,
+    };
+    match col {
+        Col::Int(_) => text.parse().ok().map(Scalar::Int),
+        Col::Float(_) => text.parse().ok().map(Scalar::Float),
+        Col::Bool(_) => text.parse().ok().map(Scalar::Bool),
+        Col::Ts(_) => parse_time(text).map(Scalar::Int),
+        Col::Str(_) => None,
     }
 }
 
@@ -200,7 +239,8 @@ fn word(text: &str, at: usize) -> Option<(&str, usize)> {
 /// Whether a text holds white space (Unicode's, as `\s` means).
 fn has_space(s: &str) -> bool {
     !printable(s.as_bytes(), false)
-        && (s.bytes().any(|c| matches!(c, b'\t'..=b'\r' | b' ')) || (!s.is_ascii() && s.chars().any(char::is_whitespace)))
+        && (s.bytes().any(|c| matches!(c, b'\t'..=b'\r' | b' '))
+            || (!s.is_ascii() && s.chars().any(char::is_whitespace)))
 }
 
 /// Whether every byte is printable ASCII other than the space (or the space too, with `spaces`):
@@ -282,8 +322,7 @@ fn split_request(request: &str) -> Option<Parts> {
     let path_end = method_end + 1 + memrchr(b' ', &b[method_end + 1..]).unwrap_or(b.len() - method_end - 1);
     let method = &request[..method_end];
     let path = &request[method_end + 1..path_end];
-    let path_ok =
-        !path.is_empty() && (printable(path.as_bytes(), true) || !path.split(' ').any(has_space));
+    let path_ok = !path.is_empty() && (printable(path.as_bytes(), true) || !path.split(' ').any(has_space));
     (!method.is_empty() && !has_space(method) && path_ok).then_some(Parts { method_end, path_end })
 }
 

@@ -76,8 +76,15 @@ impl Format {
         })
     }
 
-    /// Reads one text into `row`, a value per field of `schema` in order.
-    fn fill<'a>(&self, text: &'a str, schema: &SchemaRef, row: &mut Vec<Val<'a>>) -> Result<Step, Why> {
+    /// Reads one text into `row`, a value per field of `schema` in order, or (formats that can)
+    /// straight into the builders `cols`.
+    fn fill<'a>(
+        &self,
+        text: &'a str,
+        schema: &SchemaRef,
+        row: &mut Vec<Val<'a>>,
+        cols: &mut [Col],
+    ) -> Result<Step, Why> {
         match self {
             Format::Json(json) => json.fill(text, schema, row),
             Format::Csv(csv) => match csv.line(text) {
@@ -102,7 +109,7 @@ impl Format {
                 }
                 Ok(Step::Row)
             }
-            Format::Access(access) => access.fill(text, schema, row),
+            Format::Access(access) => access.append(text, cols).map(|()| Step::Appended),
             Format::Syslog(syslog) => syslog.fill(text, schema, row),
             Format::Logfmt(logfmt) => logfmt.fill(text, schema, row),
         }
@@ -111,7 +118,10 @@ impl Format {
 
 /// What one text became.
 enum Step {
+    /// A value per field, for the builders.
     Row,
+    /// Already in the builders.
+    Appended,
     /// Neither a record nor a rejection (a CSV header line).
     Skip,
 }
@@ -275,10 +285,10 @@ pub(crate) fn parse(
         row.clear();
         let step = match text {
             None => Err(Why::Null),
-            Some(text) => format.fill(text, schema, &mut row),
+            Some(text) => format.fill(text, schema, &mut row, &mut cols),
         };
         match step {
-            Ok(Step::Skip) => {}
+            Ok(Step::Skip | Step::Appended) => {}
             Ok(Step::Row) => {
                 for (col, val) in cols.iter_mut().zip(row.drain(..)) {
                     col.append(val);

@@ -1,7 +1,7 @@
 //! The scanner against the regular expressions it replaced (kept here as the oracle), on generated
 //! lines and on the real-world lines the regular expressions rejected or read wrongly.
 
-use super::super::{parse, text_value, Format, Val};
+use super::super::{parse, text_value, Col, Format, Val};
 use super::*;
 use crate::exec::batch::lines_batch;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
@@ -29,10 +29,22 @@ fn oracle<'a>(re: &regex::Regex, text: &'a str, schema: &SchemaRef) -> Option<Ve
         .collect()
 }
 
-/// What the scanner made of a line.
-fn scanned<'a>(access: &Access, text: &'a str, schema: &SchemaRef) -> Option<Vec<Val<'a>>> {
-    let mut row = Vec::new();
-    access.fill(text, schema, &mut row).ok().map(|_| row)
+/// What the scanner made of a line, read back from the batch `parse` built of it.
+fn scanned(access: &Access, text: &str, schema: &SchemaRef) -> Option<Vec<Val<'static>>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
+    let mut cols = schema.fields().iter().map(|f| Col::new(f, 1, text.len())).collect::<Result<Vec<_>, _>>().unwrap();
+    access.append(text, &mut cols).ok()?;
+    let columns: Vec<_> = cols.into_iter().map(Col::finish).collect();
+    let value = |c: &dyn arrow_array::Array| match c.data_type() {
+        _ if c.is_null(0) => Val::Null,
+        DataType::Utf8 => Val::Str(Cow::Owned(c.as_string::<i32>().value(0).to_string())),
+        DataType::Int64 => Val::Int(c.as_primitive::<Int64Type>().value(0)),
+        DataType::Float64 => Val::Float(c.as_primitive::<Float64Type>().value(0)),
+        DataType::Boolean => Val::Bool(c.as_boolean().value(0)),
+        _ => Val::Int(c.as_primitive::<TimestampMillisecondType>().value(0)),
+    };
+    Some(columns.iter().map(|c| value(c.as_ref())).collect())
 }
 
 fn schema(fields: &[(&str, DataType, bool)]) -> SchemaRef {
@@ -182,18 +194,7 @@ proptest! {
 const SAMPLE: &str = "203.0.113.9 - frank [10/Oct/2000:13:55:36 -0700]";
 
 fn values(line: &str, schema: &SchemaRef) -> Option<Vec<Val<'static>>> {
-    let access = Access::new(true, schema).unwrap();
-    scanned(&access, line, schema).map(|row| {
-        row.into_iter()
-            .map(|v| match v {
-                Val::Str(s) => Val::Str(Cow::Owned(s.into_owned())),
-                Val::Null => Val::Null,
-                Val::Int(i) => Val::Int(i),
-                Val::Float(f) => Val::Float(f),
-                Val::Bool(b) => Val::Bool(b),
-            })
-            .collect()
-    })
+    scanned(&Access::new(true, schema).unwrap(), line, schema)
 }
 
 fn request_schema(optional: bool) -> SchemaRef {
