@@ -120,11 +120,21 @@ impl BoundRows<'_> {
     }
 }
 
-/// A timestamp as its quoted RFC 3339 text; the text of the second is kept for the next value.
+/// A timestamp as its quoted RFC 3339 text; the text of the last one is kept, and only its time of
+/// day rewritten while the day stays the same.
 fn write_time(out: &mut Vec<u8>, ms: i64, last: &mut Option<(i64, [u8; 24])>) {
     let second = ms.div_euclid(1000);
     let text = match last {
-        Some((s, text)) if *s == second => {
+        // The same day: only the time of day changes.
+        Some((s, text)) if s.div_euclid(86_400) == second.div_euclid(86_400) => {
+            if *s != second {
+                let of_day = second.rem_euclid(86_400);
+                for (at, v) in [(11, of_day / 3600), (14, of_day / 60 % 60), (17, of_day % 60)] {
+                    text[at] = b'0' + (v / 10) as u8;
+                    text[at + 1] = b'0' + (v % 10) as u8;
+                }
+                *s = second;
+            }
             let milli = ms.rem_euclid(1000) as u32;
             text[20] = b'0' + (milli / 100) as u8;
             text[21] = b'0' + (milli / 10 % 10) as u8;
@@ -245,7 +255,7 @@ mod tests {
         }
 
         #[test]
-        fn times_of_one_second_and_the_next_are_written_whole(start in -70_000_000_000_000i64..260_000_000_000_000, steps in proptest::collection::vec(0i64..1500, 1..8)) {
+        fn times_of_one_day_and_the_next_are_written_whole(start in -70_000_000_000_000i64..260_000_000_000_000, steps in proptest::collection::vec(proptest::prop_oneof![0i64..1500, 0i64..90_000_000, -90_000_000i64..0], 1..8)) {
             let mut last = None;
             let mut ms = start;
             for step in steps {
