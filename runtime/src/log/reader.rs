@@ -11,7 +11,7 @@ use super::error::{Error, IoContext, Result};
 use super::fsutil::read_slot_file;
 use super::index::SegmentIndex;
 use super::io::{self as storage, Open as How, StorageRef};
-use super::record_batch::Batch;
+use super::record_batch::{Batch, BatchHeader};
 use super::segment::{self, log_path, Cursor, Next};
 
 /// Reads one partition's batches from an offset on.
@@ -91,6 +91,18 @@ impl PartitionReader {
     /// with smaller offsets. An empty result means "nothing new yet".
     pub fn read(&mut self, max_bytes: usize) -> Result<Vec<Batch>> {
         let mut out = Vec::new();
+        self.read_with(max_bytes, |bytes, header| {
+            out.push(Batch::from_checked(bytes.to_vec(), *header));
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// [`read`](Self::read) without a copy: each checked batch's bytes are offered to `take`, which
+    /// returns whether it took them; the first it refuses ends the read and stays the next to read.
+    /// Returns how many batches were taken.
+    pub fn read_with(&mut self, max_bytes: usize, mut take: impl FnMut(&[u8], &BatchHeader) -> bool) -> Result<usize> {
+        let mut taken = 0usize;
         let mut bytes = 0;
         let mut listed_after_end = false;
         let mut rp = None;
@@ -98,7 +110,7 @@ impl PartitionReader {
             if self.current.is_none() {
                 self.seek(self.next_offset)?;
                 if self.current.is_none() {
-                    return Ok(out);
+                    return Ok(taken);
                 }
             }
             let next_offset = self.next_offset;
@@ -109,8 +121,8 @@ impl PartitionReader {
                         continue; // before the position (after a seek into an indexed segment)
                     }
                     if header.base_offset > next_offset {
-                        if !out.is_empty() {
-                            return Ok(out); // serve what is good; the error comes on the next call
+                        if taken > 0 {
+                            return Ok(taken); // serve what is good; the error comes on the next call
                         }
                         return Err(Error::Corrupt {
                             file: cur.path.clone(),
@@ -120,17 +132,22 @@ impl PartitionReader {
                         });
                     }
                     bytes += b.len();
-                    out.push(Batch::from_checked(b.to_vec(), header));
+                    if !take(b, &header) {
+                        // the cursor is past it: the next read opens at `next_offset` again
+                        self.current = None;
+                        return Ok(taken);
+                    }
+                    taken += 1;
                     self.next_offset = header.next_offset();
                     listed_after_end = false;
                     rp = None;
                     if bytes >= max_bytes {
-                        return Ok(out);
+                        return Ok(taken);
                     }
                 }
                 Next::Invalid { pos, reason } => {
-                    if !out.is_empty() {
-                        return Ok(out);
+                    if taken > 0 {
+                        return Ok(taken);
                     }
                     return Err(Error::Corrupt { file: cur.path.clone(), position: pos, offset: next_offset, reason });
                 }
@@ -145,8 +162,8 @@ impl PartitionReader {
                             continue;
                         }
                         Some(next_base) => {
-                            if (partial || next_base != next_offset) && !out.is_empty() {
-                                return Ok(out); // serve what is good; the error comes on the next call
+                            if (partial || next_base != next_offset) && taken > 0 {
+                                return Ok(taken); // serve what is good; the error comes on the next call
                             }
                             if partial {
                                 return Err(Error::Corrupt {
@@ -178,11 +195,11 @@ impl PartitionReader {
                             }
                             Some(rp) => {
                                 let pos = cur.cursor.pos();
-                                if !out.is_empty() {
-                                    return Ok(out);
+                                if taken > 0 {
+                                    return Ok(taken);
                                 }
                                 self.check_not_truncated(pos, rp)?;
-                                return Ok(out);
+                                return Ok(taken);
                             }
                         },
                     }

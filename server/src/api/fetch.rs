@@ -139,27 +139,25 @@ fn fetch_round(
                 }
             },
         };
-        let batches = match reader.read(budget.max(1)) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!("fetch from {topic}/{p}: {e}");
-                part.error = Some(ResponseError::KafkaStorageError);
-                continue;
-            }
-        };
-        for batch in &batches {
-            let bytes = batch.as_bytes();
-            let fits = part.data.len() + bytes.len() <= part.max_bytes && total + bytes.len() <= max_bytes;
+        // Room for what may come, so the buffer does not grow by doubling (capped: a client may
+        // allow far more per partition than there is).
+        part.data.reserve(budget.clamp(1, 4 << 20));
+        let (data, max_part) = (&mut part.data, part.max_bytes);
+        let mut next = part.next;
+        let read = reader.read_with(budget.max(1), |bytes, header| {
+            let fits = data.len() + bytes.len() <= max_part && total + bytes.len() <= max_bytes;
             if !fits && total > 0 {
-                break;
+                return false;
             }
-            part.data.extend_from_slice(bytes);
+            data.extend_from_slice(bytes);
             total += bytes.len();
-            part.next = batch.header().next_offset();
-        }
-        if reader.position() != part.next {
-            // read past what fits: the next fetch reopens at the right place
-            readers.remove(&(topic.clone(), p));
+            next = header.next_offset();
+            true
+        });
+        part.next = next;
+        if let Err(e) = read {
+            tracing::error!("fetch from {topic}/{p}: {e}");
+            part.error = Some(ResponseError::KafkaStorageError);
         }
     }
     total
@@ -194,4 +192,83 @@ fn respond(names: Vec<TopicName>, parts: Vec<Part>, version: i16) -> FetchRespon
     let mut r = FetchResponse::default();
     r.responses = topics;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::Broker;
+    use crate::ServerConfig;
+    use flowc_runtime::log::{check_batch, Batch, Check, Log, LogOptions, Record, TopicConfig};
+    use std::sync::Arc;
+
+    /// A broker over a fresh data directory whose topic `t` holds `batches` batches of 10 records
+    /// of 100 bytes each.
+    fn broker_with(dir: &std::path::Path, batches: usize) -> Shared {
+        let log = Log::open(dir, LogOptions::default()).unwrap();
+        log.create_topic("t", &TopicConfig { partitions: 1, ..TopicConfig::default() }).unwrap();
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.to_path_buf(),
+            advertised: None,
+            auto_create: false,
+            default_partitions: 1,
+            max_request_size: 1 << 20,
+        };
+        let broker = Arc::new(Broker::new(log, config, ("127.0.0.1".into(), 9092)));
+        let writer = broker.writer("t", 0).ok().unwrap();
+        for b in 0..batches {
+            let records: Vec<Record> =
+                (0..10).map(|i| Record::from_value(vec![b'a' + (b * 10 + i) as u8 % 26; 100])).collect();
+            writer.append(&records).unwrap();
+        }
+        broker
+    }
+
+    fn part(next: u64, max_bytes: usize) -> Part {
+        Part { topic: 0, partition: 0, next, max_bytes, data: Vec::new(), error: None, start: -1, end: -1 }
+    }
+
+    /// The offsets of the records in a part's bytes.
+    fn offsets(data: &[u8]) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let Check::Valid(header) = check_batch(rest) else { panic!("not a whole batch") };
+            let batch = Batch::from_bytes(rest[..header.len].to_vec()).unwrap();
+            out.extend(batch.records().map(|r| r.unwrap().offset));
+            rest = &rest[header.len..];
+        }
+        out
+    }
+
+    #[test]
+    fn partition_and_request_limits_cut_between_batches_and_the_next_fetch_goes_on_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = broker_with(dir.path(), 5);
+        let topics = vec!["t".to_string()];
+        let mut readers = Readers::new();
+        let mut next = 0;
+        let mut seen = Vec::new();
+        // A batch is a little over 1 KiB: a partition limit of 2.5 KiB takes two, a request limit of
+        // 100 bytes (smaller than one batch) still one, the reader kept between fetches.
+        let limits = [(2560, usize::MAX), (2560, 100), (2560, usize::MAX), (1 << 20, usize::MAX)];
+        for (fetch, (part_max, request_max)) in limits.into_iter().enumerate() {
+            let mut parts = vec![part(next, part_max)];
+            let total = fetch_round(&broker, &mut readers, &topics, &mut parts, request_max, fetch == 0);
+            let p = &parts[0];
+            assert_eq!(p.error, None);
+            assert_eq!(total, p.data.len());
+            assert!(p.data.len() <= part_max.max(1100), "one batch at least, else within the limit");
+            let got = offsets(&p.data);
+            assert_eq!(p.next, next + got.len() as u64);
+            next = p.next;
+            seen.extend(got);
+        }
+        assert_eq!(seen, (0..50).collect::<Vec<u64>>(), "every record once, in order");
+        // at the end: nothing, no error
+        let mut parts = vec![part(next, 1 << 20)];
+        assert_eq!(fetch_round(&broker, &mut readers, &topics, &mut parts, usize::MAX, false), 0);
+        assert_eq!(parts[0].error, None);
+    }
 }
