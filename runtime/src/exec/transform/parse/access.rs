@@ -7,7 +7,7 @@
 //! inside the path stays in the path); a request that is not `METHOD PATH [PROTOCOL]` — Apache's `-`
 //! for a 408, a TLS handshake sent to the HTTP port — leaves method, path and protocol null.
 
-use super::{parse_time, Col, Val, Why};
+use super::{text_value, Col, Val, Why};
 use crate::exec::RunError;
 use arrow_schema::SchemaRef;
 use memchr::{memchr, memchr2, memrchr};
@@ -17,8 +17,8 @@ use std::borrow::Cow;
 #[derive(Debug)]
 pub(crate) struct Access {
     combined: bool,
-    /// For each field of the type, the part of the line it takes and whether the field may be null.
-    slots: Vec<(Slot, bool)>,
+    /// For each field of the type, the part of the line it takes.
+    slots: Vec<Slot>,
 }
 
 /// The parts of an access-log line: the most fields a type read from one can have.
@@ -113,11 +113,10 @@ impl Access {
             .fields()
             .iter()
             .map(|f| {
-                let slot = Slot::named(f.name(), combined).ok_or_else(|| {
+                Slot::named(f.name(), combined).ok_or_else(|| {
                     let format = if combined { "combined" } else { "common" };
                     RunError::internal(format!("`parse {format}` has no field `{}`", f.name()))
-                })?;
-                Ok((slot, f.is_nullable()))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if slots.len() > SLOTS {
@@ -128,58 +127,28 @@ impl Access {
 
     /// Reads one line into the builders of the type's fields (`cols`, in order), or says why it
     /// does not fit; nothing is appended then (every value is converted before the first goes in).
-    pub(super) fn append(&self, text: &str, cols: &mut [Col]) -> Result<(), Why> {
+    pub(super) fn append(&self, text: &str, schema: &SchemaRef, cols: &mut [Col]) -> Result<(), Why> {
         let line = scan(text, self.combined).ok_or(Why::NoMatch)?;
-        let mut scalars = [Scalar::Null; SLOTS];
-        for (i, ((slot, nullable), col)) in self.slots.iter().zip(cols.iter()).enumerate() {
+        // Strings are only checked for presence here, and appended from the line below.
+        let mut values: [Val; SLOTS] = std::array::from_fn(|_| Val::Null);
+        for (i, ((slot, field), col)) in self.slots.iter().zip(schema.fields()).zip(cols.iter()).enumerate() {
             let text = line.text(*slot);
             match col {
-                Col::Str(_) if text.is_none() && !nullable => return Err(Why::Field(i)),
+                Col::Str(_) if text.is_none() && !field.is_nullable() => return Err(Why::Field(i)),
                 Col::Str(_) => {}
-                _ => scalars[i] = scalar(text, col, *nullable).ok_or(Why::Field(i))?,
+                _ => values[i] = text_value(text.map(Cow::Borrowed), field, true).map_err(|()| Why::Field(i))?,
             }
         }
-        for (i, ((slot, _), col)) in self.slots.iter().zip(cols.iter_mut()).enumerate() {
-            match (col, scalars[i]) {
-                (Col::Str(b), _) => match line.text(*slot) {
+        for (i, (slot, col)) in self.slots.iter().zip(cols.iter_mut()).enumerate() {
+            match col {
+                Col::Str(b) => match line.text(*slot) {
                     Some(text) => b.append_value(text),
                     None => b.append_null(),
                 },
-                (Col::Int(b), Scalar::Int(v)) => b.append_value(v),
-                (Col::Ts(b), Scalar::Int(v)) => b.append_value(v),
-                (Col::Float(b), Scalar::Float(v)) => b.append_value(v),
-                (Col::Bool(b), Scalar::Bool(v)) => b.append_value(v),
-                (col, _) => col.append(Val::Null),
+                col => col.append(std::mem::replace(&mut values[i], Val::Null)),
             }
         }
         Ok(())
-    }
-}
-
-/// A value of a field that is not a string, converted from its part of the line.
-#[derive(Debug, Clone, Copy)]
-enum Scalar {
-    Null,
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-}
-
-/// A part of the line converted to a field's type (`None`: it does not fit). The Apache formats
-/// write `-` for "none": null when the field is optional, 0 for a required int.
-fn scalar(text: Option<&str>, col: &Col, nullable: bool) -> Option<Scalar> {
-    let text = match text {
-        Some("-") | None if nullable => return Some(Scalar::Null),
-        Some("-") => return matches!(col, Col::Int(_)).then_some(Scalar::Int(0)),
-        None => return None,
-        Some(text) => text,
-    };
-    match col {
-        Col::Int(_) => text.parse().ok().map(Scalar::Int),
-        Col::Float(_) => text.parse().ok().map(Scalar::Float),
-        Col::Bool(_) => text.parse().ok().map(Scalar::Bool),
-        Col::Ts(_) => parse_time(text).map(Scalar::Int),
-        Col::Str(_) => None,
     }
 }
 

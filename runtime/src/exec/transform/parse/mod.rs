@@ -109,7 +109,7 @@ impl Format {
                 }
                 Ok(Step::Row)
             }
-            Format::Access(access) => access.append(text, cols).map(|()| Step::Appended),
+            Format::Access(access) => access.append(text, schema, cols).map(|()| Step::Appended),
             Format::Syslog(syslog) => syslog.fill(text, schema, row),
             Format::Logfmt(logfmt) => logfmt.fill(text, schema, row),
         }
