@@ -133,8 +133,7 @@ impl PartitionReader {
                     }
                     bytes += b.len();
                     if !take(b, &header) {
-                        // the cursor is past it: the next read opens at `next_offset` again
-                        self.current = None;
+                        cur.cursor.unread(); // the next read offers it again, from the buffer
                         return Ok(taken);
                     }
                     taken += 1;

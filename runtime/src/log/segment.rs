@@ -49,15 +49,19 @@ pub(crate) struct Cursor {
     file: FileRef,
     /// File position of `buf[start]`.
     pos: u64,
+    /// Read bytes are `buf[start..end]`; the rest is room (zeroed once, when the buffer grows).
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     chunk: usize,
+    /// The length of the batch the last `next` returned (what `unread` can step back over).
+    last: usize,
 }
 
 impl Cursor {
     /// A cursor at byte `pos` of `file`, reading `chunk` bytes at a time.
     pub(crate) fn new(file: FileRef, pos: u64, chunk: usize) -> Cursor {
-        Cursor { file, pos, buf: Vec::new(), start: 0, chunk }
+        Cursor { file, pos, buf: Vec::new(), start: 0, end: 0, chunk, last: 0 }
     }
 
     /// The file position of the next batch.
@@ -67,10 +71,11 @@ impl Cursor {
 
     /// Reads the next batch; with `verify` its CRC is checked, otherwise only the header.
     pub(crate) fn next(&mut self, verify: bool) -> io::Result<Next<'_>> {
+        self.last = 0;
         if !self.fill(HEADER_LEN)? {
             return Ok(Next::Incomplete { partial: self.buffered() > 0 });
         }
-        let header = match record_batch::parse_header(&self.buf[self.start..]) {
+        let header = match record_batch::parse_header(&self.buf[self.start..self.end]) {
             Ok(h) => h,
             Err(reason) => return Ok(Next::Invalid { pos: self.pos, reason }),
         };
@@ -88,11 +93,20 @@ impl Cursor {
         let pos = self.pos;
         self.pos += header.len as u64;
         self.start += header.len;
+        self.last = header.len;
         Ok(Next::Batch { pos, header, bytes: &self.buf[self.start - header.len..self.start] })
     }
 
+    /// Steps back over the batch the last `next` returned, so the next `next` returns it again
+    /// (from the buffer: nothing is read twice). Does nothing if `next` returned no batch.
+    pub(crate) fn unread(&mut self) {
+        self.start -= self.last;
+        self.pos -= self.last as u64;
+        self.last = 0;
+    }
+
     fn buffered(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     /// Makes at least `n` bytes available from `pos`; `false` at end of file.
@@ -100,21 +114,21 @@ impl Cursor {
         if self.buffered() >= n {
             return Ok(true);
         }
-        self.buf.drain(..self.start);
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
         self.start = 0;
         let want = n.max(self.chunk);
-        let have = self.buf.len();
-        self.buf.resize(want, 0);
-        let mut filled = have;
-        while filled < n {
-            let r = self.file.read_at(&mut self.buf[filled..], self.pos + filled as u64)?;
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        while self.end < n {
+            let r = self.file.read_at(&mut self.buf[self.end..], self.pos + self.end as u64)?;
             if r == 0 {
                 break;
             }
-            filled += r;
+            self.end += r;
         }
-        self.buf.truncate(filled);
-        Ok(filled >= n)
+        Ok(self.end >= n)
     }
 }
 
@@ -270,6 +284,41 @@ mod tests {
         // a segment whose first batch is not at its base offset
         let s = scan(&*real(), &path, 3, 1).unwrap();
         assert_eq!((s.valid_len, s.problem.map(|p| p.0)), (0, Some(0)));
+    }
+
+    #[test]
+    fn cursor_unread_offers_the_batch_again_and_follows_a_growing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = log_path(dir.path(), 0);
+        let bytes = write_segment(&path, 6);
+        let Check::Valid(first) = record_batch::check(&bytes) else { panic!("first batch invalid") };
+        let one = first.len;
+        // the file holds two and a half batches; a chunk smaller than a batch makes every fill grow
+        std::fs::write(&path, &bytes[..one * 2 + one / 2]).unwrap();
+        let file: FileRef = std::sync::Arc::new(File::open(&path).unwrap());
+        let mut c = Cursor::new(file, 0, 16);
+        let mut seen = Vec::new();
+        let mut unread_once = true;
+        loop {
+            match c.next(true).unwrap() {
+                Next::Batch { pos, header, bytes: b } => {
+                    assert_eq!(b, &bytes[pos as usize..pos as usize + header.len]);
+                    seen.push(header.base_offset);
+                    if header.base_offset == 5 && unread_once {
+                        unread_once = false;
+                        c.unread();
+                        assert_eq!(c.pos(), pos);
+                    }
+                }
+                Next::Incomplete { partial: true } if seen.len() == 3 => {
+                    std::fs::write(&path, &bytes).unwrap(); // the writer finishes the file
+                }
+                Next::Incomplete { partial: false } => break,
+                other => panic!("unexpected {other:?} after {seen:?}"),
+            }
+        }
+        assert_eq!(seen, vec![0, 5, 5, 10, 15, 20, 25]);
+        assert_eq!(c.pos(), bytes.len() as u64);
     }
 
     #[test]
