@@ -86,7 +86,7 @@ pub fn run(args: &Args) -> i32 {
     };
     // Relative paths in options are relative to the `.flow` file.
     let base = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    limit_malloc_arenas();
+    super::limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         // Never fewer than two workers: signals are still handled while a sink waits on a slow pipe.
         .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
@@ -197,22 +197,3 @@ fn summarize(report: &RunReport) -> i32 {
         EXIT_USAGE
     }
 }
-
-/// Caps glibc's malloc at two arenas before any runtime thread starts. By default every thread gets
-/// its own arena up to eight per core; tokio moves tasks between threads (a blocking write hands its
-/// worker to a new thread), so each arena grew to the size of a few batches and kept it: peak RSS
-/// through a `file` channel was about 110 MiB, with two arenas about 80 MiB (60 MiB with the channel
-/// reading each take into one string column), at the same throughput
-/// (BENCHMARKS.md, "flowc run"). Other C libraries (musl) have no arenas and need nothing.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn limit_malloc_arenas() {
-    // SAFETY: `mallopt` only sets an allocator parameter; it is called before the runtime's threads
-    // exist, and a refusal (return value 0) leaves the default in place, which is still correct.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}

@@ -56,6 +56,7 @@ pub fn run(args: &Args) -> i32 {
         default_partitions: args.default_partitions,
         max_request_size: args.max_request_size.min(i32::MAX as u64) as usize,
     };
+    super::limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
