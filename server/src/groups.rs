@@ -63,6 +63,8 @@ pub(crate) struct Member {
 /// One group.
 #[derive(Debug)]
 pub(crate) struct Group {
+    /// Its name, for the log.
+    name: String,
     pub(crate) state: State,
     pub(crate) generation: i32,
     pub(crate) protocol_type: String,
@@ -129,8 +131,9 @@ pub(crate) struct Coordinator {
 pub(crate) const POLL: Duration = Duration::from_millis(10);
 
 impl Group {
-    fn new() -> Group {
+    fn new(name: &str) -> Group {
         Group {
+            name: name.to_string(),
             state: State::Empty,
             generation: 0,
             protocol_type: String::new(),
@@ -141,9 +144,15 @@ impl Group {
         }
     }
 
-    /// Starts a rebalance: every member has to join again.
-    fn prepare(&mut self, now: Instant) {
+    /// Starts a rebalance: every member has to join again (`why` goes to the log).
+    fn prepare(&mut self, now: Instant, why: &str) {
         if self.state != State::PreparingRebalance {
+            tracing::info!(
+                "group `{}`: rebalancing from generation {} ({why}); {} member(s) to join again",
+                self.name,
+                self.generation,
+                self.members.len()
+            );
             self.state = State::PreparingRebalance;
             let longest = self.members.values().map(|m| m.rebalance_timeout).max().unwrap_or_default();
             self.rebalance_deadline = now + longest;
@@ -162,8 +171,16 @@ impl Group {
         if !all && now < self.rebalance_deadline {
             return;
         }
+        let before = self.members.len();
         self.members.retain(|_, m| m.awaiting_join);
         self.generation += 1;
+        if self.members.len() < before {
+            tracing::info!(
+                "group `{}`: {} member(s) did not join again before the rebalance timeout; left out",
+                self.name,
+                before - self.members.len()
+            );
+        }
         if self.members.is_empty() {
             self.state = State::Empty;
             self.protocol = None;
@@ -175,6 +192,13 @@ impl Group {
         }
         self.protocol = self.choose_protocol();
         self.state = State::CompletingRebalance;
+        tracing::info!(
+            "group `{}`: generation {} with {} member(s), leader {}",
+            self.name,
+            self.generation,
+            self.members.len(),
+            self.leader.as_deref().unwrap_or("")
+        );
         let protocol = self.protocol.clone().unwrap_or_default();
         let leader = self.leader.clone().unwrap_or_default();
         let everyone: Vec<(String, Bytes)> = self
@@ -236,7 +260,7 @@ impl Group {
                 self.leader = None;
                 self.protocol = None;
             } else {
-                self.prepare(now);
+                self.prepare(now, &format!("{member} left"));
                 self.maybe_complete(now);
             }
         }
@@ -252,7 +276,7 @@ impl Coordinator {
     pub(crate) fn join(&self, group: &str, join: Join) -> Result<String, GroupError> {
         let now = Instant::now();
         let mut groups = self.lock();
-        let g = groups.entry(group.to_string()).or_insert_with(Group::new);
+        let g = groups.entry(group.to_string()).or_insert_with(|| Group::new(group));
         if !g.members.is_empty() && g.protocol_type != join.protocol_type {
             return Err(GroupError::InconsistentProtocol);
         }
@@ -272,7 +296,7 @@ impl Coordinator {
             }
         }
         g.protocol_type = join.protocol_type.clone();
-        g.prepare(now);
+        g.prepare(now, if join.member_id.is_empty() { "a new member joins" } else { "a member joins again" });
         g.rebalance_deadline = g.rebalance_deadline.max(now + join.rebalance_timeout);
         g.members.insert(
             id.clone(),
@@ -452,7 +476,7 @@ impl Coordinator {
         let mut groups = self.lock();
         match groups.get_mut(group) {
             Some(g) if g.state == State::Stable => {
-                g.prepare(Instant::now());
+                g.prepare(Instant::now(), "flowc's members beside it changed");
                 true
             }
             _ => false,

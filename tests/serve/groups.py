@@ -15,8 +15,9 @@ PARTS = 4
 def wait(cond, what, limit=60):
     deadline = time.time() + limit
     while not cond():
+        time.sleep(0.01)  # not a busy loop: the members' threads need the interpreter
         if time.time() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
+            raise SystemExit(f"timed out waiting for {what() if callable(what) else what}")
 
 
 if lib == "confluent":
@@ -113,7 +114,8 @@ class Member:
 seen = {}
 c1, c2 = Member("split", "c1", seen), Member("split", "c2", seen)
 wait(lambda: c1.assigned and c2.assigned and len(c1.assigned | c2.assigned) == PARTS
-     and not (c1.assigned & c2.assigned), "both members to have partitions")
+     and not (c1.assigned & c2.assigned), lambda: f"both members to have partitions (c1 has {sorted(c1.assigned)}, "
+     f"c2 {sorted(c2.assigned)})")
 produce(0, 400)
 wait(lambda: len(seen) >= 400, "the first 400 records")
 p1 = sorted({p for n, p in seen.values() if n == "c1"})
