@@ -412,3 +412,39 @@ async fn join_all(
     watcher.abort();
     (errors, signal_rx.try_recv().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_on_its_own_thread_runs_there_with_a_runtime_and_a_panic_there_is_an_error() {
+        let here = std::thread::current().id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done = on_own_thread(async move {
+            // a runtime of its own: timers work, and this is another thread, named for `top`
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let _ = tx.send((std::thread::current().id(), std::thread::current().name().map(String::from)));
+            Ok(())
+        })
+        .await;
+        assert!(done.is_ok());
+        let (there, name) = rx.recv().expect("the task ran");
+        assert_ne!(there, here);
+        assert_eq!(name.as_deref(), Some("flowc-sink"));
+
+        let failed = on_own_thread(async { Err(RunError::io("the disk is full")) }).await;
+        assert_eq!(failed.map_err(|e| e.to_string()), Err("the disk is full".to_string()));
+
+        let panicked = on_own_thread(async {
+            if std::hint::black_box(true) {
+                panic!("a bug in a sink");
+            }
+            Ok(())
+        })
+        .await
+        .expect_err("a panic is an error, not a hang");
+        assert_eq!(panicked.kind, ErrorKind::Internal);
+        assert!(panicked.to_string().contains("a panic"), "{panicked}");
+    }
+}
