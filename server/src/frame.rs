@@ -98,7 +98,13 @@ pub(crate) fn encode_response(
     correlation_id: i32,
     body: &ResponseKind,
 ) -> Result<Bytes, String> {
-    let mut buf = BytesMut::with_capacity(64);
+    // A Fetch answer (megabytes of records) is sized up front: growing by doubling would copy it
+    // several times and leave the smaller buffers behind in the allocator.
+    let body_size = match body {
+        ResponseKind::Fetch(fetch) => fetch.compute_size(version).unwrap_or(0),
+        _ => 0,
+    };
+    let mut buf = BytesMut::with_capacity(64 + body_size);
     buf.put_i32(0); // the length, patched below
     let mut header = ResponseHeader::default();
     header.correlation_id = correlation_id;

@@ -85,6 +85,14 @@ impl PartitionReader {
         Ok(())
     }
 
+    /// Lets go of the read buffer if it holds nothing unread (a reader kept open at the end of the
+    /// log, as a server keeps one per consumer and partition, then holds no memory).
+    pub fn release_buffer(&mut self) {
+        if let Some(cur) = &mut self.current {
+            cur.cursor.release();
+        }
+    }
+
     /// Returns the next whole batches (about `max_bytes` of them, at least one if any is there).
     ///
     /// The first batch may start before [`position`](Self::position) after a seek: skip records

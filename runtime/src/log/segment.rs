@@ -109,6 +109,15 @@ impl Cursor {
         self.end - self.start
     }
 
+    /// Lets go of the buffer when it holds nothing to return (a reader waiting at the end of the
+    /// log keeps no memory; the next read allocates what it needs).
+    pub(crate) fn release(&mut self) {
+        if self.buffered() == 0 {
+            self.buf = Vec::new();
+            (self.start, self.end, self.last) = (0, 0, 0);
+        }
+    }
+
     /// Makes at least `n` bytes available from `pos`; `false` at end of file.
     fn fill(&mut self, n: usize) -> io::Result<bool> {
         if self.buffered() >= n {
@@ -117,7 +126,15 @@ impl Cursor {
         self.buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
-        let want = n.max(self.chunk);
+        // The buffer holds a chunk (or the batch, if larger) but never more than the file has, so
+        // a reader at the end of a live file holds only what was added, and one at the end nothing.
+        let past = self.pos + self.end as u64;
+        let there = self.end.saturating_add(self.file.len()?.saturating_sub(past).try_into().unwrap_or(usize::MAX));
+        let want = if there < n { there } else { n.max(self.chunk.min(there)) };
+        if want == 0 {
+            self.release();
+            return Ok(false);
+        }
         if self.buf.len() < want {
             self.buf.resize(want, 0);
         }
@@ -319,6 +336,7 @@ mod tests {
         }
         assert_eq!(seen, vec![0, 5, 5, 10, 15, 20, 25]);
         assert_eq!(c.pos(), bytes.len() as u64);
+        assert_eq!(c.buf.capacity(), 0, "at the end of the file the cursor keeps no buffer");
     }
 
     #[test]

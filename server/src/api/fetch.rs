@@ -121,6 +121,10 @@ fn fetch_round(
             continue;
         }
         if part.next >= end {
+            // caught up: its reader stays open for the next fetch but keeps no buffer meanwhile
+            if let Some(reader) = readers.get_mut(&(topic.clone(), p)) {
+                reader.release_buffer();
+            }
             continue;
         }
         let budget = part.max_bytes.saturating_sub(part.data.len()).min(max_bytes.saturating_sub(total));
