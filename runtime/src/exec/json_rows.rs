@@ -257,6 +257,15 @@ mod tests {
         }
 
         #[test]
+        fn strings_with_and_without_escapes_are_written_as_serde_json_writes_them(s in "(?s).{0,70}", plain in "[ -!#-\\[\\]-~é]{0,70}") {
+            for s in [s, plain] {
+                let mut out = Vec::new();
+                write_str(&mut out, s.as_bytes());
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());
+            }
+        }
+
+        #[test]
         fn integers_are_written_as_serde_json_writes_them(v: i64) {
             let mut out = Vec::new();
             write_int(&mut out, v);
