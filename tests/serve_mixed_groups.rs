@@ -26,12 +26,20 @@ struct Lines {
     stdin: Option<ChildStdin>,
     lines: Arc<Mutex<Vec<String>>>,
     what: String,
+    /// Where a client script logs what its group coordinator did (`CLIENT_LOG`), shown on failure.
+    log: tempfile::NamedTempFile,
 }
 
 impl Lines {
     fn spawn(mut cmd: std::process::Command, what: &str) -> Lines {
-        let mut child =
-            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("it starts");
+        let log = tempfile::NamedTempFile::new().expect("a log file");
+        let mut child = cmd
+            .env("CLIENT_LOG", log.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("it starts");
         let stdin = child.stdin.take();
         let out = BufReader::new(child.stdout.take().expect("stdout piped"));
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -42,7 +50,7 @@ impl Lines {
                 sink.lock().unwrap().push(line);
             }
         });
-        Lines { child, stdin, lines, what: what.to_string() }
+        Lines { child, stdin, lines, what: what.to_string(), log }
     }
 
     fn snapshot(&self) -> Vec<String> {
@@ -51,7 +59,14 @@ impl Lines {
 
     /// Waits (a generous deadline, never a timed assertion) until `cond` holds of the lines so far.
     fn wait(&self, what: &str, cond: impl Fn(&[String]) -> bool) {
-        wait(&format!("{}: {what}", self.what), || cond(&self.snapshot()), || self.snapshot().join("\n"));
+        wait(
+            &format!("{}: {what}", self.what),
+            || cond(&self.snapshot()),
+            || {
+                let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+                format!("{}\nits client's log:\n{log}", self.snapshot().join("\n"))
+            },
+        );
     }
 }
 

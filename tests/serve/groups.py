@@ -49,6 +49,11 @@ if lib == "confluent":
     assignment = lambda c: {tp.partition for tp in c.assignment()}
     commit = lambda c: c.commit(asynchronous=False)
 else:
+    import logging
+
+    # what the group coordinator client did, for the failure message (stderr is shown only then)
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(threadName)s %(name)s %(message)s")
+    logging.getLogger("kafka.coordinator").setLevel(logging.DEBUG)
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
 

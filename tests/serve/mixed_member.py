@@ -46,6 +46,14 @@ if lib == "confluent":
 
     assignment = lambda: sorted(tp.partition for tp in c.assignment())
 else:
+    import logging
+    import os
+
+    # what the group coordinator client did, into the file the test shows when it fails
+    if os.environ.get("CLIENT_LOG"):
+        logging.basicConfig(filename=os.environ["CLIENT_LOG"], level=logging.WARNING,
+                            format="%(asctime)s %(threadName)s %(name)s %(message)s")
+        logging.getLogger("kafka.coordinator").setLevel(logging.DEBUG)
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
     from kafka.structs import OffsetAndMetadata, TopicPartition
