@@ -5,6 +5,7 @@
 #  2. baseline: kcat producing into librdkafka's in-memory mock broker (`-X test.mock.num.brokers=1`;
 #     the mock lives inside the producing kcat, so there is nothing for a second kcat to consume);
 #  3. kcat -P then kcat -C against `flowc serve` (release build) on 127.0.0.1, kcat's defaults;
+#     kcat -C writes into a file (the goal's row) and, again, through a pipe into `wc -l`;
 #     the server's peak RSS (VmHWM). Each kcat row: the median of 3 runs, with the CPU seconds kcat
 #     and (against the server) the server spent in them, to tell which side bounds the rate.
 # Needs kcat (Debian: apt-get install -y kcat). Usage: bench/serve_bench.sh [--no-write]

@@ -23,6 +23,10 @@ fn split_and_second_group(env: &str, lib: &str) {
     let text = String::from_utf8_lossy(&describe.stdout);
     let committed: u64 = text.lines().skip(1).filter_map(|l| l.split_whitespace().nth(3)?.parse::<u64>().ok()).sum();
     assert_eq!(committed, 600, "{text}");
+    // the server's log tells an operator what the group went through
+    let log = serve.log();
+    assert!(log.contains("group `split`: generation 1 with 1 member(s)"), "{log}");
+    assert!(log.contains("left); 1 member(s) to join again"), "c1's leave starts a rebalance: {log}");
     assert!(serve.stop().success());
 }
 

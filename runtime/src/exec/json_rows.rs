@@ -190,17 +190,15 @@ fn word_needs_escape(w: u64) -> bool {
 /// `s` as a quoted JSON string, escaped as `serde_json` escapes (short forms for `\b \f \n \r \t`,
 /// `\u00xx` for the other control characters, everything else as it is).
 fn write_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
     // Almost every string needs no escape: told in one branch-free pass (the compiler does it 16 or
     // 32 bytes at a time), then copied whole.
     if !s.iter().fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\')) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
         out.extend_from_slice(s);
         out.push(b'"');
         return;
     }
-    out.reserve(s.len() + 2);
-    out.push(b'"');
     // `s[done..]` is what is left to write; words are checked 8 bytes at a time.
     let mut done = 0;
     let mut at = 0;
