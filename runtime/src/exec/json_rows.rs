@@ -1,5 +1,6 @@
 //! Rows as JSON objects, written straight into bytes: the columns looked up and cast once per batch,
-//! strings escaped a word at a time, timestamps formatted once per second they hold. The output is
+//! a string column's bytes checked for escapes once (almost always none: its values are then copied
+//! whole), other strings escaped a word at a time, timestamps formatted once per second they hold. The output is
 //! byte for byte what `serde_json` renders for [`row_json`](super::batch::row_json).
 
 use super::batch::{rfc3339, rfc3339_bytes, value_text};
@@ -23,7 +24,8 @@ pub struct BoundRows<'a> {
 }
 
 enum Column<'a> {
-    Str(&'a StringArray),
+    /// Strings, and whether none of the column's bytes needs an escape.
+    Str(&'a StringArray, bool),
     Int(&'a PrimitiveArray<Int64Type>),
     Float(&'a PrimitiveArray<Float64Type>),
     Bool(&'a BooleanArray),
@@ -52,10 +54,20 @@ impl JsonRows {
 
     /// The writer of `batch`'s rows (a batch of the schema given to [`new`](Self::new)).
     pub fn bind<'a>(&'a self, batch: &'a RecordBatch) -> BoundRows<'a> {
+        self.bind_checking(batch, false)
+    }
+
+    /// The writer of `batch`'s rows for writing most of them: each string column's bytes are
+    /// first checked for escapes as a whole (a pass over all of them, however few rows are written).
+    pub fn bind_all<'a>(&'a self, batch: &'a RecordBatch) -> BoundRows<'a> {
+        self.bind_checking(batch, true)
+    }
+
+    fn bind_checking<'a>(&'a self, batch: &'a RecordBatch, check: bool) -> BoundRows<'a> {
         let columns = self
             .fields
             .iter()
-            .filter_map(|(i, key)| batch.columns().get(*i).map(|c| (key.as_slice(), Column::of(c.as_ref()))))
+            .filter_map(|(i, key)| batch.columns().get(*i).map(|c| (key.as_slice(), Column::of(c.as_ref(), check))))
             .collect();
         BoundRows { columns, last_second: None }
     }
@@ -68,9 +80,10 @@ impl JsonRows {
 }
 
 impl<'a> Column<'a> {
-    fn of(column: &'a dyn Array) -> Column<'a> {
+    /// The column cast; with `check`, a string column's bytes are checked for escapes.
+    fn of(column: &'a dyn Array, check: bool) -> Column<'a> {
         let cast = match column.data_type() {
-            DataType::Utf8 => column.as_string_opt::<i32>().map(Column::Str),
+            DataType::Utf8 => column.as_string_opt::<i32>().map(|c| Column::Str(c, check && !needs_escape(held(c)))),
             DataType::Int64 => column.as_primitive_opt::<Int64Type>().map(Column::Int),
             DataType::Float64 => column.as_primitive_opt::<Float64Type>().map(Column::Float),
             DataType::Boolean => column.as_boolean_opt().map(Column::Bool),
@@ -96,7 +109,14 @@ impl BoundRows<'_> {
         for (key, column) in &self.columns {
             out.extend_from_slice(key);
             match column {
-                Column::Str(c) if !c.is_null(row) => write_str(out, c.value(row).as_bytes()),
+                Column::Str(c, true) if !c.is_null(row) => {
+                    let s = c.value(row).as_bytes();
+                    out.reserve(s.len() + 2);
+                    out.push(b'"');
+                    out.extend_from_slice(s);
+                    out.push(b'"');
+                }
+                Column::Str(c, false) if !c.is_null(row) => write_str(out, c.value(row).as_bytes()),
                 Column::Int(c) if !c.is_null(row) => write_int(out, c.value(row)),
                 Column::Duration(c) if !c.is_null(row) => write_int(out, c.value(row)),
                 Column::Bool(c) if !c.is_null(row) => {
@@ -187,14 +207,26 @@ fn word_needs_escape(w: u64) -> bool {
     below_space | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) != 0
 }
 
+/// The bytes of a string column's values (of its slice only, when it is one).
+fn held(c: &StringArray) -> &[u8] {
+    let offsets = c.value_offsets();
+    let (first, last) = (offsets[0].max(0) as usize, offsets[offsets.len() - 1].max(0) as usize);
+    c.value_data().get(first..last).unwrap_or(c.value_data())
+}
+
+/// Whether any byte of `s` must be escaped in a JSON string: one branch-free pass (the compiler does
+/// it 16 or 32 bytes at a time).
+fn needs_escape(s: &[u8]) -> bool {
+    s.iter().fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
+}
+
 /// `s` as a quoted JSON string, escaped as `serde_json` escapes (short forms for `\b \f \n \r \t`,
 /// `\u00xx` for the other control characters, everything else as it is).
 fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    // Almost every string needs no escape: told in one branch-free pass (the compiler does it 16 or
-    // 32 bytes at a time), then copied whole.
-    if !s.iter().fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\')) {
+    // Almost every string needs no escape: told in one pass, then copied whole.
+    if !needs_escape(s) {
         out.extend_from_slice(s);
         out.push(b'"');
         return;
@@ -279,6 +311,32 @@ mod tests {
                 let mut out = Vec::new();
                 write_time(&mut out, ms, &mut last);
                 proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("\"{}\"", rfc3339(ms)));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_column_checked_whole_writes_what_each_value_checked_alone_writes(
+            values in proptest::collection::vec(proptest::option::of("(?s).{0,12}|[a-z/]{0,12}"), 1..20),
+            start in 0usize..20,
+            len in 0usize..20,
+        ) {
+            use std::sync::Arc;
+            let schema = Arc::new(Schema::new(vec![arrow_schema::Field::new("s", DataType::Utf8, true)]));
+            let column: StringArray = values.iter().map(Option::as_deref).collect();
+            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(column)]).unwrap();
+            // A slice too: only its own bytes decide, and a value outside it changes nothing.
+            let start = start.min(batch.num_rows());
+            let batch = batch.slice(start, len.min(batch.num_rows() - start));
+            let rows = JsonRows::new(&schema);
+            let (mut all, mut each) = (rows.bind_all(&batch), rows.bind(&batch));
+            for row in 0..batch.num_rows() {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                all.write(row, &mut a);
+                each.write(row, &mut b);
+                proptest::prop_assert_eq!(&a, &b);
+                proptest::prop_assert_eq!(String::from_utf8(a).unwrap(), super::super::batch::row_json(&batch, row).to_string());
             }
         }
     }

@@ -35,7 +35,7 @@ pub(super) fn encode_rows<'a>(
     json.resize_with(n_json, Vec::new);
     if n_json > 0 {
         let rows_json = JsonRows::new(&batch.schema());
-        let mut rows_json = rows_json.bind(batch);
+        let mut rows_json = if n_json * 2 >= rows { rows_json.bind_all(batch) } else { rows_json.bind(batch) };
         for (row, value) in (0..rows).filter(is_json).zip(json.iter_mut()) {
             value.clear();
             rows_json.write(row, value);

@@ -14,7 +14,7 @@ use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use arrow_select::filter::filter_record_batch;
 use flowc_compiler::ast::{ParsePolicy, TransformKind};
 use flowc_compiler::graph::Node;
-use parse::{parse, Format};
+use parse::{parse, parse_sized, Format, Shares};
 use std::sync::Arc;
 
 /// A transform ready to run.
@@ -35,6 +35,8 @@ enum Op {
         field: Box<flowc_compiler::ast::Parse>,
         policy: Rejects,
         format: Format,
+        /// What each field took of the last batch, to size the next one's builders.
+        shares: Shares,
     },
 }
 
@@ -88,7 +90,7 @@ impl Transform {
                     }
                 };
                 let field = Box::new(parse.clone());
-                Op::Parse { field, policy, format }
+                Op::Parse { field, policy, format, shares: Shares::new(schema.fields().len()) }
             }
         };
         Ok(Transform { op, schema })
@@ -128,11 +130,11 @@ impl Transform {
                 let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(RunError::eval)?;
                 Ok(Applied { batch, rejected: malformed, first_rejected: None, dead: None })
             }
-            Op::Parse { field, policy, format } => {
+            Op::Parse { field, policy, format, shares } => {
                 let keep = *policy == Rejects::DeadLetter;
                 let schema = input.schema();
                 let field = field.field(|name| schema.column_with_name(name).is_some());
-                let (batch, rejects) = parse(input, &field, &self.schema, format, keep)?;
+                let (batch, rejects) = parse_sized(input, &field, &self.schema, format, keep, shares)?;
                 let rejected = rejects.count;
                 if *policy == Rejects::Fail && rejected > 0 {
                     return Err(RunError::io(format!("{rejected} record(s) did not parse (`else fail`)")));

@@ -397,7 +397,10 @@ fn write_text(
     let lines: Option<&StringArray> = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>());
     // JSON rows are written straight into bytes, in the key order `row_json` gives.
     let json = (lines.is_none() && matches!(settings.format, Format::Json)).then(|| JsonRows::new(&batch.schema()));
-    let mut json = json.as_ref().map(|rows| rows.bind(batch));
+    let mut json = json.as_ref().map(|json| match rows.len() * 2 >= batch.num_rows() {
+        true => json.bind_all(batch),
+        false => json.bind(batch),
+    });
     // Uncompressed, rows are gathered and written PENDING bytes at a time: the file's size is what
     // it holds plus what is gathered, as if each row were written alone. A compressor's output
     // size only moves as it writes, so compressed rows are handed to it one at a time.

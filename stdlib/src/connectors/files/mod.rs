@@ -476,6 +476,8 @@ impl Files {
             },
         };
         let per_row_path = self.dir.iter().chain(&self.prefix).any(|p| matches!(p, Part::Field(..)));
+        // A path without time or field parts is the same for every row: worked out once.
+        let fixed_path = !self.dir.iter().chain(&self.prefix).any(|p| matches!(p, Part::Time(..) | Part::Field(..)));
         let now = Instant::now();
         // Each bucket's rows, in order; buckets in the order they first appear.
         let mut buckets: Vec<(Key, Vec<u32>)> = Vec::new();
@@ -491,7 +493,7 @@ impl Files {
             }
             let second = ms.div_euclid(1000);
             let index = match last {
-                Some((s, index)) if !per_row_path && s == second => index,
+                Some((s, index)) if fixed_path || (!per_row_path && s == second) => index,
                 _ => {
                     let mut dir = String::new();
                     self.expand(&self.dir, ms, batch, row, &mut dir);

@@ -130,26 +130,78 @@ impl Access {
     pub(super) fn append(&self, text: &str, schema: &SchemaRef, cols: &mut [Col]) -> Result<(), Why> {
         let line = scan(text, self.combined).ok_or(Why::NoMatch)?;
         // Strings are only checked for presence here, and appended from the line below.
-        let mut values: [Val; SLOTS] = std::array::from_fn(|_| Val::Null);
+        let mut texts: [Option<&str>; SLOTS] = [None; SLOTS];
+        let mut values: [Num; SLOTS] = [Num::Null; SLOTS];
         for (i, ((slot, field), col)) in self.slots.iter().zip(schema.fields()).zip(cols.iter()).enumerate() {
             let text = line.text(*slot);
             match col {
                 Col::Str(_) if text.is_none() && !field.is_nullable() => return Err(Why::Field(i)),
-                Col::Str(_) => {}
-                _ => values[i] = text_value(text.map(Cow::Borrowed), field, true).map_err(|()| Why::Field(i))?,
+                Col::Str(_) => texts[i] = text,
+                // The scan took only digits (or `-`) for these.
+                Col::Int(_) if matches!(slot, Slot::Status | Slot::Bytes) && text != Some("-") => {
+                    values[i] = text.and_then(decimal).map(Num::Int).ok_or(Why::Field(i))?
+                }
+                _ => {
+                    let value = text_value(text.map(Cow::Borrowed), field, true).map_err(|()| Why::Field(i))?;
+                    values[i] = Num::of(value)
+                }
             }
         }
-        for (i, (slot, col)) in self.slots.iter().zip(cols.iter_mut()).enumerate() {
+        for ((text, value), col) in texts.iter().zip(values).zip(cols.iter_mut()) {
             match col {
-                Col::Str(b) => match line.text(*slot) {
+                Col::Str(b) => match text {
                     Some(text) => b.append_value(text),
                     None => b.append_null(),
                 },
-                col => col.append(std::mem::replace(&mut values[i], Val::Null)),
+                col => col.append(value.into()),
             }
         }
         Ok(())
     }
+}
+
+/// A value of a field that is not a string: a small copy, nothing to drop.
+#[derive(Debug, Clone, Copy)]
+enum Num {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Num {
+    fn of(value: Val<'_>) -> Num {
+        match value {
+            Val::Int(v) => Num::Int(v),
+            Val::Float(v) => Num::Float(v),
+            Val::Bool(v) => Num::Bool(v),
+            Val::Null | Val::Str(_) => Num::Null,
+        }
+    }
+}
+
+impl From<Num> for Val<'static> {
+    fn from(num: Num) -> Val<'static> {
+        match num {
+            Num::Null => Val::Null,
+            Num::Int(v) => Val::Int(v),
+            Num::Float(v) => Val::Float(v),
+            Num::Bool(v) => Val::Bool(v),
+        }
+    }
+}
+
+/// The value of a non-empty run of ASCII digits, as `str::parse` reads it; `None` when it is not
+/// one or does not fit.
+fn decimal(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.is_empty() {
+        return None;
+    }
+    b.iter().try_fold(0i64, |n, &c| match c.is_ascii_digit() {
+        true => n.checked_mul(10)?.checked_add(i64::from(c - b'0')),
+        false => None,
+    })
 }
 
 /// Splits one access-log line; `None` when it is not one.
@@ -200,9 +252,20 @@ pub(crate) fn scan(text: &str, combined: bool) -> Option<Line<'_>> {
 /// A non-empty word without white space from `at` to the next space, and where the next one starts.
 fn word(text: &str, at: usize) -> Option<(&str, usize)> {
     let rest = text.as_bytes().get(at..)?;
-    let end = at + memchr(b' ', rest)?;
-    let word = &text[at..end];
-    (!word.is_empty() && !has_space(word)).then_some((word, end + 1))
+    // Words are short (a host, `-`): a plain loop, telling on the way whether every byte is
+    // printable ASCII, beats a call to memchr and a second pass.
+    let mut printable = true;
+    let mut len = 0;
+    loop {
+        let c = *rest.get(len)?;
+        if c == b' ' {
+            break;
+        }
+        printable &= (b'!'..0x7f).contains(&c);
+        len += 1;
+    }
+    let word = &text[at..at + len];
+    (len > 0 && (printable || !has_space(word))).then_some((word, at + len + 1))
 }
 
 /// Whether a text holds white space (Unicode's, as `\s` means).
@@ -287,7 +350,7 @@ fn unescape(raw: &str) -> String {
 /// between (spaces included); `None` when the request is not of that shape.
 fn split_request(request: &str) -> Option<Parts> {
     let b = request.as_bytes();
-    let method_end = memchr(b' ', b)?;
+    let method_end = b.iter().position(|&c| c == b' ')?;
     let path_end = method_end + 1 + memrchr(b' ', &b[method_end + 1..]).unwrap_or(b.len() - method_end - 1);
     let method = &request[..method_end];
     let path = &request[method_end + 1..path_end];

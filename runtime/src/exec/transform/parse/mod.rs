@@ -21,6 +21,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, SchemaRef, TimeUnit};
 use flowc_compiler::ast;
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 pub(crate) use json::Json;
@@ -259,6 +260,40 @@ impl Col {
     }
 }
 
+/// What share of its input's bytes each field took in the last batch a `parse` read, so that the
+/// next batch's builders start at about the size they end at instead of growing by doubling.
+#[derive(Debug, Default)]
+pub(crate) struct Shares(Vec<AtomicU32>);
+
+/// A share's unit: 1/65536 of the input's bytes.
+const SHARE_ONE: u64 = 1 << 16;
+
+impl Shares {
+    /// Shares for a type of `n_fields` fields, none seen yet.
+    pub(crate) fn new(n_fields: usize) -> Shares {
+        Shares((0..n_fields).map(|_| AtomicU32::new(0)).collect())
+    }
+
+    /// The bytes to reserve for field `i` of a batch of `input` bytes, if a batch was seen before.
+    fn bytes(&self, i: usize, input: usize) -> Option<usize> {
+        let share = u64::from(self.0.get(i)?.load(Ordering::Relaxed));
+        // A sixteenth more than last time, for batches that differ a little.
+        (share > 0).then(|| (input as u64 * share / SHARE_ONE + input as u64 * share / SHARE_ONE / 16 + 64) as usize)
+    }
+
+    fn remember(&self, columns: &[ArrayRef], input: usize) {
+        if input == 0 {
+            return;
+        }
+        for (share, column) in self.0.iter().zip(columns) {
+            if let Some(strings) = column.as_string_opt::<i32>() {
+                let held = strings.value_data().len() as u64 * SHARE_ONE / input as u64;
+                share.store(held.clamp(1, SHARE_ONE) as u32, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 /// Parses the string field of every record into the target type. Records that do not match the
 /// format, lack a required field or have a value of the wrong type are rejected (counted, and their
 /// text kept when `keep`).
@@ -269,16 +304,33 @@ pub(crate) fn parse(
     format: &Format,
     keep: bool,
 ) -> Result<(RecordBatch, Rejected), RunError> {
+    parse_sized(input, field, schema, format, keep, &Shares::default())
+}
+
+/// [`parse`], with the builders sized from what the fields took of the last batch (`shares`, which
+/// it updates for the next one).
+pub(crate) fn parse_sized(
+    input: &RecordBatch,
+    field: &str,
+    schema: &SchemaRef,
+    format: &Format,
+    keep: bool,
+    shares: &Shares,
+) -> Result<(RecordBatch, Rejected), RunError> {
     let source = input
         .column_by_name(field)
         .and_then(|c| c.as_string_opt::<i32>().cloned())
         .ok_or_else(|| RunError::internal(format!("no string field `{field}` to parse")))?;
-    // Each string column gets a share of the input's bytes up front: most of a line ends up in some
-    // field, so the builders rarely grow.
+    let input_bytes = source.value_data().len();
+    // Each string column gets its share of the input's bytes up front (an equal one for the first
+    // batch): most of a line ends up in some field, so the builders rarely grow.
     let strings = schema.fields().iter().filter(|f| f.data_type() == &DataType::Utf8).count().max(1);
-    let per_column = source.value_data().len() / strings;
-    let mut cols =
-        schema.fields().iter().map(|f| Col::new(f, source.len(), per_column)).collect::<Result<Vec<_>, _>>()?;
+    let mut cols = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Col::new(f, source.len(), shares.bytes(i, input_bytes).unwrap_or(input_bytes / strings)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut rejected = Rejected::default();
     let mut row: Vec<Val> = Vec::with_capacity(cols.len());
     for text in source.iter() {
@@ -307,6 +359,7 @@ pub(crate) fn parse(
         }
     }
     let columns: Vec<ArrayRef> = cols.into_iter().map(Col::finish).collect();
+    shares.remember(&columns, input_bytes);
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(RunError::eval)?;
     Ok((batch, rejected))
 }

@@ -320,3 +320,33 @@ fn the_generated_lines_are_mostly_access_lines_so_the_comparison_means_something
         assert!(accepted > 1000, "only {accepted} of 2000 generated lines were access lines");
     }
 }
+
+#[test]
+fn status_and_bytes_are_read_as_str_parse_reads_them() {
+    for text in
+        ["0", "007", "19485", "9223372036854775807", "9223372036854775808", "99999999999999999999", "", "1a", "+1"]
+    {
+        assert_eq!(decimal(text), text.parse::<i64>().ok().filter(|_| !text.starts_with('+')), "{text:?}");
+    }
+    // Bytes too large for an int reject the line, as the regular expression's reading did.
+    let schema = combined_schema(false);
+    let line = format!(r#"{SAMPLE} "GET / HTTP/1.1" 200 99999999999999999999 "-" "-""#);
+    assert_eq!(values(&line, &schema), None);
+}
+
+#[test]
+fn builders_sized_by_the_last_batch_give_the_same_records() {
+    let schema = combined_schema(false);
+    let format = Format::Access(Access::new(true, &schema).unwrap());
+    let shares = super::super::Shares::new(schema.fields().len());
+    let line = |i: usize| {
+        format!(r#"{SAMPLE} "GET /{} HTTP/1.1" 200 {i} "-" "{}""#, "p".repeat(i % 7), "a".repeat(i * 13 % 200))
+    };
+    // A small batch first, then one with far longer agents than its shares were measured on.
+    for lines in [(0..3).map(line).collect::<Vec<_>>(), (0..500).map(|i| line(i * 31)).collect()] {
+        let input = lines_batch(&lines);
+        let (sized, _) = super::super::parse_sized(&input, "line", &schema, &format, false, &shares).unwrap();
+        let (plain, _) = parse(&input, "line", &schema, &format, false).unwrap();
+        assert_eq!(sized, plain);
+    }
+}
