@@ -7,9 +7,10 @@
 //! inside the path stays in the path); a request that is not `METHOD PATH [PROTOCOL]` — Apache's `-`
 //! for a 408, a TLS handshake sent to the HTTP port — leaves method, path and protocol null.
 
+use super::time::{parse_time_memo, Memo};
 use super::{text_value, Col, Val, Why};
 use crate::exec::RunError;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use memchr::{memchr, memchr2, memrchr};
 use std::borrow::Cow;
 
@@ -17,8 +18,29 @@ use std::borrow::Cow;
 #[derive(Debug)]
 pub(crate) struct Access {
     combined: bool,
-    /// For each field of the type, the part of the line it takes.
-    slots: Vec<Slot>,
+    /// For each field of the type, the part of the line it takes and how it is read.
+    fields: Vec<Plan>,
+}
+
+/// How one field of the type is read from its part of the line.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    slot: Slot,
+    kind: Kind,
+    nullable: bool,
+}
+
+/// What a field's type makes of its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Taken as it is.
+    Str,
+    /// An int from the status or the bytes: digits, as the scan took them.
+    Digits,
+    /// A time.
+    Time,
+    /// Anything else, converted by [`text_value`].
+    Other,
 }
 
 /// The parts of an access-log line: the most fields a type read from one can have.
@@ -109,43 +131,50 @@ impl Line<'_> {
 
 impl Access {
     pub(crate) fn new(combined: bool, schema: &SchemaRef) -> Result<Access, RunError> {
-        let slots = schema
+        let fields = schema
             .fields()
             .iter()
             .map(|f| {
-                Slot::named(f.name(), combined).ok_or_else(|| {
+                let slot = Slot::named(f.name(), combined).ok_or_else(|| {
                     let format = if combined { "combined" } else { "common" };
                     RunError::internal(format!("`parse {format}` has no field `{}`", f.name()))
-                })
+                })?;
+                let kind = match f.data_type() {
+                    DataType::Utf8 => Kind::Str,
+                    DataType::Int64 if matches!(slot, Slot::Status | Slot::Bytes) => Kind::Digits,
+                    DataType::Timestamp(..) => Kind::Time,
+                    _ => Kind::Other,
+                };
+                Ok(Plan { slot, kind, nullable: f.is_nullable() })
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        if slots.len() > SLOTS {
-            return Err(RunError::internal(format!("`parse` into {} fields of an access-log line", slots.len())));
+            .collect::<Result<Vec<_>, RunError>>()?;
+        if fields.len() > SLOTS {
+            return Err(RunError::internal(format!("`parse` into {} fields of an access-log line", fields.len())));
         }
-        Ok(Access { combined, slots })
+        Ok(Access { combined, fields })
     }
 
     /// Reads one line into the builders of the type's fields (`cols`, in order), or says why it
     /// does not fit; nothing is appended then (every value is converted before the first goes in).
-    pub(super) fn append(&self, text: &str, schema: &SchemaRef, cols: &mut [Col]) -> Result<(), Why> {
+    pub(super) fn append(&self, text: &str, schema: &SchemaRef, cols: &mut [Col], memo: &mut Memo) -> Result<(), Why> {
         let line = scan(text, self.combined).ok_or(Why::NoMatch)?;
         // Strings are only checked for presence here, and appended from the line below.
         let mut texts: [Option<&str>; SLOTS] = [None; SLOTS];
         let mut values: [Num; SLOTS] = [Num::Null; SLOTS];
-        for (i, ((slot, field), col)) in self.slots.iter().zip(schema.fields()).zip(cols.iter()).enumerate() {
-            let text = line.text(*slot);
-            match col {
-                Col::Str(_) if text.is_none() && !field.is_nullable() => return Err(Why::Field(i)),
-                Col::Str(_) => texts[i] = text,
-                // The scan took only digits (or `-`) for these.
-                Col::Int(_) if matches!(slot, Slot::Status | Slot::Bytes) && text != Some("-") => {
-                    values[i] = text.and_then(decimal).map(Num::Int).ok_or(Why::Field(i))?
+        for (i, plan) in self.fields.iter().enumerate() {
+            let text = line.text(plan.slot);
+            let value = match (plan.kind, text) {
+                (Kind::Str, None) if !plan.nullable => return Err(Why::Field(i)),
+                (Kind::Str, text) => {
+                    texts[i] = text;
+                    continue;
                 }
-                _ => {
-                    let value = text_value(text.map(Cow::Borrowed), field, true).map_err(|()| Why::Field(i))?;
-                    values[i] = Num::of(value)
-                }
-            }
+                (Kind::Digits, Some(text)) if text != "-" => decimal(text).map(Num::Int),
+                (Kind::Time, Some(text)) if text != "-" => parse_time_memo(text, memo).map(Num::Int),
+                // `-`, an absent part, another type: as `text_value` reads them.
+                (_, text) => text_value(text.map(Cow::Borrowed), schema.field(i), true).ok().map(Num::of),
+            };
+            values[i] = value.ok_or(Why::Field(i))?;
         }
         for ((text, value), col) in texts.iter().zip(values).zip(cols.iter_mut()) {
             match col {
@@ -354,8 +383,13 @@ fn split_request(request: &str) -> Option<Parts> {
     let path_end = method_end + 1 + memrchr(b' ', &b[method_end + 1..]).unwrap_or(b.len() - method_end - 1);
     let method = &request[..method_end];
     let path = &request[method_end + 1..path_end];
-    let path_ok = !path.is_empty() && (printable(path.as_bytes(), true) || !path.split(' ').any(has_space));
-    (!method.is_empty() && !has_space(method) && path_ok).then_some(Parts { method_end, path_end })
+    if method.is_empty() || path.is_empty() {
+        return None;
+    }
+    // Printable ASCII throughout (as almost every request is): no white space but the spaces, and
+    // the method has none of those.
+    let ok = printable(b, true) || (!has_space(method) && !path.split(' ').any(has_space));
+    ok.then_some(Parts { method_end, path_end })
 }
 
 #[cfg(test)]

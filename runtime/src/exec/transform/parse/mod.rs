@@ -85,6 +85,7 @@ impl Format {
         schema: &SchemaRef,
         row: &mut Vec<Val<'a>>,
         cols: &mut [Col],
+        memo: &mut time::Memo,
     ) -> Result<Step, Why> {
         match self {
             Format::Json(json) => json.fill(text, schema, row),
@@ -110,7 +111,7 @@ impl Format {
                 }
                 Ok(Step::Row)
             }
-            Format::Access(access) => access.append(text, schema, cols).map(|()| Step::Appended),
+            Format::Access(access) => access.append(text, schema, cols, memo).map(|()| Step::Appended),
             Format::Syslog(syslog) => syslog.fill(text, schema, row),
             Format::Logfmt(logfmt) => logfmt.fill(text, schema, row),
         }
@@ -333,11 +334,12 @@ pub(crate) fn parse_sized(
         .collect::<Result<Vec<_>, _>>()?;
     let mut rejected = Rejected::default();
     let mut row: Vec<Val> = Vec::with_capacity(cols.len());
+    let mut memo = time::Memo::default();
     for text in source.iter() {
         row.clear();
         let step = match text {
             None => Err(Why::Null),
-            Some(text) => format.fill(text, schema, &mut row, &mut cols),
+            Some(text) => format.fill(text, schema, &mut row, &mut cols, &mut memo),
         };
         match step {
             Ok(Step::Skip | Step::Appended) => {}

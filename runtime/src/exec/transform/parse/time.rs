@@ -18,36 +18,70 @@ pub(crate) fn parse_time(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
+/// The date and zone of the last Apache time read, with the second its day starts at there: the
+/// times of one day (all of a log's, nearly) are read from their time of day alone.
+#[derive(Debug, Default)]
+pub(crate) struct Memo(Option<([u8; 17], i64)>);
+
+/// [`parse_time`], remembering the last Apache time's date in `memo`.
+pub(crate) fn parse_time_memo(text: &str, memo: &mut Memo) -> Option<i64> {
+    let b = text.as_bytes();
+    if layout(b) {
+        let base = match &memo.0 {
+            Some((key, base)) if key[..11] == b[..11] && key[11..] == b[20..] => Some(*base),
+            _ => {
+                let base = date_base(b);
+                if let Some(base) = base {
+                    let mut key = [0u8; 17];
+                    key[..11].copy_from_slice(&b[..11]);
+                    key[11..].copy_from_slice(&b[20..]);
+                    memo.0 = Some((key, base));
+                }
+                base
+            }
+        };
+        if let (Some(base), Some(of_day)) = (base, time_of_day(b)) {
+            return Some((base + of_day) * 1000);
+        }
+    }
+    parse_time(text)
+}
+
 /// `dd/Mon/yyyy:HH:MM:SS ±hhmm` exactly as Apache writes it (two-digit day, English month, seconds
 /// below 60, an offset below 24 hours); `None` for anything else, which chrono then reads.
 fn apache(b: &[u8]) -> Option<i64> {
-    if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[14] != b':' || b[17] != b':' || b[20] != b' '
-    {
+    if !layout(b) {
         return None;
     }
+    Some((date_base(b)? + time_of_day(b)?) * 1000)
+}
+
+/// Whether the separators stand where Apache's layout has them.
+fn layout(b: &[u8]) -> bool {
+    b.len() == 26 && b[2] == b'/' && b[6] == b'/' && b[11] == b':' && b[14] == b':' && b[17] == b':' && b[20] == b' '
+}
+
+/// The second (since the epoch) at which an Apache time's day starts in its zone.
+fn date_base(b: &[u8]) -> Option<i64> {
     let day = digits(&b[0..2])?;
     let month = MONTHS.iter().position(|m| m[..] == b[3..6])? as i64 + 1;
     let year = digits(&b[7..11])?;
-    let (hour, minute, second) = (digits(&b[12..14])?, digits(&b[15..17])?, digits(&b[18..20])?);
     let sign = match b[21] {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
     let (off_h, off_m) = (digits(&b[22..24])?, digits(&b[24..26])?);
-    if day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-        || off_h > 23
-        || off_m > 59
-    {
+    if day < 1 || day > days_in_month(year, month) || off_h > 23 || off_m > 59 {
         return None;
     }
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-        - sign * (off_h * 3600 + off_m * 60);
-    Some(seconds * 1000)
+    Some(days_from_civil(year, month, day) * 86_400 - sign * (off_h * 3600 + off_m * 60))
+}
+
+/// The seconds since midnight of an Apache time.
+fn time_of_day(b: &[u8]) -> Option<i64> {
+    let (hour, minute, second) = (digits(&b[12..14])?, digits(&b[15..17])?, digits(&b[18..20])?);
+    (hour <= 23 && minute <= 59 && second <= 59).then_some(hour * 3600 + minute * 60 + second)
 }
 
 /// The value of ASCII digits.
@@ -99,6 +133,25 @@ mod tests {
         assert_eq!(parse_time("yesterday"), None);
     }
 
+    #[test]
+    fn times_read_with_a_memo_are_the_times_read_without() {
+        let mut memo = Memo::default();
+        for text in [
+            "10/Oct/2000:13:55:36 -0700",
+            "10/Oct/2000:23:59:59 -0700",
+            "10/Oct/2000:13:55:36 +0700",
+            "10/Oct/2000:24:00:00 -0700",
+            "11/Oct/2000:00:00:00 -0700",
+            "10/Oct/2000:13:55:36 -0700",
+            "31/Feb/2000:13:55:36 -0700",
+            "10/oct/2000:13:55:36 -0700",
+            "2000-10-10T20:55:36Z",
+            "10/Oct/2000:1x:55:36 -0700",
+        ] {
+            assert_eq!(parse_time_memo(text, &mut memo), parse_time(text), "{text}");
+        }
+    }
+
     proptest! {
         #[test]
         fn the_fast_path_agrees_with_chrono(
@@ -114,6 +167,11 @@ mod tests {
                 prop_assert_eq!(Some(fast), chrono_apache(&text), "{}", text);
             }
             prop_assert_eq!(parse_time(&text), chrono_apache(&text).or_else(|| text.parse().ok()));
+            // With a memo of another date, then of this one.
+            let mut memo = Memo::default();
+            parse_time_memo("10/Oct/2000:13:55:36 -0700", &mut memo);
+            prop_assert_eq!(parse_time_memo(&text, &mut memo), parse_time(&text));
+            prop_assert_eq!(parse_time_memo(&text, &mut memo), parse_time(&text));
         }
     }
 }

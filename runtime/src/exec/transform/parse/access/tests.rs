@@ -34,7 +34,7 @@ fn scanned(access: &Access, text: &str, schema: &SchemaRef) -> Option<Vec<Val<'s
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
     let mut cols = schema.fields().iter().map(|f| Col::new(f, 1, text.len())).collect::<Result<Vec<_>, _>>().unwrap();
-    access.append(text, schema, &mut cols).ok()?;
+    access.append(text, schema, &mut cols, &mut Default::default()).ok()?;
     let columns: Vec<_> = cols.into_iter().map(Col::finish).collect();
     let value = |c: &dyn arrow_array::Array| match c.data_type() {
         _ if c.is_null(0) => Val::Null,
