@@ -42,6 +42,6 @@ pub use record_batch::{
     check as check_batch, codec_name, encode_batch, set_base_offset, Batch, BatchHeader, Check, RecordIter,
 };
 pub use store::{GroupInfo, GroupPartition, Log, LogOptions, TopicInfo};
-pub use topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig};
+pub use topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig, TopicId};
 pub use units::{format_duration_ms, format_size, format_timestamp, parse_duration, parse_size};
 pub use verify::{Damage, PartitionCheck};

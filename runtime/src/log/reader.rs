@@ -13,6 +13,7 @@ use super::index::SegmentIndex;
 use super::io::{self as storage, Open as How, StorageRef};
 use super::record_batch::{Batch, BatchHeader};
 use super::segment::{self, log_path, Cursor, Next};
+use super::topic::TopicId;
 
 /// Reads one partition's batches from an offset on.
 #[derive(Debug)]
@@ -23,6 +24,8 @@ pub struct PartitionReader {
     next_offset: u64,
     current: Option<Open>,
     chunk: usize,
+    /// The id of the topic as it was when [`Log::reader`](super::Log::reader) opened this.
+    pub(crate) topic_id: Option<TopicId>,
 }
 
 #[derive(Debug)]
@@ -48,9 +51,18 @@ impl PartitionReader {
             next_offset: offset,
             current: None,
             chunk: 1 << 20,
+            topic_id: None,
         };
         r.seek(offset)?;
         Ok(r)
+    }
+
+    /// The id its topic had when [`Log::reader`](super::Log::reader) opened this reader: when
+    /// [`Log::topic_id`](super::Log::topic_id) now says otherwise, the topic was deleted and created
+    /// again, and this reader still reads the deleted one's files. `None` for a reader opened on a
+    /// partition directory, or on a topic made before ids existed.
+    pub fn topic_id(&self) -> Option<TopicId> {
+        self.topic_id
     }
 
     /// The offset of the next record this reader will return.

@@ -1,8 +1,9 @@
 //! `Log`: a data directory of topics, the entry point for producers, consumers, groups and checks.
 //!
-//! Layout: `<data>/<topic>/topic.json` (the config) and `<data>/<topic>/<partition>/` (segments,
-//! `writer.lock`, `recovery-point`); consumer groups under `<data>/__groups/`. Topics are created
-//! in a hidden temporary directory and renamed into place, so a topic is either whole or absent.
+//! Layout: `<data>/<topic>/topic.json` (the config and the topic's id) and
+//! `<data>/<topic>/<partition>/` (segments, `writer.lock`, `recovery-point`); consumer groups under
+//! `<data>/__groups/`. Topics are created in a hidden temporary directory and renamed into place, so
+//! a topic is either whole or absent.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use super::io::{self as storage, Open, Storage, StorageRef};
 use super::partition::{partition_info_on, PartitionInfo, PartitionWriter};
 use super::producer::Producer;
 use super::reader::{offset_for_timestamp, PartitionReader};
-use super::topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig};
+use super::topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig, TopicFile, TopicId};
 use super::verify::{repair_partition, verify_partition, PartitionCheck};
 
 /// An open data directory.
@@ -98,7 +99,8 @@ impl Log {
         &self.dir
     }
 
-    /// Creates a topic with `config` (its partitions' directories and its persisted config).
+    /// Creates a topic with `config` (its partitions' directories and its persisted config, with a
+    /// new [`TopicId`]).
     pub fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()> {
         validate_topic_name(name)?;
         config.validate()?;
@@ -115,7 +117,8 @@ impl Log {
                 let pdir = tmp.join(p.to_string());
                 fs.create_dir(&pdir).ctx("create", &pdir)?;
             }
-            let json = serde_json::to_vec_pretty(config).expect("config serializes");
+            let file = TopicFile { id: Some(TopicId::new()), config: config.clone() };
+            let json = serde_json::to_vec_pretty(&file).expect("config serializes");
             let cfg_path = tmp.join("topic.json");
             atomic_write(fs, &cfg_path, &json).ctx("write", &cfg_path)?;
             fs.sync_dir(&tmp).ctx("sync directory", &tmp)?;
@@ -136,7 +139,7 @@ impl Log {
     /// partitions' directories first, then the config naming them. Existing keys may map to other
     /// partitions from then on, as in Kafka.
     pub fn add_partitions(&self, name: &str, partitions: u32) -> Result<TopicConfig> {
-        let mut config = self.topic_config(name)?;
+        let TopicFile { id, mut config } = self.topic_file(name)?;
         if partitions <= config.partitions {
             return Err(Error::Invalid(format!(
                 "topic `{name}` has {} partitions; the new count must be larger, got {partitions}",
@@ -157,10 +160,11 @@ impl Log {
             }
         }
         fs.sync_dir(&tdir).ctx("sync directory", &tdir)?;
-        let json = serde_json::to_vec_pretty(&config).expect("config serializes");
+        let file = TopicFile { id, config };
+        let json = serde_json::to_vec_pretty(&file).expect("config serializes");
         let cfg_path = tdir.join("topic.json");
         atomic_write(fs, &cfg_path, &json).ctx("write", &cfg_path)?;
-        Ok(config)
+        Ok(file.config)
     }
 
     /// Deletes a topic; refused while a writer holds one of its partitions.
@@ -202,6 +206,16 @@ impl Log {
 
     /// A topic's persisted config.
     pub fn topic_config(&self, name: &str) -> Result<TopicConfig> {
+        Ok(self.topic_file(name)?.config)
+    }
+
+    /// The id the topic was given when it was created (`None` for a topic made before ids
+    /// existed): another one once it is deleted and created again, by this process or another.
+    pub fn topic_id(&self, name: &str) -> Result<Option<TopicId>> {
+        Ok(self.topic_file(name)?.id)
+    }
+
+    fn topic_file(&self, name: &str) -> Result<TopicFile> {
         validate_topic_name(name)?;
         let path = self.dir.join(name).join("topic.json");
         let bytes = match storage::read(&*self.fs, &path) {
@@ -209,10 +223,10 @@ impl Log {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::TopicNotFound(name.to_string())),
             Err(e) => return Err(Error::io(e, "read", &path)),
         };
-        let config: TopicConfig = serde_json::from_slice(&bytes)
+        let file: TopicFile = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Invalid(format!("{} is not a valid topic config: {e}", path.display())))?;
-        config.validate()?;
-        Ok(config)
+        file.config.validate()?;
+        Ok(file)
     }
 
     /// A topic's config and partitions' offsets, sizes and oldest records.
@@ -244,12 +258,15 @@ impl Log {
         PartitionWriter::open_on(fs, &dir, &format!("{topic}/{partition}"), &config, fsync)
     }
 
-    /// A reader of one partition from `offset`.
+    /// A reader of one partition from `offset`, knowing the [`TopicId`] it was opened on
+    /// ([`PartitionReader::topic_id`]).
     pub fn reader(&self, topic: &str, partition: u32, offset: u64) -> Result<PartitionReader> {
-        let config = self.topic_config(topic)?;
+        let TopicFile { id, config } = self.topic_file(topic)?;
         self.check_partition(topic, partition, &config)?;
         let (fs, dir) = (Arc::clone(&self.fs), self.partition_dir(topic, partition));
-        PartitionReader::open_on(fs, &dir, &format!("{topic}/{partition}"), offset)
+        let mut reader = PartitionReader::open_on(fs, &dir, &format!("{topic}/{partition}"), offset)?;
+        reader.topic_id = id;
+        Ok(reader)
     }
 
     /// A consumer of `topic` (joining `opts.group` if set).
@@ -375,5 +392,66 @@ impl Log {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::record::Record;
+
+    fn values(r: &mut PartitionReader) -> Vec<String> {
+        let batches = r.read(1 << 20).unwrap();
+        batches
+            .iter()
+            .flat_map(|b| b.records())
+            .map(|r| String::from_utf8(r.unwrap().value.unwrap().to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_topic_created_again_under_its_name_has_another_id_and_old_readers_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let config = TopicConfig::default();
+        log.create_topic("t", &config).unwrap();
+        let first = log.topic_id("t").unwrap().expect("a new topic has an id");
+        let w = log.partition_writer("t", 0, None).unwrap();
+        w.append(&[Record::from_value("a0")]).unwrap();
+        let mut old = log.reader("t", 0, 0).unwrap();
+        assert_eq!(old.topic_id(), Some(first));
+        w.append(&[Record::from_value("a1")]).unwrap();
+        drop(w);
+
+        log.delete_topic("t").unwrap();
+        assert!(matches!(log.topic_id("t"), Err(Error::TopicNotFound(_))));
+        log.create_topic("t", &config).unwrap();
+        let second = log.topic_id("t").unwrap().expect("a new topic has an id");
+        assert_ne!(first, second);
+        log.partition_writer("t", 0, None).unwrap().append(&[Record::from_value("b0")]).unwrap();
+        // what the id is for: the reader opened before still reads the deleted topic's file
+        assert_eq!(old.topic_id(), Some(first));
+        assert_eq!(values(&mut old), ["a0", "a1"]);
+        let mut new = log.reader("t", 0, 0).unwrap();
+        assert_eq!(new.topic_id(), Some(second));
+        assert_eq!(values(&mut new), ["b0"]);
+
+        // more partitions keep the id
+        log.add_partitions("t", 3).unwrap();
+        assert_eq!(log.topic_id("t").unwrap(), Some(second));
+    }
+
+    #[test]
+    fn a_topic_made_before_ids_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        log.create_topic("old", &TopicConfig::default()).unwrap();
+        let config = serde_json::to_vec_pretty(&TopicConfig::default()).unwrap();
+        std::fs::write(dir.path().join("old/topic.json"), config).unwrap();
+        assert_eq!(log.topic_config("old").unwrap(), TopicConfig::default());
+        assert_eq!(log.topic_id("old").unwrap(), None);
+        assert_eq!(log.reader("old", 0, 0).unwrap().topic_id(), None);
+        log.add_partitions("old", 2).unwrap();
+        assert_eq!(log.topic_id("old").unwrap(), None, "none is made up later");
     }
 }

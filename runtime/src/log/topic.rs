@@ -1,6 +1,8 @@
-//! Topic configuration (persisted as `<data>/<topic>/topic.json`), fsync policies and name rules.
+//! Topic configuration and id (persisted as `<data>/<topic>/topic.json`), fsync policies and name
+//! rules.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,58 @@ pub struct TopicConfig {
     pub max_batch_bytes: u32,
     /// When appends reach the disk.
     pub fsync: FsyncPolicy,
+}
+
+/// Which incarnation of a topic name this is: drawn when the topic is created and kept in its
+/// `topic.json`, so a topic deleted and created again under the same name, by this process or
+/// another, has another id. (Topics created before ids existed have none.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct TopicId(u64);
+
+impl TopicId {
+    /// A fresh id: the process's random hash keys over the time, the process id and a counter.
+    pub(crate) fn new() -> TopicId {
+        use std::hash::{BuildHasher, Hasher};
+        static DRAWN: AtomicU64 = AtomicU64::new(0);
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        h.write_u128(now);
+        h.write_u32(std::process::id());
+        h.write_u64(DRAWN.fetch_add(1, Ordering::Relaxed));
+        TopicId(h.finish())
+    }
+}
+
+impl fmt::Display for TopicId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl From<TopicId> for String {
+    fn from(id: TopicId) -> String {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for TopicId {
+    type Error = String;
+    fn try_from(s: String) -> Result<TopicId, String> {
+        match u64::from_str_radix(&s, 16) {
+            Ok(n) if s.len() == 16 => Ok(TopicId(n)),
+            _ => Err(format!("invalid topic id `{s}` (expected 16 hexadecimal digits)")),
+        }
+    }
+}
+
+/// What `topic.json` holds: the topic's id (absent in topics made before ids) beside its settings.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct TopicFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<TopicId>,
+    #[serde(flatten)]
+    pub(crate) config: TopicConfig,
 }
 
 /// When appended data is forced to disk with `fdatasync`.
@@ -179,6 +233,23 @@ mod tests {
         let json = serde_json::to_string(&c).unwrap();
         assert!(json.contains("\"fsync\":\"always\""), "{json}");
         assert_eq!(serde_json::from_str::<TopicConfig>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn topic_file_keeps_the_id_beside_the_settings_and_reads_files_without_one() {
+        let config = TopicConfig { partitions: 2, ..TopicConfig::default() };
+        let (a, b) = (TopicId::new(), TopicId::new());
+        assert_ne!(a, b, "each creation draws another id");
+        let json = serde_json::to_string(&TopicFile { id: Some(a), config: config.clone() }).unwrap();
+        assert!(json.contains(&format!("\"id\":\"{a}\"")), "{json}");
+        let back: TopicFile = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.id, back.config), (Some(a), config.clone()));
+        // a topic.json written before ids existed: only the settings
+        let old: TopicFile = serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+        assert_eq!((old.id, old.config), (None, config.clone()));
+        // and an older flowc reading a file with an id sees its settings
+        assert_eq!(serde_json::from_str::<TopicConfig>(&json).unwrap(), config);
+        assert!(serde_json::from_str::<TopicFile>(r#"{"id":"xyz","partitions":1}"#).is_err());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Fetch: stored batches sent as they lie on disk, within max_bytes and each partition's
 //! max_bytes (but always one batch when nothing else fits), waiting up to max_wait_ms for
 //! min_bytes — except right after a fetch that returned records, when an empty answer goes out at
-//! once so a consumer learns it reached the end; readers stay open on the connection.
+//! once so a consumer learns it reached the end; readers stay open on the connection, each used
+//! again only while its topic is the one it was opened on.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use flowc_runtime::log::PartitionReader;
+use flowc_runtime::log::{PartitionReader, TopicId};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::ResponseError;
@@ -15,11 +16,19 @@ use kafka_protocol::ResponseError;
 use super::{blocking, Session};
 use crate::broker::Shared;
 
-/// The open readers of a connection, by topic and partition.
-pub(crate) type Readers = HashMap<(String, u32), PartitionReader>;
+/// The open readers of a connection, by topic, then partition (found without allocating a key).
+pub(crate) type Readers = HashMap<String, HashMap<u32, PartitionReader>>;
 
 /// How often a long poll looks for appends made by other processes (ours wake it at once).
 const POLL: Duration = Duration::from_millis(20);
+
+/// A topic of the request.
+struct Topic {
+    name: String,
+    /// Its id as `topic.json` says this round, read once it is needed (`Some(None)`: it has none,
+    /// or it could not be read).
+    id: Option<Option<TopicId>>,
+}
 
 struct Part {
     topic: usize,
@@ -37,6 +46,7 @@ pub(crate) async fn handle(broker: &Shared, session: &mut Session, req: FetchReq
     let min_bytes = req.min_bytes.max(0) as usize;
     let max_bytes = if req.max_bytes <= 0 || version < 3 { usize::MAX } else { req.max_bytes as usize };
     let names: Vec<TopicName> = req.topics.iter().map(|t| t.topic.clone()).collect();
+    let mut topics: Vec<Topic> = names.iter().map(|n| Topic { name: n.0.to_string(), id: None }).collect();
     let mut parts: Vec<Part> = Vec::new();
     for (i, t) in req.topics.iter().enumerate() {
         for p in &t.partitions {
@@ -55,16 +65,15 @@ pub(crate) async fn handle(broker: &Shared, session: &mut Session, req: FetchReq
     let mut first = true;
     loop {
         let b = broker.clone();
-        let topics: Vec<String> = names.iter().map(|n| n.0.to_string()).collect();
         let mut readers = std::mem::take(&mut session.readers);
         let check = first;
         let result = blocking(move || {
-            let total = fetch_round(&b, &mut readers, &topics, &mut parts, max_bytes, check);
-            (readers, parts, total)
+            let total = fetch_round(&b, &mut readers, &mut topics, &mut parts, max_bytes, check);
+            (readers, topics, parts, total)
         })
         .await;
         let total;
-        (session.readers, parts, total) = match result {
+        (session.readers, topics, parts, total) = match result {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("fetch: {e}");
@@ -88,21 +97,34 @@ pub(crate) async fn handle(broker: &Shared, session: &mut Session, req: FetchReq
     respond(names, parts, version)
 }
 
+/// Whether `reader`, kept from an earlier round, reads topic `name` as it is now: one deleted and
+/// created again has another id, and the reader's files (still open) are the deleted topic's. The
+/// id is read once a round, when the topic's first kept reader is about to read (never for
+/// partitions at their end); the readers of a topic without one are opened anew in each round
+/// that reads.
+fn same_topic(broker: &Shared, name: &str, id: &mut Option<Option<TopicId>>, reader: &PartitionReader) -> bool {
+    let now = *id.get_or_insert_with(|| broker.log.topic_id(name).ok().flatten());
+    now.is_some() && reader.topic_id() == now
+}
+
 /// One pass over the partitions; the bytes collected so far in all of them.
 fn fetch_round(
     broker: &Shared,
     readers: &mut Readers,
-    topics: &[String],
+    topics: &mut [Topic],
     parts: &mut [Part],
     max_bytes: usize,
     first: bool,
 ) -> usize {
+    for t in topics.iter_mut() {
+        t.id = None; // read again this round, if needed
+    }
     let mut total: usize = parts.iter().map(|p| p.data.len()).sum();
     for part in parts.iter_mut() {
         if part.error.is_some() {
             continue;
         }
-        let topic = &topics[part.topic];
+        let Topic { name: topic, id } = &mut topics[part.topic];
         if part.partition < 0 {
             part.error = Some(ResponseError::UnknownTopicOrPartition);
             continue;
@@ -112,6 +134,7 @@ fn fetch_round(
             Ok(o) => o,
             Err(_) => {
                 part.error = Some(ResponseError::UnknownTopicOrPartition);
+                forget(readers, topic, p); // deleted, maybe: its files are let go
                 continue;
             }
         };
@@ -122,7 +145,7 @@ fn fetch_round(
         }
         if part.next >= end {
             // caught up: its reader stays open for the next fetch but keeps no buffer meanwhile
-            if let Some(reader) = readers.get_mut(&(topic.clone(), p)) {
+            if let Some(reader) = readers.get_mut(topic.as_str()).and_then(|kept| kept.get_mut(&p)) {
                 reader.release_buffer();
             }
             continue;
@@ -131,14 +154,15 @@ fn fetch_round(
         if budget == 0 && total > 0 {
             continue;
         }
-        let key = (topic.clone(), p);
-        let reader = match readers.get_mut(&key) {
-            Some(r) if r.position() == part.next => r,
+        let reader = match readers.get_mut(topic.as_str()).and_then(|kept| kept.get_mut(&p)) {
+            Some(r) if r.position() == part.next && same_topic(broker, topic, id, r) => r,
             _ => match broker.log.reader(topic, p, part.next) {
-                Ok(r) => readers.entry(key).insert_entry(r).into_mut(),
+                // (the name is cloned only here, with a reader opened)
+                Ok(r) => readers.entry(topic.clone()).or_default().entry(p).insert_entry(r).into_mut(),
                 Err(e) => {
                     tracing::error!("fetch from {topic}/{p}: {e}");
                     part.error = Some(ResponseError::KafkaStorageError);
+                    forget(readers, topic, p);
                     continue;
                 }
             },
@@ -165,6 +189,16 @@ fn fetch_round(
         }
     }
     total
+}
+
+/// Drops the reader of `topic`/`partition`, if one is kept.
+fn forget(readers: &mut Readers, topic: &str, partition: u32) {
+    if let Some(kept) = readers.get_mut(topic) {
+        kept.remove(&partition);
+        if kept.is_empty() {
+            readers.remove(topic);
+        }
+    }
 }
 
 fn respond(names: Vec<TopicName>, parts: Vec<Part>, version: i16) -> FetchResponse {
@@ -229,6 +263,10 @@ mod tests {
         broker
     }
 
+    fn topics(names: &[&str]) -> Vec<Topic> {
+        names.iter().map(|n| Topic { name: n.to_string(), id: None }).collect()
+    }
+
     fn part(next: u64, max_bytes: usize) -> Part {
         Part { topic: 0, partition: 0, next, max_bytes, data: Vec::new(), error: None, start: -1, end: -1 }
     }
@@ -250,7 +288,7 @@ mod tests {
     fn partition_and_request_limits_cut_between_batches_and_the_next_fetch_goes_on_from_there() {
         let dir = tempfile::tempdir().unwrap();
         let broker = broker_with(dir.path(), 5);
-        let topics = vec!["t".to_string()];
+        let mut topics = topics(&["t"]);
         let mut readers = Readers::new();
         let mut next = 0;
         let mut seen = Vec::new();
@@ -259,7 +297,7 @@ mod tests {
         let limits = [(2560, usize::MAX), (2560, 100), (2560, usize::MAX), (1 << 20, usize::MAX)];
         for (fetch, (part_max, request_max)) in limits.into_iter().enumerate() {
             let mut parts = vec![part(next, part_max)];
-            let total = fetch_round(&broker, &mut readers, &topics, &mut parts, request_max, fetch == 0);
+            let total = fetch_round(&broker, &mut readers, &mut topics, &mut parts, request_max, fetch == 0);
             let p = &parts[0];
             assert_eq!(p.error, None);
             assert_eq!(total, p.data.len());
@@ -272,7 +310,58 @@ mod tests {
         assert_eq!(seen, (0..50).collect::<Vec<u64>>(), "every record once, in order");
         // at the end: nothing, no error
         let mut parts = vec![part(next, 1 << 20)];
-        assert_eq!(fetch_round(&broker, &mut readers, &topics, &mut parts, usize::MAX, false), 0);
+        assert_eq!(fetch_round(&broker, &mut readers, &mut topics, &mut parts, usize::MAX, false), 0);
         assert_eq!(parts[0].error, None);
+    }
+
+    /// The first byte of each record's value in a part's bytes.
+    fn fills(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let Check::Valid(header) = check_batch(rest) else { panic!("not a whole batch") };
+            let batch = Batch::from_bytes(rest[..header.len].to_vec()).unwrap();
+            out.extend(batch.records().map(|r| r.unwrap().value.unwrap()[0]));
+            rest = &rest[header.len..];
+        }
+        out
+    }
+
+    #[test]
+    fn a_kept_reader_is_not_read_once_its_topic_was_deleted_and_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = broker_with(dir.path(), 5);
+        let mut topics = topics(&["t"]);
+        let mut readers = Readers::new();
+        // a first fetch reads two of the five batches and keeps its reader at offset 20
+        let mut parts = vec![part(0, 2560)];
+        fetch_round(&broker, &mut readers, &mut topics, &mut parts, usize::MAX, true);
+        assert_eq!(parts[0].next, 20);
+        let kept = readers.get("t").and_then(|t| t.get(&0)).expect("kept");
+        assert_eq!((kept.position(), kept.topic_id()), (20, broker.log.topic_id("t").unwrap()));
+        // the topic goes, and comes again with other records
+        broker.release_topic("t");
+        broker.log.delete_topic("t").unwrap();
+        broker.log.create_topic("t", &TopicConfig::default()).unwrap();
+        let writer = broker.writer("t", 0).ok().unwrap();
+        for _ in 0..3 {
+            writer.append(&(0..10).map(|_| Record::from_value(vec![b'Z'; 100])).collect::<Vec<_>>()).unwrap();
+        }
+        drop(writer);
+        // the next fetch from 20 reads the new topic's records 20..30, not the old topic's
+        let mut parts = vec![part(20, 1 << 20)];
+        fetch_round(&broker, &mut readers, &mut topics, &mut parts, usize::MAX, true);
+        assert_eq!(parts[0].error, None);
+        assert_eq!(offsets(&parts[0].data), (20..30).collect::<Vec<u64>>());
+        assert_eq!(fills(&parts[0].data), vec![b'Z'; 10], "the new topic's records");
+        let kept = readers.get("t").and_then(|t| t.get(&0)).expect("kept");
+        assert_eq!(kept.topic_id(), broker.log.topic_id("t").unwrap(), "reopened on the new topic");
+        // and while it is gone, its reader goes too (the deleted files are let go)
+        broker.release_topic("t");
+        broker.log.delete_topic("t").unwrap();
+        let mut parts = vec![part(30, 1 << 20)];
+        fetch_round(&broker, &mut readers, &mut topics, &mut parts, usize::MAX, false);
+        assert_eq!(parts[0].error, Some(ResponseError::UnknownTopicOrPartition));
+        assert!(readers.is_empty());
     }
 }
