@@ -7,7 +7,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use flowc_runtime::log::{partition_info, Error as LogError, Log, PartitionWriter, TopicConfig};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use flowc_runtime::log::{
+    partition_info, segment_path, Error as LogError, Log, PartitionInfo, PartitionWriter, TopicConfig,
+};
 
 use crate::groups::Coordinator;
 use crate::producers::Producers;
@@ -30,6 +35,65 @@ pub(crate) struct Broker {
     pub(crate) appended: tokio::sync::Notify,
     next_producer_id: AtomicI64,
     pub(crate) bad_frames: AtomicU64,
+    /// The offsets of partitions whose writer another process holds, as last read from their files.
+    seen: Mutex<HashMap<(String, u32), Seen>>,
+}
+
+/// A partition's offsets as read from its files, and what tells them still right: its first
+/// segment still there, its last one unchanged since before they were read (length, inode,
+/// modification time), and no segment yet at the end offset (where the next roll would start one).
+struct Seen {
+    start: u64,
+    end: u64,
+    first: PathBuf,
+    last: PathBuf,
+    /// The last segment's stamp from before the read (`None` when it was not the last one then, as
+    /// on the first read: the next call reads again, stamping first).
+    last_stamp: Option<Stamp>,
+    /// The segment a roll at the end offset would create (`None` when the last segment is empty
+    /// and so starts there itself).
+    next: Option<PathBuf>,
+}
+
+/// What a `stat` says of a file that changes when it is written, cut or replaced.
+#[derive(PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    inode: u64,
+    modified: (i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp { len: m.len(), inode: m.ino(), modified: (m.mtime(), m.mtime_nsec()) })
+    }
+}
+
+impl Seen {
+    /// What tells a partition's offsets, just read as `info`, still right; `before` is the stamp of
+    /// the segment that was the last one, taken before the read.
+    fn of(dir: &Path, info: &PartitionInfo, before: Option<(Stamp, PathBuf)>) -> Option<Seen> {
+        let (first, last) = info.first_last_segment?;
+        let last = segment_path(dir, last);
+        let last_stamp = before.filter(|(_, path)| *path == last).map(|(stamp, _)| stamp);
+        let next = (info.end_offset > info.first_last_segment?.1).then(|| segment_path(dir, info.end_offset));
+        Some(Seen {
+            start: info.start_offset,
+            end: info.end_offset,
+            first: segment_path(dir, first),
+            last,
+            last_stamp,
+            next,
+        })
+    }
+
+    fn still(&self) -> bool {
+        self.last_stamp.is_some()
+            && self.first.exists()
+            && Stamp::of(&self.last) == self.last_stamp
+            && self.next.as_ref().is_none_or(|next| !next.exists())
+    }
 }
 
 /// Why a writer could not be had.
@@ -58,6 +122,7 @@ impl Broker {
             appended: tokio::sync::Notify::new(),
             next_producer_id: AtomicI64::new(now.saturating_mul(1000)),
             bad_frames: AtomicU64::new(0),
+            seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -99,15 +164,32 @@ impl Broker {
         }
     }
 
-    /// `(log start offset, high watermark)` of a partition.
+    /// `(log start offset, high watermark)` of a partition: from its writer when this server holds
+    /// it, otherwise from its files — read again only when a `stat` of three of them says they
+    /// changed (Fetch asks for every partition on every long-poll round).
     pub(crate) fn offsets(&self, topic: &str, partition: u32) -> Result<(u64, u64), String> {
-        let info = partition_info(&self.log.dir().join(topic).join(partition.to_string()), partition)
-            .map_err(|e| e.to_string())?;
-        let end = match self.lock_writers().get(&(topic.to_string(), partition)) {
-            Some((w, _)) => w.next_offset().max(info.end_offset),
-            None => info.end_offset,
+        let key = (topic.to_string(), partition);
+        if let Some((w, _)) = self.lock_writers().get(&key) {
+            return Ok(w.offsets());
+        }
+        let dir = self.log.dir().join(topic).join(partition.to_string());
+        let last = match self.lock_seen().get(&key) {
+            Some(seen) if seen.still() => return Ok((seen.start, seen.end)),
+            seen => seen.map(|s| s.last.clone()),
         };
-        Ok((info.start_offset, end))
+        // Stamped before the files are read: an append while they are read makes the next call
+        // read them again rather than trust what this one missed.
+        let before = last.and_then(|last| Some((Stamp::of(&last)?, last)));
+        let info = partition_info(&dir, partition).map_err(|e| e.to_string())?;
+        match Seen::of(&dir, &info, before) {
+            Some(seen) => self.lock_seen().insert(key, seen),
+            None => self.lock_seen().remove(&key),
+        };
+        Ok((info.start_offset, info.end_offset))
+    }
+
+    fn lock_seen(&self) -> MutexGuard<'_, HashMap<(String, u32), Seen>> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The topic's config, creating it when auto-creation allows.
@@ -164,3 +246,63 @@ impl Broker {
 
 /// Wraps the broker for sharing.
 pub(crate) type Shared = Arc<Broker>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowc_runtime::log::{LogOptions, Record};
+
+    #[test]
+    fn offsets_of_a_partition_written_by_another_writer_follow_its_appends_rolls_and_deletions() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        log.create_topic("t", &TopicConfig { partitions: 1, ..TopicConfig::default() }).unwrap();
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            advertised: None,
+            auto_create: false,
+            default_partitions: 1,
+            max_request_size: 1 << 20,
+        };
+        let broker = Broker::new(log, config, ("127.0.0.1".into(), 9092));
+        // Opened beside the broker, as another process's writer: the broker does not hold it.
+        let other = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let writer = other.partition_writer("t", 0, None).unwrap();
+        let truth = || {
+            let info = partition_info(&dir.path().join("t").join("0"), 0).unwrap();
+            (info.start_offset, info.end_offset)
+        };
+        let mut steps = 0;
+        for round in 0..6u64 {
+            for n in 1..4 {
+                let records: Vec<Record> = (0..n).map(|i| Record::from_value(vec![b'x'; 10 + i])).collect();
+                writer.append(&records).unwrap();
+                writer.flush().unwrap();
+                // Asked twice: the first read stamps, the second may answer from the stamps.
+                for _ in 0..2 {
+                    assert_eq!(broker.offsets("t", 0).unwrap(), truth(), "round {round}, {n} records");
+                    steps += 1;
+                }
+            }
+            match round % 3 {
+                0 => writer.roll().unwrap(),
+                1 => {
+                    writer.roll().unwrap();
+                    writer.delete_before(truth().1).map(|_| ()).unwrap();
+                }
+                _ => {}
+            }
+            assert_eq!(broker.offsets("t", 0).unwrap(), truth(), "after round {round}");
+            assert_eq!(broker.offsets("t", 0).unwrap(), truth(), "after round {round}, again");
+        }
+        assert!(truth().0 > 0, "retention moved the start");
+        assert_eq!(steps, 36);
+        // The broker's own writer answers from memory, and agrees.
+        writer.close().unwrap();
+        let own = broker.writer("t", 0).ok().unwrap();
+        own.append(&[Record::from_value(b"y".to_vec())]).unwrap();
+        own.flush().unwrap();
+        assert_eq!(broker.offsets("t", 0).unwrap(), truth());
+    }
+}

@@ -41,6 +41,7 @@ pub use record::{AsRecord, ConsumedRecord, Header, Record, RecordRef, RecordView
 pub use record_batch::{
     check as check_batch, codec_name, encode_batch, set_base_offset, Batch, BatchHeader, Check, RecordIter,
 };
+pub use segment::log_path as segment_path;
 pub use store::{GroupInfo, GroupPartition, Log, LogOptions, TopicInfo};
 pub use topic::{validate_group_name, validate_topic_name, FsyncPolicy, TopicConfig, TopicId};
 pub use units::{format_duration_ms, format_size, format_timestamp, parse_duration, parse_size};

@@ -12,7 +12,7 @@ use super::io::{FileRef, Open, Storage};
 use super::record_batch::{self, BatchHeader, Check, HEADER_LEN};
 
 /// The path of the segment with `base` offset in partition directory `dir`.
-pub(crate) fn log_path(dir: &Path, base: u64) -> PathBuf {
+pub fn log_path(dir: &Path, base: u64) -> PathBuf {
     dir.join(format!("{base:020}.log"))
 }
 

@@ -75,6 +75,8 @@ pub struct PartitionInfo {
     pub size_bytes: u64,
     /// Number of segment files.
     pub segments: usize,
+    /// Base offsets of the first and the last segment (`None` without segments).
+    pub first_last_segment: Option<(u64, u64)>,
     /// Timestamp of the oldest retained record (ms since the epoch).
     pub oldest_timestamp: Option<i64>,
 }
@@ -196,6 +198,12 @@ impl PartitionWriter {
     /// The offset the next append gets.
     pub fn next_offset(&self) -> u64 {
         self.inner.lock_state().next_offset
+    }
+
+    /// `(first retained offset, the offset the next append gets)`, from memory.
+    pub fn offsets(&self) -> (u64, u64) {
+        let state = self.inner.lock_state();
+        (state.sealed.first().map_or(state.active.base, |s| s.base), state.next_offset)
     }
 
     /// How many `fdatasync`s group commit has made (concurrent `always` appends share them).

@@ -232,5 +232,14 @@ pub(crate) fn partition_info_on(fs: &dyn Storage, dir: &Path, partition: u32) ->
         }
         None => None,
     };
-    Ok(PartitionInfo { partition, start_offset, end_offset, size_bytes, segments: bases.len(), oldest_timestamp })
+    let first_last_segment = bases.first().zip(bases.last()).map(|(f, l)| (*f, *l));
+    Ok(PartitionInfo {
+        partition,
+        start_offset,
+        end_offset,
+        size_bytes,
+        segments: bases.len(),
+        first_last_segment,
+        oldest_timestamp,
+    })
 }
