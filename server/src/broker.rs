@@ -151,8 +151,9 @@ impl Broker {
         }
     }
 
-    /// Drops the writers of `topic` (before it is deleted), syncing them.
+    /// Drops the writers of `topic` (before it is deleted), syncing them, and what its files said.
     pub(crate) fn release_topic(&self, topic: &str) {
+        self.lock_seen().retain(|(t, _), _| t != topic);
         let mut writers = self.lock_writers();
         let keys: Vec<_> = writers.keys().filter(|(t, _)| t == topic).cloned().collect();
         for k in keys {
@@ -180,7 +181,13 @@ impl Broker {
         // Stamped before the files are read: an append while they are read makes the next call
         // read them again rather than trust what this one missed.
         let before = last.and_then(|last| Some((Stamp::of(&last)?, last)));
-        let info = partition_info(&dir, partition).map_err(|e| e.to_string())?;
+        let info = match partition_info(&dir, partition) {
+            Ok(info) => info,
+            Err(e) => {
+                self.lock_seen().remove(&key); // gone, maybe: nothing of it is kept
+                return Err(e.to_string());
+            }
+        };
         match Seen::of(&dir, &info, before) {
             Some(seen) => self.lock_seen().insert(key, seen),
             None => self.lock_seen().remove(&key),
