@@ -36,20 +36,21 @@ pub(crate) struct Broker {
     next_producer_id: AtomicI64,
     pub(crate) bad_frames: AtomicU64,
     /// The offsets of partitions whose writer another process holds, as last read from their files.
-    seen: Mutex<HashMap<(String, u32), Seen>>,
+    seen: Mutex<HashMap<(String, u32), Arc<Seen>>>,
 }
 
 /// A partition's offsets as read from its files, and what tells them still right: its first
 /// segment still there, its last one unchanged since before they were read (length, inode,
 /// modification time), and no segment yet at the end offset (where the next roll would start one).
+/// A partition without segments (never written) is watched for its first, at offset 0.
 struct Seen {
     start: u64,
     end: u64,
-    first: PathBuf,
+    first: Option<PathBuf>,
     last: PathBuf,
-    /// The last segment's stamp from before the read (`None` when it was not the last one then, as
-    /// on the first read: the next call reads again, stamping first).
-    last_stamp: Option<Stamp>,
+    /// The last segment's stamp from before the read (`Some(None)`: it was not there), or `None`
+    /// when that is not known, as on the first read: the next call reads again, stamping first.
+    last_stamp: Option<Option<Stamp>>,
     /// The segment a roll at the end offset would create (`None` when the last segment is empty
     /// and so starts there itself).
     next: Option<PathBuf>,
@@ -64,6 +65,7 @@ struct Stamp {
 }
 
 impl Stamp {
+    /// `None` when there is no such file (or it cannot be looked at).
     fn of(path: &Path) -> Option<Stamp> {
         let m = std::fs::metadata(path).ok()?;
         Some(Stamp { len: m.len(), inode: m.ino(), modified: (m.mtime(), m.mtime_nsec()) })
@@ -73,25 +75,21 @@ impl Stamp {
 impl Seen {
     /// What tells a partition's offsets, just read as `info`, still right; `before` is the stamp of
     /// the segment that was the last one, taken before the read.
-    fn of(dir: &Path, info: &PartitionInfo, before: Option<(Stamp, PathBuf)>) -> Option<Seen> {
-        let (first, last) = info.first_last_segment?;
-        let last = segment_path(dir, last);
+    fn of(dir: &Path, info: &PartitionInfo, before: Option<(Option<Stamp>, PathBuf)>) -> Seen {
+        let (first, last_base) = match info.first_last_segment {
+            Some((first, last)) => (Some(segment_path(dir, first)), last),
+            None => (None, 0),
+        };
+        let last = segment_path(dir, last_base);
         let last_stamp = before.filter(|(_, path)| *path == last).map(|(stamp, _)| stamp);
-        let next = (info.end_offset > info.first_last_segment?.1).then(|| segment_path(dir, info.end_offset));
-        Some(Seen {
-            start: info.start_offset,
-            end: info.end_offset,
-            first: segment_path(dir, first),
-            last,
-            last_stamp,
-            next,
-        })
+        let next = (info.end_offset > last_base).then(|| segment_path(dir, info.end_offset));
+        Seen { start: info.start_offset, end: info.end_offset, first, last, last_stamp, next }
     }
 
     fn still(&self) -> bool {
-        self.last_stamp.is_some()
-            && self.first.exists()
-            && Stamp::of(&self.last) == self.last_stamp
+        let Some(stamp) = &self.last_stamp else { return false };
+        self.first.as_ref().is_none_or(|first| first.exists())
+            && Stamp::of(&self.last) == *stamp
             && self.next.as_ref().is_none_or(|next| !next.exists())
     }
 }
@@ -170,17 +168,20 @@ impl Broker {
     /// changed (Fetch asks for every partition on every long-poll round).
     pub(crate) fn offsets(&self, topic: &str, partition: u32) -> Result<(u64, u64), String> {
         let key = (topic.to_string(), partition);
-        if let Some((w, _)) = self.lock_writers().get(&key) {
+        // (the writer is cloned out: its lock is not taken under the map's)
+        let writer = self.lock_writers().get(&key).map(|(w, _)| w.clone());
+        if let Some(w) = writer {
             return Ok(w.offsets());
         }
-        let dir = self.log.dir().join(topic).join(partition.to_string());
-        let last = match self.lock_seen().get(&key) {
+        let seen = self.lock_seen().get(&key).cloned();
+        let last = match seen {
             Some(seen) if seen.still() => return Ok((seen.start, seen.end)),
             seen => seen.map(|s| s.last.clone()),
         };
         // Stamped before the files are read: an append while they are read makes the next call
         // read them again rather than trust what this one missed.
-        let before = last.and_then(|last| Some((Stamp::of(&last)?, last)));
+        let before = last.map(|last| (Stamp::of(&last), last));
+        let dir = self.log.dir().join(topic).join(partition.to_string());
         let info = match partition_info(&dir, partition) {
             Ok(info) => info,
             Err(e) => {
@@ -188,14 +189,11 @@ impl Broker {
                 return Err(e.to_string());
             }
         };
-        match Seen::of(&dir, &info, before) {
-            Some(seen) => self.lock_seen().insert(key, seen),
-            None => self.lock_seen().remove(&key),
-        };
+        self.lock_seen().insert(key, Arc::new(Seen::of(&dir, &info, before)));
         Ok((info.start_offset, info.end_offset))
     }
 
-    fn lock_seen(&self) -> MutexGuard<'_, HashMap<(String, u32), Seen>> {
+    fn lock_seen(&self) -> MutexGuard<'_, HashMap<(String, u32), Arc<Seen>>> {
         self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -273,13 +271,20 @@ mod tests {
             max_request_size: 1 << 20,
         };
         let broker = Broker::new(log, config, ("127.0.0.1".into(), 9092));
-        // Opened beside the broker, as another process's writer: the broker does not hold it.
-        let other = Log::open(dir.path(), LogOptions::default()).unwrap();
-        let writer = other.partition_writer("t", 0, None).unwrap();
         let truth = || {
             let info = partition_info(&dir.path().join("t").join("0"), 0).unwrap();
             (info.start_offset, info.end_offset)
         };
+        // Never written: no segment yet, and the first one is watched for.
+        for _ in 0..3 {
+            assert_eq!(broker.offsets("t", 0).unwrap(), (0, 0));
+        }
+        // Opened beside the broker, as another process's writer: the broker does not hold it.
+        let other = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let writer = other.partition_writer("t", 0, None).unwrap();
+        writer.append(&[Record::from_value(b"first".to_vec())]).unwrap();
+        writer.flush().unwrap();
+        assert_eq!(broker.offsets("t", 0).unwrap(), (0, 1), "the first record of a partition seen empty");
         let mut steps = 0;
         for round in 0..6u64 {
             for n in 1..4 {

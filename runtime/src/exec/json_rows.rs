@@ -342,6 +342,25 @@ mod tests {
     }
 
     #[test]
+    fn a_clean_slice_of_a_column_with_escapes_elsewhere_is_copied_whole() {
+        use std::sync::Arc;
+        let schema = Arc::new(Schema::new(vec![arrow_schema::Field::new("s", DataType::Utf8, true)]));
+        let column = StringArray::from(vec!["a\"b", "plain", "also plain", "tab\there"]);
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(column)]).unwrap();
+        let rows = JsonRows::new(&schema);
+        let clean = |b: &BoundRows| matches!(b.columns[0].1, Column::Str(_, true));
+        assert!(!clean(&rows.bind_all(&batch)), "the whole column holds escapes");
+        let middle = batch.slice(1, 2);
+        let bound = rows.bind_all(&middle);
+        assert!(clean(&bound), "its middle rows hold none");
+        assert!(!clean(&rows.bind(&middle)), "bind does not look");
+        let mut out = Vec::new();
+        let mut bound = bound;
+        bound.write(1, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), r#"{"s":"also plain"}"#);
+    }
+
+    #[test]
     fn every_control_character_and_the_extremes() {
         let all: String = (0u8..0x80).map(char::from).collect();
         let mut out = Vec::new();

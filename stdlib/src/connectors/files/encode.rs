@@ -397,10 +397,12 @@ fn write_text(
     let lines: Option<&StringArray> = is_lines(&batch.schema()).then(|| batch.column(0).as_string::<i32>());
     // JSON rows are written straight into bytes, in the key order `row_json` gives.
     let json = (lines.is_none() && matches!(settings.format, Format::Json)).then(|| JsonRows::new(&batch.schema()));
-    let mut json = json.as_ref().map(|json| match rows.len() * 2 >= batch.num_rows() {
-        true => json.bind_all(batch),
-        false => json.bind(batch),
-    });
+    // A whole-column check for escapes pays when most of the batch is written here: most of its
+    // rows, and (with a size limit) room in the file for about all the batch holds — a batch cut
+    // into many files by size is not scanned again for each.
+    let room = if limit == 0 { u64::MAX } else { limit.saturating_sub(text.get_ref().0.bytes_written()) };
+    let most = rows.len() * 2 >= batch.num_rows() && room >= batch.get_array_memory_size() as u64;
+    let mut json = json.as_ref().map(|json| if most { json.bind_all(batch) } else { json.bind(batch) });
     // Uncompressed, rows are gathered and written PENDING bytes at a time: the file's size is what
     // it holds plus what is gathered, as if each row were written alone. A compressor's output
     // size only moves as it writes, so compressed rows are handed to it one at a time.

@@ -322,7 +322,9 @@ pub(crate) fn parse_sized(
         .column_by_name(field)
         .and_then(|c| c.as_string_opt::<i32>().cloned())
         .ok_or_else(|| RunError::internal(format!("no string field `{field}` to parse")))?;
-    let input_bytes = source.value_data().len();
+    // (the bytes of the input's own rows: a slice shares its buffer with the rest of the batch)
+    let offsets = source.value_offsets();
+    let input_bytes = (offsets[offsets.len() - 1] - offsets[0]).max(0) as usize;
     // Each string column gets its share of the input's bytes up front (an equal one for the first
     // batch): most of a line ends up in some field, so the builders rarely grow.
     let strings = schema.fields().iter().filter(|f| f.data_type() == &DataType::Utf8).count().max(1);
