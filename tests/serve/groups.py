@@ -67,8 +67,19 @@ else:
         prod.flush(30)
 
     def consumer(group):
-        return KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
-                             session_timeout_ms=6000, heartbeat_interval_ms=300, enable_auto_commit=False)
+        c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
+                          session_timeout_ms=6000, heartbeat_interval_ms=300, enable_auto_commit=False)
+        # Subscribed, then the topic's metadata fetched, before the first poll joins: kafka-python
+        # 3.0.12 can drop an assignment otherwise. When its leader assigns before its metadata
+        # snapshot has the topic, the snapshot changes after the join and it rejoins on its own (no
+        # heartbeat error asks it to); if a poll's timeout ends while that JoinGroup is held for the
+        # other member, the next poll finds nothing left to rejoin for, never applies the
+        # SyncGroup's answer and never heartbeats again (seen: one member without partitions until
+        # its session expired). Kafka holds JoinGroup the same way; the race is the client's.
+        c.subscribe([topic])
+        while len(c.partitions_for_topic(topic)) < PARTS:
+            time.sleep(0.05)
+        return c
 
     def poll(c, into, name):
         for tp, msgs in c.poll(100).items():

@@ -10,6 +10,7 @@ Prints, one per line and flushed: `assigned=[P, ...]` whenever its assignment ch
 """
 import sys
 import threading
+import time
 
 lib, bootstrap, topic, group = sys.argv[1:5]
 assignor = sys.argv[5] if len(sys.argv) > 5 else None
@@ -58,8 +59,14 @@ else:
     from kafka.errors import KafkaError
     from kafka.structs import OffsetAndMetadata, TopicPartition
 
-    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
                       session_timeout_ms=6000, heartbeat_interval_ms=300, enable_auto_commit=False)
+    # Subscribed, then the topic's metadata fetched, before the first poll joins (a topic is
+    # created whole, so any partition means all): kafka-python 3.0.12 can drop an assignment
+    # otherwise (see tests/serve/groups.py).
+    c.subscribe([topic])
+    while not c.partitions_for_topic(topic):
+        time.sleep(0.05)
 
     def poll():
         return [(m.partition, m.offset, m.value.decode()) for msgs in c.poll(100).values() for m in msgs]
