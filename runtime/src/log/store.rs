@@ -167,7 +167,9 @@ impl Log {
         Ok(file.config)
     }
 
-    /// Deletes a topic; refused while a writer holds one of its partitions.
+    /// Deletes a topic, and the offsets groups committed in it (as Kafka forgets a deleted topic's
+    /// offsets: a topic created again under the name is not read from the old one's positions);
+    /// refused while a writer holds one of its partitions.
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         let config = self.topic_config(name)?;
         let fs = &*self.fs;
@@ -186,7 +188,16 @@ impl Log {
         fs.rename(&tdir, &graveyard).ctx("delete topic directory", &tdir)?;
         fs.sync_dir(&self.dir).ctx("sync directory", &self.dir)?;
         drop(locks);
-        fs.remove_dir_all(&graveyard).ctx("remove", &graveyard)
+        fs.remove_dir_all(&graveyard).ctx("remove", &graveyard)?;
+        // After the topic went: a crash in between leaves offsets of a topic that is gone (as before),
+        // never a topic without its offsets.
+        for group in self.groups()? {
+            let offsets = group_dir(&self.dir, &group).join("offsets").join(name);
+            if storage::is_dir(fs, &offsets) {
+                fs.remove_dir_all(&offsets).ctx("remove", &offsets)?;
+            }
+        }
+        Ok(())
     }
 
     /// The topics, sorted by name.
@@ -439,6 +450,28 @@ mod tests {
         // more partitions keep the id
         log.add_partitions("t", 3).unwrap();
         assert_eq!(log.topic_id("t").unwrap(), Some(second));
+    }
+
+    #[test]
+    fn a_deleted_topic_takes_the_offsets_groups_committed_in_it_along() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let config = TopicConfig { partitions: 2, ..TopicConfig::default() };
+        log.create_topic("t", &config).unwrap();
+        log.create_topic("other", &config).unwrap();
+        for (group, topic, partition, offset) in
+            [("g", "t", 0, 5), ("g", "t", 1, 7), ("h", "t", 1, 2), ("g", "other", 0, 3)]
+        {
+            assert!(log.commit_group_offset(group, topic, partition, offset).unwrap());
+        }
+        log.delete_topic("t").unwrap();
+        log.create_topic("t", &config).unwrap();
+        for (group, partition) in [("g", 0), ("g", 1), ("h", 1)] {
+            assert_eq!(log.group_offset(group, "t", partition).unwrap(), None, "{group} t/{partition}");
+        }
+        // the groups' other topics keep theirs, and the groups stay
+        assert_eq!(log.group_offset("g", "other", 0).unwrap(), Some(3));
+        assert_eq!(log.groups().unwrap(), ["g", "h"]);
     }
 
     #[test]
