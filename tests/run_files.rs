@@ -157,6 +157,52 @@ input
 }
 
 #[test]
+fn events_of_one_batch_go_to_the_hour_and_day_of_their_own_time() {
+    // One batch whose rows hop between hours and days (and seconds inside an hour): the path is
+    // worked out again only when a row's hour differs from the row before's, never reused across.
+    let s = Scratch::new();
+    s.write(
+        "hours.flow",
+        r#"
+type Event = { ts: timestamp, n: int }
+source input = stdin { batch_size = 1000 }
+sink k1 = files { path = "out/%Y-%m-%d/%H/", prefix = "ev-", format = json }
+input | parse json as Event -> k1
+"#,
+    );
+    let times = [
+        "2026-11-25T10:00:00Z",
+        "2026-11-25T10:59:59Z",
+        "2026-11-25T11:00:00Z",
+        "2026-11-25T10:30:00Z",
+        "2026-11-25T23:59:59Z",
+        "2026-11-26T00:00:00Z",
+        "2026-11-26T00:00:01Z",
+        "2026-11-25T23:00:00Z",
+    ];
+    let mut input = String::new();
+    let mut expected: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for n in 0..40i64 {
+        let ts = times[n as usize % times.len()];
+        input.push_str(&format!("{{\"ts\":\"{ts}\",\"n\":{n}}}\n"));
+        expected.entry(format!("{}/{}", &ts[..10], &ts[11..13])).or_default().push(n);
+    }
+    let out = s.run("hours.flow", &input);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let mut got: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (name, lines) in files(&s.path().join("out")) {
+        let (dir, _) = name.rsplit_once('/').unwrap();
+        for line in lines {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(&v["ts"].as_str().unwrap()[..13].replace('T', "/"), dir, "{line} in {name}");
+            got.entry(dir.to_string()).or_default().push(v["n"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(got, expected);
+}
+
+#[test]
 fn in_use_files_left_by_a_crash_are_finished_and_numbering_goes_on() {
     let s = Scratch::new();
     s.write("agent.flow", "source i = stdin {}\nsink k = files { path = \"out/logs/\", prefix = \"p-\" }\ni -> k\n");

@@ -476,12 +476,13 @@ impl Files {
             },
         };
         let per_row_path = self.dir.iter().chain(&self.prefix).any(|p| matches!(p, Part::Field(..)));
-        // A path without time or field parts is the same for every row: worked out once.
-        let fixed_path = !self.dir.iter().chain(&self.prefix).any(|p| matches!(p, Part::Time(..) | Part::Field(..)));
+        // The path changes at most once per `span` of event time: worked out again only when a row
+        // falls in another span than the row before (never, for a path without time parts).
+        let span = time_span_ms(self.dir.iter().chain(&self.prefix), self.local);
         let now = Instant::now();
         // Each bucket's rows, in order; buckets in the order they first appear.
         let mut buckets: Vec<(Key, Vec<u32>)> = Vec::new();
-        // The bucket of the previous row, and the second it was computed for.
+        // The bucket of the previous row, and the span it was computed for.
         let mut last: Option<(i64, usize)> = None;
         for row in 0..batch.num_rows() {
             let mut ms = match &stamps {
@@ -491,9 +492,9 @@ impl Files {
             if self.round_ms > 0 {
                 ms -= ms.rem_euclid(self.round_ms);
             }
-            let second = ms.div_euclid(1000);
+            let second = ms.div_euclid(span);
             let index = match last {
-                Some((s, index)) if fixed_path || (!per_row_path && s == second) => index,
+                Some((s, index)) if !per_row_path && s == second => index,
                 _ => {
                     let mut dir = String::new();
                     self.expand(&self.dir, ms, batch, row, &mut dir);
@@ -569,6 +570,27 @@ impl Files {
             // Left under its in-use name: finished (torn line cut) when the sink next starts.
             self.open.remove(&key);
         }
+    }
+}
+
+/// The longest span of event time (ms, aligned to the epoch) within which the time parts of a
+/// path template all stay the same: a second for `%S`/`%s`, a minute for `%M`, an hour for `%H`, a
+/// day for the date's parts; in local time at most 15 minutes (zone offsets and their changes fall
+/// on quarter hours); without time parts, forever.
+fn time_span_ms<'a>(parts: impl Iterator<Item = &'a Part>, local: bool) -> i64 {
+    let span = parts
+        .filter_map(|p| match p {
+            Part::Time('M') => Some(60_000),
+            Part::Time('H') => Some(3_600_000),
+            Part::Time('Y' | 'y' | 'm' | 'd') => Some(86_400_000),
+            Part::Time(_) => Some(1000),
+            _ => None,
+        })
+        .min();
+    match span {
+        None => i64::MAX,
+        Some(span) if local => span.min(900_000),
+        Some(span) => span,
     }
 }
 
@@ -756,6 +778,21 @@ mod tests {
         encode_component(Some(&format!("{}y", "é".repeat(3000))), &mut b);
         assert!(a.len() <= COMPONENT_BYTES && b.len() <= COMPONENT_BYTES, "{a}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_path_is_worked_out_again_as_often_as_its_finest_time_part_changes() {
+        let span = |template: &str, local: bool| {
+            time_span_ms(flowc_compiler::template::parse(template).unwrap().parts.iter(), local)
+        };
+        assert_eq!(span("out/", false), i64::MAX);
+        assert_eq!(span("out/%{level}/", false), i64::MAX);
+        assert_eq!(span("out/%Y-%m-%d/", false), 86_400_000);
+        assert_eq!(span("out/%Y/%m/%d/%H/", false), 3_600_000);
+        assert_eq!(span("out/%Y/%H%M/", false), 60_000);
+        assert_eq!(span("out/%s/", false), 1000);
+        assert_eq!(span("out/%Y-%m-%d/", true), 900_000);
+        assert_eq!(span("out/%Y-%m-%d/%H%M%S/", true), 1000);
     }
 
     #[test]
