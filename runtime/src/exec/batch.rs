@@ -79,6 +79,13 @@ pub fn lines_batch<S: AsRef<str>>(lines: &[S]) -> RecordBatch {
     RecordBatch::try_new(lines_schema(), vec![column]).expect("a string column matches the lines schema")
 }
 
+/// The bytes of a string column's values: of its own rows only when it is a slice of a larger one.
+pub(crate) fn string_bytes(c: &StringArray) -> &[u8] {
+    let offsets = c.value_offsets();
+    let (first, last) = (offsets[0].max(0) as usize, offsets[offsets.len() - 1].max(0) as usize);
+    c.value_data().get(first..last).unwrap_or(c.value_data())
+}
+
 /// Whether a batch is plain lines (one string field `line`): such rows render as the line itself.
 pub fn is_lines(schema: &Schema) -> bool {
     schema.fields().len() == 1 && schema.field(0).name() == "line" && schema.field(0).data_type() == &DataType::Utf8

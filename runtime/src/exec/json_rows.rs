@@ -3,7 +3,7 @@
 //! whole), other strings escaped a word at a time, timestamps formatted once per second they hold. The output is
 //! byte for byte what `serde_json` renders for [`row_json`](super::batch::row_json).
 
-use super::batch::{rfc3339, rfc3339_bytes, value_text};
+use super::batch::{rfc3339, rfc3339_bytes, string_bytes, value_text};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{DurationMillisecondType, Float64Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, BooleanArray, PrimitiveArray, RecordBatch, StringArray};
@@ -83,7 +83,9 @@ impl<'a> Column<'a> {
     /// The column cast; with `check`, a string column's bytes are checked for escapes.
     fn of(column: &'a dyn Array, check: bool) -> Column<'a> {
         let cast = match column.data_type() {
-            DataType::Utf8 => column.as_string_opt::<i32>().map(|c| Column::Str(c, check && !needs_escape(held(c)))),
+            DataType::Utf8 => {
+                column.as_string_opt::<i32>().map(|c| Column::Str(c, check && !needs_escape(string_bytes(c))))
+            }
             DataType::Int64 => column.as_primitive_opt::<Int64Type>().map(Column::Int),
             DataType::Float64 => column.as_primitive_opt::<Float64Type>().map(Column::Float),
             DataType::Boolean => column.as_boolean_opt().map(Column::Bool),
@@ -205,13 +207,6 @@ fn word_needs_escape(w: u64) -> bool {
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     below_space | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) != 0
-}
-
-/// The bytes of a string column's values (of its slice only, when it is one).
-fn held(c: &StringArray) -> &[u8] {
-    let offsets = c.value_offsets();
-    let (first, last) = (offsets[0].max(0) as usize, offsets[offsets.len() - 1].max(0) as usize);
-    c.value_data().get(first..last).unwrap_or(c.value_data())
 }
 
 /// Whether any byte of `s` must be escaped in a JSON string: one branch-free pass (the compiler does

@@ -13,7 +13,7 @@ mod time;
 #[cfg(test)]
 mod tests;
 
-use super::super::batch::UTC;
+use super::super::batch::{string_bytes, UTC};
 use super::super::RunError;
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
 use arrow_array::cast::AsArray;
@@ -288,7 +288,7 @@ impl Shares {
         }
         for (share, column) in self.0.iter().zip(columns) {
             if let Some(strings) = column.as_string_opt::<i32>() {
-                let held = strings.value_data().len() as u64 * SHARE_ONE / input as u64;
+                let held = string_bytes(strings).len() as u64 * SHARE_ONE / input as u64;
                 share.store(held.clamp(1, SHARE_ONE) as u32, Ordering::Relaxed);
             }
         }
@@ -322,9 +322,7 @@ pub(crate) fn parse_sized(
         .column_by_name(field)
         .and_then(|c| c.as_string_opt::<i32>().cloned())
         .ok_or_else(|| RunError::internal(format!("no string field `{field}` to parse")))?;
-    // (the bytes of the input's own rows: a slice shares its buffer with the rest of the batch)
-    let offsets = source.value_offsets();
-    let input_bytes = (offsets[offsets.len() - 1] - offsets[0]).max(0) as usize;
+    let input_bytes = string_bytes(&source).len();
     // Each string column gets its share of the input's bytes up front (an equal one for the first
     // batch): most of a line ends up in some field, so the builders rarely grow.
     let strings = schema.fields().iter().filter(|f| f.data_type() == &DataType::Utf8).count().max(1);
