@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use flowc_runtime::log::{
-    partition_info, segment_path, Error as LogError, Log, PartitionInfo, PartitionWriter, TopicConfig,
+    partition_info, segment_path, Error as LogError, Log, PartitionInfo, PartitionWriter, TopicConfig, TopicId,
 };
 
 use crate::groups::Coordinator;
@@ -25,8 +25,8 @@ pub(crate) struct Broker {
     pub(crate) config: ServerConfig,
     /// The host and port Metadata and FindCoordinator answer with.
     pub(crate) advertised: (String, i32),
-    /// The writers this server holds, with when each was last asked for.
-    writers: Mutex<HashMap<(String, u32), (PartitionWriter, Instant)>>,
+    /// The writers this server holds.
+    writers: Mutex<HashMap<(String, u32), Held>>,
     pub(crate) producers: Producers,
     pub(crate) groups: Coordinator,
     /// The consumer groups' members in the data directory, standing in for their Kafka members.
@@ -94,6 +94,21 @@ impl Seen {
     }
 }
 
+/// A writer this server holds: when it was last asked for, and its topic's id as it was opened.
+struct Held {
+    writer: PartitionWriter,
+    used: Instant,
+    topic_id: Option<TopicId>,
+}
+
+/// A partition's `(log start offset, high watermark)`, and its topic's id when that is known
+/// without reading `topic.json`.
+pub(crate) struct PartitionState {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) topic_id: Option<TopicId>,
+}
+
 /// Why a writer could not be had.
 pub(crate) enum WriterError {
     /// Another process holds the partition's writer lock (retriable: it may let go).
@@ -129,7 +144,7 @@ impl Broker {
         self.next_producer_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn lock_writers(&self) -> MutexGuard<'_, HashMap<(String, u32), (PartitionWriter, Instant)>> {
+    fn lock_writers(&self) -> MutexGuard<'_, HashMap<(String, u32), Held>> {
         self.writers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -137,12 +152,17 @@ impl Broker {
     /// is used ([`Broker::release_idle`] lets it go after a quiet spell).
     pub(crate) fn writer(&self, topic: &str, partition: u32) -> Result<PartitionWriter, WriterError> {
         let key = (topic.to_string(), partition);
-        if let Some((w, used)) = self.lock_writers().get_mut(&key) {
-            *used = Instant::now();
-            return Ok(w.clone());
+        if let Some(held) = self.lock_writers().get_mut(&key) {
+            held.used = Instant::now();
+            return Ok(held.writer.clone());
         }
         match self.log.partition_writer(topic, partition, None) {
-            Ok(w) => Ok(self.lock_writers().entry(key).or_insert((w, Instant::now())).0.clone()),
+            Ok(writer) => {
+                // read with the partition's lock taken: the topic cannot be deleted while it is held
+                let topic_id = self.log.topic_id(topic).ok().flatten();
+                let held = Held { writer, used: Instant::now(), topic_id };
+                Ok(self.lock_writers().entry(key).or_insert(held).writer.clone())
+            }
             Err(LogError::Locked { what, holder }) => Err(WriterError::Locked(format!("{what} is held by {holder}"))),
             Err(LogError::TopicNotFound(_)) | Err(LogError::PartitionNotFound { .. }) => Err(WriterError::Unknown),
             Err(e) => Err(WriterError::Other(e.to_string())),
@@ -155,8 +175,8 @@ impl Broker {
         let mut writers = self.lock_writers();
         let keys: Vec<_> = writers.keys().filter(|(t, _)| t == topic).cloned().collect();
         for k in keys {
-            if let Some((w, _)) = writers.remove(&k) {
-                if let Err(e) = w.close() {
+            if let Some(held) = writers.remove(&k) {
+                if let Err(e) = held.writer.close() {
                     tracing::warn!("closing the writer of {}/{}: {e}", k.0, k.1);
                 }
             }
@@ -167,15 +187,24 @@ impl Broker {
     /// it, otherwise from its files — read again only when a `stat` of three of them says they
     /// changed (Fetch asks for every partition on every long-poll round).
     pub(crate) fn offsets(&self, topic: &str, partition: u32) -> Result<(u64, u64), String> {
+        self.partition_state(topic, partition).map(|s| (s.start, s.end))
+    }
+
+    /// [`offsets`](Self::offsets), and the topic's id when it is known without reading a file (this
+    /// server holds the partition's writer, so the topic is the one its id names).
+    pub(crate) fn partition_state(&self, topic: &str, partition: u32) -> Result<PartitionState, String> {
         let key = (topic.to_string(), partition);
         // (the writer is cloned out: its lock is not taken under the map's)
-        let writer = self.lock_writers().get(&key).map(|(w, _)| w.clone());
-        if let Some(w) = writer {
-            return Ok(w.offsets());
+        let held = self.lock_writers().get(&key).map(|h| (h.writer.clone(), h.topic_id));
+        if let Some((w, topic_id)) = held {
+            let (start, end) = w.offsets();
+            return Ok(PartitionState { start, end, topic_id });
         }
         let seen = self.lock_seen().get(&key).cloned();
         let last = match seen {
-            Some(seen) if seen.still() => return Ok((seen.start, seen.end)),
+            Some(seen) if seen.still() => {
+                return Ok(PartitionState { start: seen.start, end: seen.end, topic_id: None })
+            }
             seen => seen.map(|s| s.last.clone()),
         };
         // Stamped before the files are read: an append while they are read makes the next call
@@ -190,7 +219,7 @@ impl Broker {
             }
         };
         self.lock_seen().insert(key, Arc::new(Seen::of(&dir, &info, before)));
-        Ok((info.start_offset, info.end_offset))
+        Ok(PartitionState { start: info.start_offset, end: info.end_offset, topic_id: None })
     }
 
     fn lock_seen(&self) -> MutexGuard<'_, HashMap<(String, u32), Arc<Seen>>> {
@@ -217,8 +246,8 @@ impl Broker {
     pub(crate) fn close(&self) {
         self.proxies.close();
         let writers: Vec<_> = self.lock_writers().drain().collect();
-        for ((t, p), (w, _)) in writers {
-            if let Err(e) = w.close() {
+        for ((t, p), held) in writers {
+            if let Err(e) = held.writer.close() {
                 tracing::error!("closing the writer of {t}/{p}: {e}");
             }
         }
@@ -232,8 +261,8 @@ impl Broker {
         let idle_ones: Vec<_> = {
             let mut writers = self.lock_writers();
             let keys: Vec<_> =
-                writers.iter().filter(|(_, (_, used))| used.elapsed() >= idle).map(|(k, _)| k.clone()).collect();
-            keys.into_iter().filter_map(|k| writers.remove(&k).map(|(w, _)| (k, w))).collect()
+                writers.iter().filter(|(_, held)| held.used.elapsed() >= idle).map(|(k, _)| k.clone()).collect();
+            keys.into_iter().filter_map(|k| writers.remove(&k).map(|held| (k, held.writer))).collect()
         };
         for ((t, p), w) in idle_ones {
             match w.sync() {

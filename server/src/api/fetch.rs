@@ -99,8 +99,9 @@ pub(crate) async fn handle(broker: &Shared, session: &mut Session, req: FetchReq
 
 /// Whether `reader`, kept from an earlier round, reads topic `name` as it is now: one deleted and
 /// created again has another id, and the reader's files (still open) are the deleted topic's. The
-/// id is read once a round, when the topic's first kept reader is about to read (never for
-/// partitions at their end); the readers of a topic without one are opened anew in each round
+/// id comes from a writer this server holds on the topic (no deletion can happen under it), or is
+/// read from `topic.json` once a round, when the topic's first kept reader is about to read (never
+/// for partitions at their end); the readers of a topic without one are opened anew in each round
 /// that reads.
 fn same_topic(broker: &Shared, name: &str, id: &mut Option<Option<TopicId>>, reader: &PartitionReader) -> bool {
     let now = *id.get_or_insert_with(|| broker.log.topic_id(name).ok().flatten());
@@ -130,8 +131,13 @@ fn fetch_round(
             continue;
         }
         let p = part.partition as u32;
-        let (start, end) = match broker.offsets(topic, p) {
-            Ok(o) => o,
+        let (start, end) = match broker.partition_state(topic, p) {
+            Ok(state) => {
+                if let Some(known) = state.topic_id {
+                    *id = Some(Some(known)); // the held writer's: no need to read topic.json
+                }
+                (state.start, state.end)
+            }
             Err(_) => {
                 part.error = Some(ResponseError::UnknownTopicOrPartition);
                 forget(readers, topic, p); // deleted, maybe: its files are let go
